@@ -1,0 +1,3 @@
+from introaws.cli.app import main
+
+main()

@@ -1,0 +1,62 @@
+"""``introaws cloud``: the embedded local cloud daemon."""
+
+from __future__ import annotations
+
+import typer
+
+from introaws.cli import context, render
+
+app = typer.Typer(help="Manage the embedded local cloud (started automatically when needed).",
+                  no_args_is_help=True)
+
+
+@app.command("start")
+def start() -> None:
+    """Start the local cloud (state from earlier runs comes back)."""
+    from introaws.localcloud import daemon
+
+    status = daemon.start()
+    render.success(f"local cloud running at {status.endpoint} (pid {status.pid})")
+
+
+@app.command("stop")
+def stop() -> None:
+    """Stop the local cloud; its state is kept for the next start."""
+    from introaws.localcloud import daemon
+
+    if daemon.stop():
+        render.success("local cloud stopped (state kept)")
+    else:
+        render.note("the local cloud was not running")
+
+
+@app.command("status")
+def status(json_out: bool = context.JSON_OPTION) -> None:
+    """Is the local cloud running, and where."""
+    from introaws.localcloud import daemon
+
+    current = daemon.status()
+    if json_out:
+        render.print_json(current.to_dict())
+        return
+    render.key_values({"running": current.running, "endpoint": current.endpoint or "-",
+                       "pid": current.pid or "-", "state": current.state_dir})
+
+
+@app.command("reset")
+def reset(yes: bool = context.YES_OPTION) -> None:
+    """Stop the local cloud and wipe everything it holds."""
+    from introaws.localcloud import daemon
+
+    context.confirm("wipe the local cloud (every stack, table, bucket and key pair on it)?", yes)
+    daemon.reset()
+    render.success("local cloud wiped")
+
+
+@app.command("logs")
+def logs(lines: int = typer.Option(50, "--lines", "-n", min=1, help="How many lines.")) -> None:
+    """The local cloud's log."""
+    from introaws.localcloud import daemon
+
+    for line in daemon.log_tail(lines):
+        render.out.print(line, highlight=False, markup=False)

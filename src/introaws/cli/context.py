@@ -1,0 +1,51 @@
+"""Global options, the lazily resolved target, and confirmation rules shared by commands."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import typer
+
+from introaws.errors import Aborted
+
+
+@dataclass
+class Settings:
+    cloud: str | None = None
+    profile: str | None = None
+    region: str | None = None
+    debug: bool = False
+    _target: object = field(default=None, repr=False)
+
+    def target(self):  # -> introaws.target.Target; imported lazily (boto3)
+        if self._target is None:
+            from introaws import target
+
+            self._target = target.resolve(self.cloud, self.profile, self.region)
+        return self._target
+
+
+def settings(ctx: typer.Context) -> Settings:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = Settings()
+    return root.obj
+
+
+def target(ctx: typer.Context):  # -> Target
+    return settings(ctx).target()
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Go on when ``--yes`` was given or the user agrees; a non-interactive run refuses."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise Aborted(f"refusing without confirmation: {question}", "add --yes to confirm")
+    if not typer.confirm(question, default=False, err=True):
+        raise Aborted("cancelled", "nothing was changed")
+
+
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+YES_OPTION = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")

@@ -1,0 +1,64 @@
+"""``introaws ddb``: the DynamoDB hands-on."""
+
+from __future__ import annotations
+
+import typer
+
+from introaws.cli import context, render
+from introaws.cli.stackcmds import add_lifecycle
+
+app = typer.Typer(help="DynamoDB hands-on: a table of random people (textbook 12.2).", no_args_is_help=True)
+add_lifecycle(app, "ddb")
+
+PEOPLE_COLUMNS = ["item_id", "first_name", "last_name", "age"]
+
+
+def _people(title: str, items: list[dict], json_out: bool) -> None:
+    if json_out:
+        render.print_json(items)
+        return
+    render.table(title, PEOPLE_COLUMNS, [[i.get(c) for c in PEOPLE_COLUMNS] for i in items])
+
+
+@app.command("write", context_settings={"ignore_unknown_options": True})
+def write(ctx: typer.Context, count: int = typer.Argument(..., min=1, help="How many random people to write."),
+          seed: int = typer.Option(None, help="Seed for reproducible people.")) -> None:
+    """Write COUNT random people {item_id, first_name, last_name, age 1-50} with batch writes."""
+    from introaws.workflows import ddb
+
+    target = context.target(ctx)
+    with render.progress(total=count, description="writing") as report:
+        written = ddb.write(target, count, seed=seed, report=report)
+    render.success(f"wrote {written} items")
+
+
+@app.command("get")
+def get(ctx: typer.Context, item_id: str, json_out: bool = context.JSON_OPTION) -> None:
+    """Read one item by its item_id."""
+    from introaws.workflows import ddb
+
+    item = ddb.get(context.target(ctx), item_id)
+    if json_out:
+        render.print_json(item)
+    else:
+        render.key_values(item)
+
+
+@app.command("scan")
+def scan(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
+    """Every item in the table (follows pagination to the end)."""
+    from introaws.workflows import ddb
+
+    items = ddb.scan(context.target(ctx))
+    _people(f"{len(items)} items", items, json_out)
+
+
+@app.command("search", context_settings={"ignore_unknown_options": True})
+def search(ctx: typer.Context,
+           under_age: int = typer.Option(..., "--under-age", min=0, help="Find people aged this or younger."),
+           json_out: bool = context.JSON_OPTION) -> None:
+    """People with age <= --under-age."""
+    from introaws.workflows import ddb
+
+    items = ddb.search_under_age(context.target(ctx), under_age)
+    _people(f"{len(items)} items with age <= {under_age}", items, json_out)

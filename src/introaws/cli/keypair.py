@@ -1,0 +1,61 @@
+"""``introaws keypair``: SSH key pairs on the target, private keys kept locally at 0600."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from introaws.cli import context, render
+
+app = typer.Typer(help="SSH key pairs for EC2 (textbook 4.4.3).", no_args_is_help=True)
+DIR_OPTION = typer.Option(None, "--dir", help="Folder for private keys (default: $INTROAWS_SSH_DIR or ~/.ssh).")
+
+
+@app.command("create")
+def create(ctx: typer.Context, name: str,
+           key_type: str = typer.Option("ed25519", "--type", help="ed25519 or rsa."),
+           directory: str = DIR_OPTION, json_out: bool = context.JSON_OPTION) -> None:
+    """Create key pair NAME and write its private key to DIR/NAME.pem (mode 0600)."""
+    from introaws.workflows import keypair
+
+    result = keypair.create(context.target(ctx), name, key_type, directory)
+    if json_out:
+        render.print_json(result)
+        return
+    render.success(f"key pair {name} created; private key written to {result['private_key']} (mode 0600)")
+
+
+@app.command("import")
+def import_(ctx: typer.Context, name: str, public_key: Path = typer.Argument(..., help="Public key file (.pub).")) -> None:
+    """Register an existing public key as key pair NAME."""
+    from introaws.workflows import keypair
+
+    result = keypair.import_public(context.target(ctx), name, public_key)
+    render.success(f"key pair {name} imported ({result['fingerprint']})")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, directory: str = DIR_OPTION, json_out: bool = context.JSON_OPTION) -> None:
+    """Key pairs on the target and whether their private key is here."""
+    from introaws.workflows import keypair
+
+    pairs = keypair.list_pairs(context.target(ctx), directory)
+    if json_out:
+        render.print_json(pairs)
+        return
+    render.table(f"{len(pairs)} key pairs", ["name", "type", "private key", "by introaws"],
+                 [[p["name"], p["type"], p["private_key"] or "(not on this machine)",
+                   "yes" if p["created_by_introaws"] else "no"] for p in pairs])
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, name: str, directory: str = DIR_OPTION, yes: bool = context.YES_OPTION) -> None:
+    """Delete key pair NAME on the target and its private key file here."""
+    from introaws.workflows import keypair
+
+    target = context.target(ctx)
+    context.confirm(f"delete key pair {name} and its private key file?", yes)
+    result = keypair.delete(target, name, directory)
+    removed = f" and {result['private_key_removed']}" if result["private_key_removed"] else ""
+    render.success(f"key pair {name}{removed} deleted")

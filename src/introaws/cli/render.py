@@ -1,0 +1,101 @@
+"""All terminal output: results on stdout (tables or JSON), progress and notes on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from introaws.progress import Event, Reporter
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, default=_default, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    grid = Table(title=title, show_lines=False, header_style="bold")
+    for column in columns:
+        grid.add_column(column, overflow="fold")
+    for row in rows:
+        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+    out.print(grid)
+
+
+def key_values(pairs: dict[str, Any]) -> None:
+    width = max((len(k) for k in pairs), default=0)
+    for key, value in pairs.items():
+        out.print(f"[bold]{key.ljust(width)}[/bold]  {value}", highlight=False)
+
+
+def note(message: str) -> None:
+    err.print(message, highlight=False)
+
+
+def success(message: str) -> None:
+    err.print(f"[green]✓[/green] {message}", highlight=False)
+
+
+def warning(message: str) -> None:
+    err.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+
+
+def error_line(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+
+
+def _render_event(event: Event) -> None:
+    if event.kind == "resource":
+        status = event.data.get("status", "")
+        colour = "red" if "FAILED" in status else "green" if status.endswith("COMPLETE") else "cyan"
+        reason = f" — {event.data['reason']}" if event.data.get("reason") and "FAILED" in status else ""
+        err.print(f"  [{colour}]{status:<20}[/{colour}] {event.data.get('logical_id', '')}"
+                  f" [dim]{event.data.get('type', '')}[/dim]{reason}", highlight=False)
+    elif event.kind == "warning":
+        warning(event.message)
+    elif event.kind == "step":
+        err.print(f"[bold cyan]→[/bold cyan] {event.message}", highlight=False)
+    else:
+        err.print(f"  [dim]{event.message}[/dim]", highlight=False)
+
+
+@contextmanager
+def progress(total: int | None = None, description: str = "") -> Iterator[Reporter]:
+    """A reporter for workflow events; ``progress`` events advance a bar when ``total`` is set."""
+    if total is None:
+        yield _render_event
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=False) as bar:
+        task = bar.add_task(description, total=total)
+
+        def report(event: Event) -> None:
+            if event.kind == "progress":
+                bar.update(task, completed=event.data.get("done", 0))
+            else:
+                _render_event(event)
+
+        yield report

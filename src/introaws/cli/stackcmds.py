@@ -1,0 +1,89 @@
+"""The ``up``/``down``/``status`` commands every hands-on group shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from introaws.cli import context, render
+
+
+def render_up(name: str, result: Any) -> None:
+    """What ``up`` prints: the plan for a dry run, else outputs and how to tear down."""
+    if result.status == "DRY_RUN":
+        render.table(f"change set for {result.stack} (dry run, nothing deployed)",
+                     ["action", "resource", "type", "replacement"],
+                     [[c.action, c.logical_id, c.resource_type, c.replacement] for c in result.changes])
+        return
+    if result.up_to_date:
+        render.success(f"{result.stack} is up to date (no changes)")
+    else:
+        render.success(f"{result.stack} deployed ({result.status})")
+    if result.outputs:
+        render.key_values(result.outputs)
+    render.note(f"tear it down with: introaws {name} down")
+
+
+def confirm_cost(ctx: typer.Context, name: str, yes: bool) -> None:
+    """On AWS, show what a hands-on costs while it runs and ask before creating it."""
+    from introaws import pricing
+
+    target = context.target(ctx)
+    hourly = pricing.idle_hourly(name)
+    if target.is_local or not hourly:
+        return
+    render.warning(f"this creates paid resources: about ${hourly:.3f}/hour, ${hourly * 24:.2f} if forgotten for a day")
+    context.confirm(f"create the {name} hands-on on AWS ({target.region})?", yes)
+
+
+def add_lifecycle(app: typer.Typer, name: str, params: Callable[..., dict[str, Any]] | None = None) -> None:
+    """Register ``up``, ``down`` and ``status`` for the hands-on ``name`` on ``app``."""
+
+    @app.command("up")
+    def up(
+        ctx: typer.Context,
+        dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
+        yes: bool = context.YES_OPTION,
+        json_out: bool = context.JSON_OPTION,
+    ) -> None:
+        """Deploy the hands-on's stack (no changes when it is already up to date)."""
+        from introaws.workflows import lifecycle
+
+        if not dry_run:
+            confirm_cost(ctx, name, yes)
+        with render.progress() as report:
+            result = lifecycle.up(context.target(ctx), name, dry_run=dry_run, report=report)
+        if json_out:
+            render.print_json({"stack": result.stack, "status": result.status, "outputs": result.outputs,
+                               "up_to_date": result.up_to_date,
+                               "changes": [c.__dict__ for c in result.changes]})
+        else:
+            render_up(name, result)
+
+    @app.command("down")
+    def down(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
+        """Destroy the hands-on's stack and everything in it (buckets are emptied first)."""
+        from introaws.workflows import lifecycle
+
+        target = context.target(ctx)
+        context.confirm(f"destroy the {name} hands-on and all its data on the {target.cloud} cloud?", yes)
+        with render.progress() as report:
+            existed = lifecycle.down(target, name, report=report)
+        if existed:
+            render.success(f"{lifecycle.hands_on(name).stack_name} destroyed")
+        else:
+            render.note(f"nothing to destroy: the {name} hands-on is not deployed")
+
+    @app.command("status")
+    def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
+        """Show the stack's status and outputs."""
+        from introaws.workflows import lifecycle
+
+        data = lifecycle.status(context.target(ctx), name)
+        if json_out:
+            render.print_json(data)
+            return
+        render.key_values({"stack": data["stack"], "status": data["status"] or "not deployed",
+                           **data["outputs"]})

@@ -1,0 +1,79 @@
+"""Publish a stack's file assets to introaws's own bucket (what ``cdk bootstrap`` would own).
+
+Keys are content hashes chosen by CDK, so an object already present is never uploaded again.
+Directories are zipped deterministically (sorted names, fixed timestamps), so the same
+content always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from introaws.deploy.synth import FileAsset
+from introaws.progress import Event, Reporter, silent
+from introaws.target import Target
+
+
+def bucket_name(target: Target, template_name: str) -> str:
+    return template_name.replace("${AWS::AccountId}", target.account_id).replace(
+        "${AWS::Region}", target.region
+    )
+
+
+def ensure_bucket(target: Target, name: str) -> None:
+    s3 = target.client("s3")
+    try:
+        s3.head_bucket(Bucket=name)
+        return
+    except s3.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    kwargs: dict[str, object] = {"Bucket": name}
+    if target.region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
+    s3.create_bucket(**kwargs)
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+        },
+    )
+
+
+def publish(target: Target, assets: list[FileAsset], report: Reporter = silent) -> None:
+    s3 = target.client("s3")
+    for asset in assets:
+        bucket = bucket_name(target, asset.bucket)
+        ensure_bucket(target, bucket)
+        try:
+            s3.head_object(Bucket=bucket, Key=asset.key)
+            continue
+        except s3.exceptions.ClientError:
+            pass
+        body = zip_directory(asset.source) if asset.packaging == "zip" else asset.source.read_bytes()
+        report(Event("step", f"publishing asset {asset.key} ({len(body):,} bytes)"))
+        s3.put_object(Bucket=bucket, Key=asset.key, Body=body)
+
+
+def upload_template(target: Target, bucket_template: str, key: str, body: bytes) -> str:
+    """Put a large template in the assets bucket; returns the URL CloudFormation reads."""
+    bucket = bucket_name(target, bucket_template)
+    ensure_bucket(target, bucket)
+    target.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+    if target.is_local:
+        return f"{target.endpoint_url}/{bucket}/{key}"
+    return f"https://{bucket}.s3.{target.region}.amazonaws.com/{key}"
+
+
+def zip_directory(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(str(path.relative_to(directory)), date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()

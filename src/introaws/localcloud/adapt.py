@@ -1,0 +1,112 @@
+"""Every adaptation to moto's gaps, in one place, each small and tested on its own.
+
+Two kinds live here:
+
+* **fix-ups** run inside the daemon right after moto answered a request (live and during
+  journal replay alike, so replayed state matches), repairing what moto leaves undone;
+* **template adaptations** rewrite a synthesized template before it is deployed to the local
+  cloud. Stacks stay correct for real AWS; only the local copy is bent to moto's shape.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from introaws.localcloud.requests import Recorded
+
+# The account moto answers as; the local cloud has exactly one.
+LOCAL_ACCOUNT = "123456789012"
+
+Template = dict[str, Any]
+
+
+# --- fix-ups after moto -------------------------------------------------------------------
+
+
+def after_moto(request: Recorded, status: int) -> None:
+    """Run the fix-up for this request's operation, if any."""
+    if status >= 400:
+        return
+    fixup = _FIXUPS.get((request.service, request.action))
+    if fixup is not None:
+        fixup(request)
+
+
+def _form(request: Recorded) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(request.body_text_if_form() or request.query).items()}
+
+
+def _region(request: Recorded) -> str:
+    auth = request.headers.get("HTTP_AUTHORIZATION", "")
+    try:
+        return auth.split(",")[0].split()[1].split("/")[2]
+    except IndexError:
+        return "us-east-1"
+
+
+def fix_change_set_outputs(request: Recorded) -> None:
+    """moto applies a change set's resources but never recomputes the stack's outputs,
+    and records no per-resource events; do both, as CloudFormation would."""
+    from moto.cloudformation.models import Event, cloudformation_backends
+
+    params = _form(request)
+    backend = cloudformation_backends[LOCAL_ACCOUNT][_region(request)]
+    name = params.get("ChangeSetName", "")
+    change_set = backend.change_sets.get(name) or next(
+        (cs for cs in backend.change_sets.values() if cs.change_set_name == name), None
+    )
+    if change_set is None:
+        return
+    stack = backend.stacks[change_set.stack_id]
+    stack._parse_template()  # moto keeps the pre-change-set (empty) template parsed
+    stack.output_map = stack._create_output_map()
+    verb = "CREATE" if change_set.change_set_type == "CREATE" else "UPDATE"
+    final = stack.events.pop() if stack.events else None
+    declared = change_set.template_dict.get("Resources", {})
+    for logical_id, resource in stack.resource_map.items():
+        physical = getattr(resource, "physical_resource_id", None) or logical_id
+        stack.events.append(
+            Event(
+                stack_id=stack.stack_id,
+                stack_name=stack.name,
+                logical_resource_id=logical_id,
+                physical_resource_id=str(physical),
+                resource_type=declared.get(logical_id, {}).get("Type", ""),
+                resource_status=f"{verb}_COMPLETE",
+                resource_status_reason=None,
+                resource_properties=None,
+            )
+        )
+    if final is not None:
+        stack.events.append(final)
+
+
+_FIXUPS: dict[tuple[str, str], Callable[[Recorded], None]] = {
+    ("cloudformation", "ExecuteChangeSet"): fix_change_set_outputs,
+}
+
+
+# --- template adaptations before deploy ---------------------------------------------------
+
+
+def adapt_template(template: Template) -> Template:
+    """A copy of ``template`` bent to what moto can deploy."""
+    adapted = copy.deepcopy(template)
+    for adapt in _TEMPLATE_ADAPTATIONS:
+        adapt(adapted)
+    return adapted
+
+
+def drop_cdk_metadata(template: Template) -> None:
+    """``AWS::CDK::Metadata`` is an analytics resource moto does not know."""
+    resources = template.get("Resources", {})
+    for logical_id in [k for k, v in resources.items() if v.get("Type") == "AWS::CDK::Metadata"]:
+        del resources[logical_id]
+    conditions = template.get("Conditions", {})
+    conditions.pop("CDKMetadataAvailable", None)
+
+
+_TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [drop_cdk_metadata]

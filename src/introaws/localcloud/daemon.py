@@ -1,0 +1,206 @@
+"""The client side of the local cloud daemon: find it, start it on demand, stop it.
+
+One daemon per ``INTROAWS_HOME`` (or per user). ``daemon.json`` in the state directory
+names its pid and port; a pid that is gone or is not our server is stale and ignored.
+The port is kept between runs (``port`` file) so URLs printed by ``up`` stay valid after a
+restart; if someone else took it, a new free port is chosen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from introaws import paths
+from introaws.errors import LocalCloudError
+
+STATE_FILE = "daemon.json"
+PORT_FILE = "port"
+LOG_FILE = "daemon.log"
+START_TIMEOUT_S = 90.0
+
+
+@dataclass(frozen=True)
+class DaemonStatus:
+    running: bool
+    endpoint: str | None
+    pid: int | None
+    state_dir: str
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def state_dir() -> Path:
+    return paths.localcloud_dir()
+
+
+def status() -> DaemonStatus:
+    directory = state_dir()
+    info = _read_state(directory)
+    if info and _is_our_server(info["pid"]) and _healthy(info["port"], directory):
+        return DaemonStatus(True, _endpoint(info["port"]), info["pid"], str(directory))
+    return DaemonStatus(False, None, None, str(directory))
+
+
+def ensure_running() -> str:
+    """The endpoint of the running daemon, starting it first when needed."""
+    current = status()
+    if current.running and current.endpoint:
+        return current.endpoint
+    return start().endpoint or ""
+
+
+def start() -> DaemonStatus:
+    directory = state_dir()
+    with _start_lock(directory):
+        current = status()
+        if current.running:
+            return current
+        (directory / STATE_FILE).unlink(missing_ok=True)
+        port = _choose_port(directory)
+        log = (directory / LOG_FILE).open("ab")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "introaws.localcloud.server", "--state-dir", str(directory),
+             "--port", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True, close_fds=True,
+        )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise LocalCloudError(
+                    f"the local cloud exited while starting (code {process.returncode})",
+                    f"see its log with 'introaws cloud logs' ({directory / LOG_FILE})",
+                )
+            info = _read_state(directory)
+            if info and info["pid"] == process.pid and _healthy(info["port"], directory):
+                (directory / PORT_FILE).write_text(str(info["port"]))
+                return DaemonStatus(True, _endpoint(info["port"]), process.pid, str(directory))
+            time.sleep(0.1)
+        process.kill()
+        raise LocalCloudError(
+            f"the local cloud did not answer within {START_TIMEOUT_S:.0f} s",
+            "see 'introaws cloud logs'",
+        )
+
+
+def stop(timeout: float = 15.0) -> bool:
+    """Stop the daemon; True when one was running."""
+    directory = state_dir()
+    info = _read_state(directory)
+    if not info or not _is_our_server(info["pid"]):
+        (directory / STATE_FILE).unlink(missing_ok=True)
+        return False
+    pid = info["pid"]
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    (directory / STATE_FILE).unlink(missing_ok=True)
+    return True
+
+
+def reset() -> None:
+    """Stop the daemon and wipe everything it stored."""
+    stop()
+    directory = state_dir()
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def log_tail(lines: int = 50) -> list[str]:
+    path = state_dir() / LOG_FILE
+    if not path.exists():
+        return []
+    return path.read_text(errors="replace").splitlines()[-lines:]
+
+
+def _endpoint(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def _read_state(directory: Path) -> dict[str, int] | None:
+    try:
+        data = json.loads((directory / STATE_FILE).read_text())
+        return {"pid": int(data["pid"]), "port": int(data["port"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours counts as gone.
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if fields and fields[0] == "Z":
+            return False
+    return True
+
+
+def _is_our_server(pid: int) -> bool:
+    if not _alive(pid):
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.exists():
+        return b"introaws.localcloud.server" in cmdline.read_bytes()
+    return True
+
+
+def _healthy(port: int, directory: Path) -> bool:
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+        with opener.open(f"{_endpoint(port)}/_introaws/health", timeout=5) as reply:
+            return json.load(reply).get("home") == str(directory)
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _choose_port(directory: Path) -> int:
+    with contextlib.suppress(OSError, ValueError):
+        previous = int((directory / PORT_FILE).read_text())
+        if _port_free(previous):
+            return previous
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _start_lock(directory: Path) -> Iterator[None]:
+    with (directory / "start.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

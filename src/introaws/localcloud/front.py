@@ -1,0 +1,150 @@
+"""The WSGI front of the local cloud: every request passes here before moto sees it.
+
+It serializes moto (moto is not built for concurrent mutation and the journal needs one
+order), journals state-changing requests with a deterministic random seed, and lets runtime
+hooks answer or follow up the few operations that must really run (tasks, jobs, Lambdas).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from introaws.localcloud import adapt
+from introaws.localcloud.journal import Journal
+from introaws.localcloud.requests import Recorded
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200) -> Reply:
+        return cls(status, [("Content-Type", "application/json")], json.dumps(data).encode())
+
+
+class Hook(Protocol):
+    """A runtime piece that makes an emulated resource really run.
+
+    ``handle`` returns a reply to answer the request itself (moto never sees it), or None
+    to let it through; ``forward`` calls moto (journaled as usual).
+    """
+
+    def handle(self, request: Recorded, forward: Callable[[Recorded], Reply]) -> Reply | None: ...
+
+
+@dataclass
+class Front:
+    moto_app: WsgiApp
+    journal: Journal
+    home: str
+    hooks: list[Hook] = field(default_factory=list)
+    started_at: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        self._moto_lock = threading.RLock()
+
+    def replay(self) -> int:
+        """Re-apply the journal to a fresh moto; returns how many requests were replayed."""
+        from moto.moto_api._internal import mock_random
+
+        count = 0
+        for entry in self.journal.entries():
+            mock_random.seed(entry.seq)
+            self._apply(entry)
+            count += 1
+        self.journal.open_for_append()
+        return count
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = _read_body(environ)
+        request = Recorded.from_environ(environ, body)
+        if request.path.startswith("/_introaws/"):
+            reply = self._introaws_api(request)
+        else:
+            reply = None
+            for hook in self.hooks:
+                reply = hook.handle(request, self.forward)
+                if reply is not None:
+                    break
+            if reply is None:
+                reply = self.forward(request)
+        start_response(_status_line(reply.status), reply.headers)
+        return [reply.body]
+
+    def forward(self, request: Recorded) -> Reply:
+        """Let moto answer, journaling the request when it changed state."""
+        from moto.moto_api._internal import mock_random
+
+        with self._moto_lock:
+            if not request.changes_state():
+                return self._call_moto(request)
+            request.seq = self.journal.next_seq
+            mock_random.seed(request.seq)
+            reply = self._apply(request)
+            self.journal.next_seq += 1
+            if reply.status < 400:
+                self.journal.append(request)
+            return reply
+
+    def _apply(self, request: Recorded) -> Reply:
+        """A state-changing request: moto, then the fix-ups for moto's gaps."""
+        reply = self._call_moto(request)
+        adapt.after_moto(request, reply.status)
+        return reply
+
+    def _call_moto(self, request: Recorded) -> Reply:
+        captured: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            captured["status"] = int(status.split()[0])
+            captured["headers"] = headers
+
+        chunks = self.moto_app(request.environ(), start_response)
+        try:
+            body = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        return Reply(captured["status"], headers, body)
+
+    def _introaws_api(self, request: Recorded) -> Reply:
+        if request.path == "/_introaws/health":
+            return Reply.json(
+                {"ok": True, "pid": os.getpid(), "home": self.home, "started_at": self.started_at}
+            )
+        return Reply.json({"message": f"unknown introaws endpoint {request.path}"}, 404)
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        return stream.read(int(length))
+    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or environ.get(
+        "wsgi.input_terminated"
+    ):
+        return stream.read()
+    return b""
+
+
+def _status_line(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"

@@ -1,0 +1,144 @@
+"""A recorded AWS request, and which requests change state.
+
+The journal keeps only requests that may change state, so replay stays short and a
+read never consumes the random stream that makes replayed ids match the originals.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+_READ_PREFIXES = (
+    "Describe", "List", "Get", "Scan", "Query", "BatchGet", "Head", "Lookup",
+    "Search", "Check", "Validate", "Estimate", "Detect", "Preview",
+)
+# Headers that matter to moto's dispatch and parsing; the rest are not worth journaling.
+_KEPT_HEADERS = (
+    "HTTP_AUTHORIZATION", "HTTP_X_AMZ_TARGET", "CONTENT_TYPE", "HTTP_HOST",
+    "HTTP_X_AMZ_CONTENT_SHA256", "HTTP_CONTENT_ENCODING", "HTTP_X_AMZ_DECODED_CONTENT_LENGTH",
+    "HTTP_CONTENT_MD5", "HTTP_X_AMZ_ACL", "HTTP_X_AMZ_TAGGING",
+    "HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION", "HTTP_X_AMZ_STORAGE_CLASS", "HTTP_CACHE_CONTROL",
+    "HTTP_CONTENT_DISPOSITION", "HTTP_X_AMZ_COPY_SOURCE", "HTTP_X_AMZ_METADATA_DIRECTIVE",
+    "HTTP_X_AMZ_CHECKSUM_CRC32", "HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM",
+    "HTTP_X_AMZ_TRAILER", "HTTP_X_AMZ_INVOCATION_TYPE", "HTTP_X_AMZ_LOG_TYPE",
+    "HTTP_X_AMZ_CLIENT_CONTEXT", "HTTP_X_AMZ_DATE", "HTTP_X_AMZ_USER_AGENT", "HTTP_USER_AGENT",
+)
+
+
+@dataclass
+class Recorded:
+    """Enough of a WSGI request to replay it against moto."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    seq: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, Any], body: bytes) -> Recorded:
+        headers = {k: environ[k] for k in _KEPT_HEADERS if k in environ}
+        for key, value in environ.items():
+            if key.startswith("HTTP_X_AMZ_META_"):
+                headers[key] = value
+        return cls(
+            method=environ["REQUEST_METHOD"],
+            path=environ.get("PATH_INFO", "/"),
+            query=environ.get("QUERY_STRING", ""),
+            headers=headers,
+            body=body,
+        )
+
+    def environ(self) -> dict[str, Any]:
+        env: dict[str, Any] = {
+            "REQUEST_METHOD": self.method,
+            "PATH_INFO": self.path,
+            "QUERY_STRING": self.query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(self.body),
+            "wsgi.errors": io.StringIO(),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "CONTENT_LENGTH": str(len(self.body)),
+        }
+        env.update(self.headers)
+        return env
+
+    @property
+    def service(self) -> str:
+        auth = self.headers.get("HTTP_AUTHORIZATION", "")
+        try:
+            scope = auth.split(",")[0].split()[1]
+            return scope.split("/")[3].lower()
+        except IndexError:
+            return ""
+
+    @property
+    def action(self) -> str:
+        """The API operation, for the query, JSON and most REST protocols."""
+        target = self.headers.get("HTTP_X_AMZ_TARGET")
+        if target:
+            return target.rsplit(".", 1)[-1]
+        for source in (self.query, self.body_text_if_form()):
+            if source:
+                values = parse_qs(source).get("Action")
+                if values:
+                    return values[0]
+        return ""
+
+    def body_text_if_form(self) -> str:
+        if "x-www-form-urlencoded" in self.headers.get("CONTENT_TYPE", ""):
+            return self.body.decode("utf-8", "replace")
+        return ""
+
+    def changes_state(self) -> bool:
+        if self.path.startswith(("/moto-api", "/_introaws")):
+            return False
+        action = self.action
+        if action:
+            return not action.startswith(_READ_PREFIXES)
+        if self.method in ("GET", "HEAD", "OPTIONS"):
+            return False
+        # REST services that read with POST (Batch: POST /v1/describejobs, /v1/listjobs).
+        last = self.path.rstrip("/").rsplit("/", 1)[-1].lower()
+        return not last.startswith(("describe", "list", "get"))
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "seq": self.seq,
+                "method": self.method,
+                "path": self.path,
+                "query": self.query,
+                "headers": self.headers,
+                "body": base64.b64encode(self.body).decode("ascii"),
+                "extra": self.extra,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, line: str) -> Recorded:
+        data = json.loads(line)
+        return cls(
+            method=data["method"],
+            path=data["path"],
+            query=data["query"],
+            headers=data["headers"],
+            body=base64.b64decode(data["body"]),
+            seq=data["seq"],
+            extra=data.get("extra", {}),
+        )

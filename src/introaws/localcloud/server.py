@@ -1,0 +1,84 @@
+"""The local cloud daemon: ``python -m introaws.localcloud.server --state-dir DIR --port P``.
+
+Replays the journal into a fresh moto, then serves moto behind :class:`Front` on
+127.0.0.1. ``daemon.json`` (pid, port) is written only once the port is bound and the
+state is back, so a client that sees it can use the cloud at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+STATE_FILE = "daemon.json"
+JOURNAL_FILE = "journal.jsonl"
+
+
+def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of module import
+    # moto must not try to reach a Docker engine: our runtime hooks run things instead.
+    os.environ.setdefault("MOTO_DOCKER_NETWORK_MODE", "none")
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from introaws.localcloud.front import Front
+    from introaws.localcloud.journal import Journal
+
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    return Front(moto_app=moto_app, journal=Journal(state_dir / JOURNAL_FILE), home=str(state_dir))
+
+
+def serve(state_dir: Path, port: int) -> None:
+    from werkzeug.serving import make_server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    log = logging.getLogger("introaws.localcloud")
+    front = build_front(state_dir)
+    replayed = front.replay()
+    log.info("replayed %d journaled requests", replayed)
+    server = make_server("127.0.0.1", port, front, threaded=True)
+    state = {"pid": os.getpid(), "port": server.server_port}
+    tmp = state_dir / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps(state))
+    tmp.replace(state_dir / STATE_FILE)
+    log.info("serving on http://127.0.0.1:%d", server.server_port)
+
+    def _stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever()
+    finally:
+        front.journal.close()
+        _remove_state_file(state_dir)
+        log.info("stopped")
+
+
+def _remove_state_file(state_dir: Path) -> None:
+    path = state_dir / STATE_FILE
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="introaws.localcloud.server")
+    parser.add_argument("--state-dir", required=True, type=Path)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        serve(args.state_dir, args.port)
+    except OSError as exc:
+        print(f"local cloud failed to start: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

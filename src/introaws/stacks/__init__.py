@@ -1,0 +1,39 @@
+"""One CDK stack per hands-on: pure functions of typed parameters, no boto3, no I/O.
+
+Each hands-on is registered in :data:`HANDS_ONS` by its course name (``ddb``, ``s3``, …) with
+the CloudFormation stack name the textbook uses. The builders import ``aws_cdk`` and are
+only ever loaded by the deploy engine's synthesizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TAG_KEY = "introaws:hands-on"
+# File assets (Lambda zips, web pages) go to a bucket the deploy engine creates and fills
+# itself, so no bootstrap stack is needed. CloudFormation resolves the pseudo parameters.
+ASSETS_BUCKET = "introaws-assets-${AWS::AccountId}-${AWS::Region}"
+ASSETS_PREFIX = "assets/"
+
+
+@dataclass(frozen=True)
+class HandsOn:
+    name: str
+    stack_name: str
+    builder: str  # "module:function", imported only when a template must be synthesized
+    summary: str
+
+
+HANDS_ONS: dict[str, HandsOn] = {
+    h.name: h
+    for h in (
+        HandsOn("ddb", "SimpleDynamoDb", "introaws.stacks.ddb:build",
+                "DynamoDB table of random people (textbook 12.2)"),
+        HandsOn("s3", "SimpleS3", "introaws.stacks.s3:build",
+                "an S3 bucket to upload to and download from (textbook 3.5.3)"),
+    )
+}
+
+
+def by_stack_name(stack_name: str) -> HandsOn | None:
+    return next((h for h in HANDS_ONS.values() if h.stack_name == stack_name), None)

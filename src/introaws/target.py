@@ -1,0 +1,106 @@
+"""Where the work goes: ``--cloud local|aws`` resolved, in one place, into boto3 clients.
+
+Workflows only ever call :meth:`Target.client`; the local cloud and AWS differ in the
+endpoint and credentials alone.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from introaws.errors import UsageError
+
+if TYPE_CHECKING:
+    import boto3
+
+CLOUDS = ("local", "aws")
+LOCAL_REGION = "ap-northeast-1"
+# The local cloud accepts any credentials; fixed ones keep real keys out of its journal.
+LOCAL_CREDENTIALS = {"aws_access_key_id": "introaws", "aws_secret_access_key": "introaws-local"}
+
+
+@dataclass
+class Target:
+    cloud: str
+    region: str
+    profile: str | None = None
+    endpoint_url: str | None = None
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_local(self) -> bool:
+        return self.cloud == "local"
+
+    @cached_property
+    def session(self) -> boto3.Session:
+        import boto3
+
+        if self.is_local:
+            return boto3.Session(region_name=self.region, **LOCAL_CREDENTIALS)
+        return boto3.Session(profile_name=self.profile, region_name=self.region)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            from botocore.config import Config
+
+            config = Config(
+                retries={"max_attempts": 5, "mode": "standard"},
+                s3={"addressing_style": "path"} if self.is_local else {},
+                max_pool_connections=32,
+            )
+            self._clients[service] = self.session.client(
+                service, endpoint_url=self.endpoint_url, config=config
+            )
+        return self._clients[service]
+
+    def resource(self, service: str) -> Any:
+        """A boto3 resource (DynamoDB tables) on the same endpoint as :meth:`client`."""
+        return self.session.resource(service, endpoint_url=self.endpoint_url)
+
+    @cached_property
+    def account_id(self) -> str:
+        return str(self.client("sts").get_caller_identity()["Account"])
+
+    def child_env(self) -> dict[str, str]:
+        """Environment for processes that must talk to this target (task payloads)."""
+        env = {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+        if self.is_local:
+            env.update(
+                AWS_ACCESS_KEY_ID=LOCAL_CREDENTIALS["aws_access_key_id"],
+                AWS_SECRET_ACCESS_KEY=LOCAL_CREDENTIALS["aws_secret_access_key"],
+                AWS_ENDPOINT_URL=self.endpoint_url or "",
+            )
+        elif self.profile:
+            env["AWS_PROFILE"] = self.profile
+        return env
+
+
+def resolve(cloud: str | None, profile: str | None = None, region: str | None = None) -> Target:
+    """Turn the global options into a target; starts the local cloud when it is the target."""
+    chosen = (cloud or os.environ.get("INTROAWS_CLOUD") or "local").lower()
+    if chosen not in CLOUDS:
+        raise UsageError(f"unknown cloud '{chosen}'", "use --cloud local or --cloud aws")
+    if chosen == "local":
+        from introaws.localcloud import daemon
+
+        return Target("local", region or LOCAL_REGION, endpoint_url=daemon.ensure_running())
+    return Target("aws", region or _aws_default_region(profile), profile=profile)
+
+
+def _aws_default_region(profile: str | None) -> str:
+    import boto3
+    import botocore.exceptions
+
+    try:
+        region = boto3.Session(profile_name=profile).region_name
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise UsageError(str(exc), "check --profile against ~/.aws/config") from exc
+    if not region:
+        raise UsageError(
+            "no AWS region configured",
+            "pass --region (the course uses ap-northeast-1) or run 'aws configure'",
+        )
+    return region

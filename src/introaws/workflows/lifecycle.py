@@ -1,0 +1,57 @@
+"""``up``, ``down`` and ``status`` for any hands-on: the stack's life cycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from introaws.deploy import engine
+from introaws.deploy.stackinfo import StackInfo, describe
+from introaws.errors import NotFound
+from introaws.progress import Reporter, silent
+from introaws.stacks import HANDS_ONS, HandsOn
+from introaws.target import Target
+
+
+def hands_on(name: str) -> HandsOn:
+    return HANDS_ONS[name]
+
+
+def up(target: Target, name: str, params: dict[str, Any] | None = None, *, dry_run: bool = False,
+       report: Reporter = silent) -> engine.DeployResult:
+    return engine.deploy(target, hands_on(name), params, dry_run=dry_run, report=report)
+
+
+def down(target: Target, name: str, report: Reporter = silent) -> bool:
+    return engine.destroy(target, hands_on(name), report)
+
+
+def status(target: Target, name: str) -> dict[str, Any]:
+    """``{"stack", "status", "outputs"}``; status and outputs are null/empty when not deployed."""
+    stack_name = hands_on(name).stack_name
+    info = describe(target, stack_name)
+    return {
+        "stack": stack_name,
+        "status": info.status if info else None,
+        "outputs": info.outputs if info else {},
+        "created": info.created.isoformat() if info and info.created else None,
+    }
+
+
+def deployed(target: Target, name: str) -> StackInfo:
+    """The deployed stack, or a NotFound error saying to run ``up``."""
+    info = describe(target, hands_on(name).stack_name)
+    if info is None or not info.status.endswith("_COMPLETE") or info.status.startswith("DELETE"):
+        raise NotFound(
+            f"the {name} hands-on is not deployed on the {target.cloud} cloud",
+            f"run 'introaws {name} up' first",
+        )
+    return info
+
+
+def output(target: Target, name: str, key: str) -> str:
+    info = deployed(target, name)
+    try:
+        return info.outputs[key]
+    except KeyError:
+        raise NotFound(f"stack {info.name} has no output {key}",
+                       f"redeploy with 'introaws {name} up'") from None

@@ -1,0 +1,78 @@
+"""Everything introaws made on a target: list it, tear it all down, check the set-up."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import sys
+from typing import Any
+
+from introaws import pricing
+from introaws.deploy import engine
+from introaws.deploy.stackinfo import introaws_stacks
+from introaws.progress import Event, Reporter, silent
+from introaws.stacks import HANDS_ONS, by_stack_name
+from introaws.target import Target
+
+
+def status_all(target: Target) -> list[dict[str, Any]]:
+    rows = []
+    for info in introaws_stacks(target):
+        hourly = None if target.is_local else pricing.idle_hourly(info.hands_on or "")
+        rows.append({
+            "hands_on": info.hands_on,
+            "stack": info.name,
+            "status": info.status,
+            "created": info.created.isoformat() if info.created else None,
+            "outputs": info.outputs,
+            "hourly_usd": 0.0 if target.is_local else hourly,
+        })
+    return rows
+
+
+def down_all(target: Target, report: Reporter = silent) -> list[str]:
+    destroyed = []
+    for info in introaws_stacks(target):
+        hands_on = by_stack_name(info.name) or HANDS_ONS.get(info.hands_on or "")
+        if hands_on is None:
+            report(Event("warning", f"skipping {info.name}: made by another introaws version"))
+            continue
+        report(Event("step", f"destroying {info.name} ({hands_on.name})"))
+        engine.destroy(target, hands_on, report)
+        destroyed.append(info.name)
+    return destroyed
+
+
+def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[dict[str, Any]]:
+    """Each check: name, ok, detail, and what to do when it is not ok."""
+    checks = [
+        _check("python", sys.version_info >= (3, 11), platform.python_version(), "install Python 3.11 or newer"),
+        _tool("node", "Node.js runs AWS CDK's synthesizer", "install Node.js 18+ (Debian: apt-get install nodejs)"),
+        _tool("sshd", "OpenSSH server backs EC2 instances on the local cloud",
+              "install it (Debian: apt-get install openssh-server)", paths=("/usr/sbin/sshd",)),
+        _tool("docker", "Docker builds the QA and MNIST images for AWS",
+              "install Docker to push images to AWS (not needed for the local cloud)", required=False),
+    ]
+    chosen = (cloud or "local").lower()
+    try:
+        from introaws.target import resolve
+
+        target = resolve(cloud, profile, region)
+        if target.is_local:
+            checks.append(_check("local cloud", True, f"running at {target.endpoint_url}", ""))
+        identity = target.client("sts").get_caller_identity()
+        checks.append(_check("identity", True, f"{identity['Arn']} (account {identity['Account']}, {target.region})", ""))
+    except Exception as exc:  # doctor reports every failure instead of stopping at the first
+        what = "local cloud" if chosen == "local" else "identity"
+        todo = "see 'introaws cloud logs'" if chosen == "local" else "configure credentials with 'aws configure' or pass --profile"
+        checks.append(_check(what, False, str(exc).splitlines()[0], todo))
+    return checks
+
+
+def _check(name: str, ok: bool, detail: str, fix: str, required: bool = True) -> dict[str, Any]:
+    return {"check": name, "ok": ok, "required": required, "detail": detail, "fix": "" if ok else fix}
+
+
+def _tool(name: str, why: str, fix: str, *, paths: tuple[str, ...] = (), required: bool = True) -> dict[str, Any]:
+    found = shutil.which(name) or next((p for p in paths if shutil.which(p)), None)
+    return _check(name, bool(found), found or f"not found ({why})", fix, required)
