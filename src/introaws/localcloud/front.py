@@ -37,10 +37,13 @@ class Hook(Protocol):
     """A runtime piece that makes an emulated resource really run.
 
     ``handle`` returns a reply to answer the request itself (moto never sees it), or None
-    to let it through; ``forward`` calls moto (journaled as usual).
+    to let it through; ``forward`` calls moto (journaled as usual). ``stop`` is called when
+    the daemon shuts down (end child processes, flush state).
     """
 
     def handle(self, request: Recorded, forward: Callable[[Recorded], Reply]) -> Reply | None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass

@@ -34,12 +34,16 @@ def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of modu
 def serve(state_dir: Path, port: int) -> None:
     from werkzeug.serving import make_server
 
+    from introaws.localcloud.runtime import RuntimeContext, build_hooks
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     log = logging.getLogger("introaws.localcloud")
     front = build_front(state_dir)
     replayed = front.replay()
     log.info("replayed %d journaled requests", replayed)
     server = make_server("127.0.0.1", port, front, threaded=True)
+    endpoint = f"http://127.0.0.1:{server.server_port}"
+    front.hooks = build_hooks(RuntimeContext(state_dir, endpoint, front.forward))
     state = {"pid": os.getpid(), "port": server.server_port}
     tmp = state_dir / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(state))
@@ -53,6 +57,8 @@ def serve(state_dir: Path, port: int) -> None:
     try:
         server.serve_forever()
     finally:
+        for hook in front.hooks:
+            hook.stop()
         front.journal.close()
         _remove_state_file(state_dir)
         log.info("stopped")

@@ -1,0 +1,41 @@
+"""The runtime: what makes emulated resources really run on this machine.
+
+Each runtime module (ECS tasks, Batch jobs, Lambda functions, API Gateway, S3 websites, EC2
+instances over sshd) provides a :class:`~introaws.localcloud.front.Hook` that the front asks
+first about every request. A hook reads what was deployed from moto itself (boto3 calls to
+``ctx.endpoint``, or ``ctx.forward``) and keeps whatever state of its own it needs under
+``ctx.state_dir``. Hooks are built once the daemon's port is known, after journal replay, and
+are told to stop when the daemon stops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from introaws.localcloud.front import Hook, Reply
+    from introaws.localcloud.requests import Recorded
+
+
+@dataclass
+class RuntimeContext:
+    state_dir: Path  # the daemon's state directory; runtimes keep files under state_dir/runtime/
+    endpoint: str  # this daemon's own endpoint, for boto3 calls and child processes
+    forward: Callable[[Recorded], Reply]  # call moto directly (journaled like any request)
+
+    def runtime_dir(self, name: str) -> Path:
+        path = self.state_dir / "runtime" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+# Constructors of the hooks, in the order the front asks them. Each hands-on's runtime adds
+# its own here: ``lambda ctx: SomeRuntime(ctx)``.
+HOOK_FACTORIES: list[Callable[[RuntimeContext], Hook]] = []
+
+
+def build_hooks(ctx: RuntimeContext) -> list[Hook]:
+    return [factory(ctx) for factory in HOOK_FACTORIES]

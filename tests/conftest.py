@@ -1,0 +1,109 @@
+"""Shared test fixtures: one private introaws home and one real local cloud per test session.
+
+Tests drive the real ``introaws`` executable in a subprocess (exit codes, stdin that is not
+a terminal, stdout/stderr kept apart) against the real daemon: moto's server over HTTP
+behind introaws's front, and the real deploy engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INTROAWS_"))}
+    env.update(INTROAWS_HOME=str(home), INTROAWS_SSH_DIR=str(home / "ssh"), COLUMNS="200",
+               NO_COLOR="1", PYTHONPATH=str(ROOT / "src"))
+    env.update(extra)
+    return env
+
+
+def run_cli(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300,
+            input: str | None = None) -> Result:
+    proc = subprocess.run(
+        [sys.executable, "-m", "introaws", *args],
+        env=env or cli_env(home), capture_output=True, text=True, timeout=timeout,
+        input=input, stdin=None if input is not None else subprocess.DEVNULL,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def stop_cloud(home: Path) -> None:
+    run_cli(home, "cloud", "stop", timeout=60)
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory: pytest.TempPathFactory):
+    """The session's introaws home; its local cloud is stopped at the end."""
+    path = tmp_path_factory.mktemp("introaws-home")
+    yield path
+    stop_cloud(path)
+
+
+@pytest.fixture(scope="session")
+def cli(home: Path):
+    """Run ``introaws ARGS`` against the session's local cloud."""
+
+    def call(*args: str, **kwargs) -> Result:
+        return run_cli(home, *args, **kwargs)
+
+    return call
+
+
+def target_for(home: Path):
+    """A Target on ``home``'s local cloud (started if needed), for checks behind the CLI's back."""
+    from introaws.target import resolve
+
+    previous = os.environ.get("INTROAWS_HOME")
+    os.environ["INTROAWS_HOME"] = str(home)
+    try:
+        return resolve("local")
+    finally:
+        if previous is None:
+            os.environ.pop("INTROAWS_HOME", None)
+        else:
+            os.environ["INTROAWS_HOME"] = previous
+
+
+@pytest.fixture(scope="session")
+def target(home: Path):
+    return target_for(home)
+
+
+@pytest.fixture
+def fresh_home(tmp_path: Path, home: Path):
+    """A home of its own (its own local cloud) for tests that stop, kill or wipe it."""
+    path = tmp_path / "home"
+    path.mkdir()
+    if (home / "cache").exists():  # reuse synthesized templates: synth costs seconds each
+        shutil.copytree(home / "cache", path / "cache")
+    yield path
+    stop_cloud(path)
+
+
+def path_without_node() -> dict[str, str]:
+    """PATH with the directory that holds ``node`` removed (and python kept)."""
+    node = shutil.which("node")
+    keep = [p for p in os.environ.get("PATH", "").split(os.pathsep)
+            if not (node and Path(p, "node").exists())]
+    return {"PATH": os.pathsep.join(keep + [str(Path(sys.executable).parent)])}

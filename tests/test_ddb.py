@@ -1,0 +1,102 @@
+"""The DynamoDB hands-on end to end on the local cloud, through the real CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import cli_env, path_without_node, run_cli, target_for
+
+
+@pytest.fixture(scope="module")
+def deployed(cli):
+    first = cli("ddb", "up")
+    assert first.code == 0, first.err
+    yield first
+    cli("ddb", "down", "--yes")
+
+
+def test_up_prints_table_and_teardown_hint(deployed):
+    assert "TableName" in deployed.out
+    assert "introaws ddb down" in deployed.err
+
+
+def test_second_up_reports_no_changes_without_node(deployed, home):
+    second = run_cli(home, "ddb", "up", env=cli_env(home, **path_without_node()))
+    assert second.code == 0, second.err
+    assert "up to date" in second.err
+    assert "template from cache" in second.err
+
+
+def test_status_json_shape(deployed, cli):
+    data = cli("ddb", "status", "--json").json()
+    assert data["stack"] == "SimpleDynamoDb"
+    assert data["status"] == "CREATE_COMPLETE"
+    assert data["outputs"]["TableName"].startswith("SimpleDynamoDb-")
+
+
+def test_write_scan_search_get(deployed, cli):
+    before = len(cli("ddb", "scan", "--json").json())
+    written = cli("ddb", "write", "300", "--seed", "7")
+    assert written.code == 0, written.err
+    items = cli("ddb", "scan", "--json").json()
+    assert len(items) == before + 300
+    assert all(1 <= i["age"] <= 50 for i in items)
+    found = cli("ddb", "search", "--under-age", "2", "--json").json()
+    assert sorted(i["item_id"] for i in found) == sorted(i["item_id"] for i in items if i["age"] <= 2)
+    one = cli("ddb", "get", items[0]["item_id"], "--json").json()
+    assert one == items[0]
+
+
+def test_scan_follows_pagination_past_one_megabyte(deployed, cli, target):
+    """A scan page stops at 1 MB; 'ddb scan' must keep going to the last item."""
+    table = target.resource("dynamodb").Table(cli("ddb", "status", "--json").json()["outputs"]["TableName"])
+    padding = "x" * 4000
+    with table.batch_writer() as batch:
+        for n in range(400):  # ~1.6 MB of items: more than one scan page
+            batch.put_item(Item={"item_id": f"big-{n:04d}", "age": 99, "pad": padding})
+    first_page = table.scan()
+    assert "LastEvaluatedKey" in first_page
+    items = cli("ddb", "scan", "--json").json()
+    assert len([i for i in items if i["item_id"].startswith("big-")]) == 400
+    with table.batch_writer() as batch:
+        for n in range(400):
+            batch.delete_item(Key={"item_id": f"big-{n:04d}"})
+
+
+def test_items_survive_stop_start_and_kill_9(fresh_home):
+    assert run_cli(fresh_home, "ddb", "up").code == 0
+    assert run_cli(fresh_home, "ddb", "write", "1000").code == 0
+    assert len(run_cli(fresh_home, "ddb", "scan", "--json").json()) == 1000
+
+    assert run_cli(fresh_home, "cloud", "stop").code == 0
+    assert run_cli(fresh_home, "cloud", "status", "--json").json()["running"] is False
+    assert run_cli(fresh_home, "cloud", "start").code == 0
+    assert len(run_cli(fresh_home, "ddb", "scan", "--json").json()) == 1000
+
+    pid = run_cli(fresh_home, "cloud", "status", "--json").json()["pid"]
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    # Any command brings the cloud back, state included.
+    assert len(run_cli(fresh_home, "ddb", "scan", "--json").json()) == 1000
+    assert run_cli(fresh_home, "cloud", "status", "--json").json()["pid"] != pid
+
+
+def test_down_leaves_nothing_tagged(fresh_home):
+    assert run_cli(fresh_home, "ddb", "up").code == 0
+    listed = run_cli(fresh_home, "status", "--json").json()
+    assert [row["hands_on"] for row in listed] == ["ddb"]
+    target = target_for(fresh_home)
+    tagged = target.client("resourcegroupstaggingapi").get_resources(
+        TagFilters=[{"Key": "introaws:hands-on", "Values": ["ddb"]}])["ResourceTagMappingList"]
+    assert any(":dynamodb:" in t["ResourceARN"] for t in tagged)  # so the check below means something
+    assert run_cli(fresh_home, "ddb", "down", "--yes").code == 0
+    assert run_cli(fresh_home, "status", "--json").json() == []
+    tagged = target.client("resourcegroupstaggingapi").get_resources(
+        TagFilters=[{"Key": "introaws:hands-on", "Values": ["ddb"]}])["ResourceTagMappingList"]
+    assert tagged == []
+    assert target.client("dynamodb").list_tables()["TableNames"] == []
+    assert run_cli(fresh_home, "ddb", "status", "--json").json()["status"] is None
