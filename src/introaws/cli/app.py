@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from introaws import __version__
 from introaws.cli import cloud, context, ddb, keypair, render, s3
-from introaws.errors import ExitCode, IntroawsError
+from introaws.errors import ExitCode, IntroawsError, UsageError
 
 app = typer.Typer(
     name="introaws",
@@ -46,7 +46,7 @@ def root(
     settings = context.settings(ctx)
     settings.cloud, settings.profile, settings.region, settings.debug = cloud_, profile, region, debug
     if cloud_ and cloud_.lower() not in ("local", "aws"):
-        raise IntroawsError(f"unknown cloud '{cloud_}'", "use --cloud local or --cloud aws")
+        raise UsageError(f"unknown cloud '{cloud_}'", "use --cloud local or --cloud aws")
 
 
 @app.command("status")
@@ -73,7 +73,7 @@ def down(ctx: typer.Context, all_: bool = typer.Option(False, "--all", help="Des
     from introaws.workflows import overview
 
     if not all_:
-        raise IntroawsError("say what to destroy", "use 'introaws down --all', or 'introaws <hands-on> down'")
+        raise UsageError("say what to destroy", "use 'introaws down --all', or 'introaws <hands-on> down'")
     target = context.target(ctx)
     context.confirm(f"destroy every introaws stack on the {target.cloud} cloud?", yes)
     with render.progress() as report:
@@ -110,15 +110,17 @@ def main() -> None:
             raise
         render.error_line(str(exc))
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         render.error_line("cancelled")
         sys.exit(ExitCode.ABORTED)
-    except click.UsageError as exc:
-        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        render.error_line(f"{exc.format_message()}{hint}")
-        sys.exit(ExitCode.USAGE)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except TyperException as exc:  # Typer's own (vendored click) usage errors
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        render.error_line(f"{message}{hint}")
+        sys.exit(getattr(exc, "exit_code", ExitCode.USAGE))
     except KeyboardInterrupt:
         render.error_line("interrupted")
         sys.exit(ExitCode.INTERRUPTED)

@@ -118,6 +118,9 @@ def deploy(
     try:
         cfn.execute_change_set(StackName=hands_on.stack_name, ChangeSetName=change_set_name)
     except cfn.exceptions.ClientError as exc:
+        failed = describe(target, hands_on.stack_name)
+        if failed and ("ROLLBACK" in failed.status or "FAILED" in failed.status):
+            raise _failure(target, failed, hands_on) from exc
         raise DeployFailed(
             f"deploying {hands_on.stack_name} failed: {exc.response['Error'].get('Message', exc)}",
             f"run 'introaws {hands_on.name} down' to clean up, then try again with --debug",

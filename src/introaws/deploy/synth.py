@@ -90,7 +90,9 @@ def _run_cdk(hands_on: HandsOn, params: dict[str, Any], outdir: Path) -> None:
 
     module_name, function_name = hands_on.builder.split(":")
     build = getattr(importlib.import_module(module_name), function_name)
-    app = cdk.App(outdir=str(outdir), analytics_reporting=False)
+    # CDK's own template validation is off: templates are checked by cfn-lint in the tests,
+    # and its warnings would only clutter the user's terminal.
+    app = cdk.App(outdir=str(outdir), analytics_reporting=False, builtin_cloud_formation_validation=False)
     build(app, hands_on.stack_name, **params)
     app.synth(skip_validation=True)
 

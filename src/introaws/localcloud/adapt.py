@@ -26,11 +26,17 @@ Template = dict[str, Any]
 # --- fix-ups after moto -------------------------------------------------------------------
 
 
-def after_moto(request: Recorded, status: int) -> None:
+def after_moto(request: Recorded, status: int, error: str | None = None) -> None:
     """Run the fix-up for this request's operation, if any."""
+    key = (request.service, request.action)
+    if error is not None:
+        on_failure = _FAILURE_FIXUPS.get(key)
+        if on_failure is not None:
+            on_failure(request, error)
+        return
     if status >= 400:
         return
-    fixup = _FIXUPS.get((request.service, request.action))
+    fixup = _FIXUPS.get(key)
     if fixup is not None:
         fixup(request)
 
@@ -47,45 +53,90 @@ def _region(request: Recorded) -> str:
         return "us-east-1"
 
 
-def fix_change_set_outputs(request: Recorded) -> None:
-    """moto applies a change set's resources but never recomputes the stack's outputs,
-    and records no per-resource events; do both, as CloudFormation would."""
-    from moto.cloudformation.models import Event, cloudformation_backends
+def _change_set_and_stack(request: Recorded) -> tuple[Any, Any] | None:
+    from moto.cloudformation.models import cloudformation_backends
 
-    params = _form(request)
     backend = cloudformation_backends[LOCAL_ACCOUNT][_region(request)]
-    name = params.get("ChangeSetName", "")
+    name = _form(request).get("ChangeSetName", "")
     change_set = backend.change_sets.get(name) or next(
         (cs for cs in backend.change_sets.values() if cs.change_set_name == name), None
     )
     if change_set is None:
+        return None
+    return change_set, backend.stacks[change_set.stack_id]
+
+
+def fail_change_set_execution(request: Recorded, error: str) -> None:
+    """moto raises out of a failing change set and leaves the stack "in progress" for ever;
+    end it the way CloudFormation would: a failed event with the reason, then rolled back."""
+    found = _change_set_and_stack(request)
+    if found is None:
         return
-    stack = backend.stacks[change_set.stack_id]
-    stack._parse_template()  # moto keeps the pre-change-set (empty) template parsed
-    stack.output_map = stack._create_output_map()
+    change_set, stack = found
+    created = set(stack.resource_map._parsed_resources)
+    declared = change_set.template_dict.get("Resources", {})
+    failed = next((logical for logical in declared if logical not in created), stack.name)
+    _mark_failed(change_set, stack, failed, error)
+
+
+def fix_change_set_outputs(request: Recorded) -> None:
+    """moto applies a change set lazily, never recomputes the stack's outputs and records no
+    per-resource events. Create each resource now, in template order, as CloudFormation
+    would: an event per resource, the outputs, or a failed event and a rolled-back stack."""
+    found = _change_set_and_stack(request)
+    if found is None:
+        return
+    change_set, stack = found
     verb = "CREATE" if change_set.change_set_type == "CREATE" else "UPDATE"
     final = stack.events.pop() if stack.events else None
     declared = change_set.template_dict.get("Resources", {})
-    for logical_id, resource in stack.resource_map.items():
+    for logical_id, spec in declared.items():
+        try:
+            resource = stack.resource_map[logical_id]
+        except Exception as exc:  # whatever moto raised is the resource's failure reason
+            _mark_failed(change_set, stack, logical_id, f"{type(exc).__name__}: {exc}")
+            return
         physical = getattr(resource, "physical_resource_id", None) or logical_id
-        stack.events.append(
-            Event(
-                stack_id=stack.stack_id,
-                stack_name=stack.name,
-                logical_resource_id=logical_id,
-                physical_resource_id=str(physical),
-                resource_type=declared.get(logical_id, {}).get("Type", ""),
-                resource_status=f"{verb}_COMPLETE",
-                resource_status_reason=None,
-                resource_properties=None,
-            )
-        )
+        _event(stack, logical_id, str(physical), spec.get("Type", ""), f"{verb}_COMPLETE")
+    stack._parse_template()  # moto keeps the pre-change-set (empty) template parsed
+    stack.output_map = stack._create_output_map()
     if final is not None:
         stack.events.append(final)
 
 
+def _event(stack: Any, logical_id: str, physical_id: str, resource_type: str, status: str,
+           reason: str | None = None) -> None:
+    from moto.cloudformation.models import Event
+
+    stack.events.append(Event(
+        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
+        physical_resource_id=physical_id, resource_type=resource_type, resource_status=status,
+        resource_status_reason=reason, resource_properties=None,
+    ))
+
+
+def _mark_failed(change_set: Any, stack: Any, logical_id: str, reason: str) -> None:
+    creating = change_set.change_set_type == "CREATE"
+    declared = change_set.template_dict.get("Resources", {})
+    _event(stack, logical_id, "", declared.get(logical_id, {}).get("Type", ""),
+           "CREATE_FAILED" if creating else "UPDATE_FAILED", reason)
+    stack.status = "ROLLBACK_COMPLETE" if creating else "UPDATE_ROLLBACK_COMPLETE"
+    # Resources never created must not be created later, lazily, by a describe or a delete.
+    created = set(stack.resource_map._parsed_resources)
+    for pending in [k for k in stack.resource_map._resource_json_map if k not in created]:
+        del stack.resource_map._resource_json_map[pending]
+    from moto.cloudformation.parsing import OutputMap
+
+    stack.output_map = OutputMap(stack.resource_map, {}, stack.stack_id)  # a failed stack has none
+    _event(stack, stack.name, stack.stack_id, "AWS::CloudFormation::Stack", stack.status)
+    change_set.execution_status = "EXECUTE_FAILED"
+
+
 _FIXUPS: dict[tuple[str, str], Callable[[Recorded], None]] = {
     ("cloudformation", "ExecuteChangeSet"): fix_change_set_outputs,
+}
+_FAILURE_FIXUPS: dict[tuple[str, str], Callable[[Recorded, str], None]] = {
+    ("cloudformation", "ExecuteChangeSet"): fail_change_set_execution,
 }
 
 

@@ -8,9 +8,11 @@ hooks answer or follow up the few operations that must really run (tasks, jobs, 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
+from xml.sax.saxutils import escape
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,6 +20,8 @@ from typing import Any, Protocol
 from introaws.localcloud import adapt
 from introaws.localcloud.journal import Journal
 from introaws.localcloud.requests import Recorded
+
+log = logging.getLogger("introaws.localcloud")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -27,6 +31,7 @@ class Reply:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    error: str | None = None  # the exception moto raised, when it failed instead of answering
 
     @classmethod
     def json(cls, data: Any, status: int = 200) -> Reply:
@@ -103,7 +108,7 @@ class Front:
     def _apply(self, request: Recorded) -> Reply:
         """A state-changing request: moto, then the fix-ups for moto's gaps."""
         reply = self._call_moto(request)
-        adapt.after_moto(request, reply.status)
+        adapt.after_moto(request, reply.status, reply.error)
         return reply
 
     def _call_moto(self, request: Recorded) -> Reply:
@@ -113,13 +118,19 @@ class Front:
             captured["status"] = int(status.split()[0])
             captured["headers"] = headers
 
-        chunks = self.moto_app(request.environ(), start_response)
         try:
-            body = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
+            chunks = self.moto_app(request.environ(), start_response)
+            try:
+                body = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close:
+                    close()
+        except Exception as exc:  # moto's apps run in debug mode: their exceptions reach us
+            log.exception("moto failed on %s %s", request.service, request.action or request.path)
+            # 400, not 500: the same request would fail the same way, so clients must not retry.
+            return aws_error(request, "LocalCloudFailure", f"{type(exc).__name__}: {exc}", status=400,
+                             error=str(exc))
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(body))))
         return Reply(captured["status"], headers, body)
@@ -130,6 +141,21 @@ class Front:
                 {"ok": True, "pid": os.getpid(), "home": self.home, "started_at": self.started_at}
             )
         return Reply.json({"message": f"unknown introaws endpoint {request.path}"}, 404)
+
+
+def aws_error(request: Recorded, code: str, message: str, status: int = 500,
+              error: str | None = None) -> Reply:
+    """An error shaped for the request's protocol, so boto3 raises a ClientError with it."""
+    if request.headers.get("HTTP_X_AMZ_TARGET") or "json" in request.headers.get("CONTENT_TYPE", ""):
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)]
+    else:
+        body = (f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code>"
+                f"<Message>{escape(message)}</Message></Error><RequestId>introaws</RequestId>"
+                f"</ErrorResponse>").encode()
+        headers = [("Content-Type", "text/xml")]
+    headers.append(("Content-Length", str(len(body))))
+    return Reply(status, headers, body, error=error or message)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

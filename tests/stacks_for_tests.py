@@ -1,0 +1,34 @@
+"""Stacks that exist only to exercise the deploy engine's edges (failure, size)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from introaws.stacks.base import new_stack
+
+
+def broken(scope: Construct, stack_name: str) -> cdk.Stack:
+    """A table whose key names an attribute it never defines: CloudFormation rejects it."""
+    stack = new_stack(scope, stack_name, "testbroken", "fails on purpose")
+    table = dynamodb.CfnTable(
+        stack, "BadTable",
+        key_schema=[dynamodb.CfnTable.KeySchemaProperty(attribute_name="missing", key_type="HASH")],
+        attribute_definitions=[dynamodb.CfnTable.AttributeDefinitionProperty(attribute_name="other", attribute_type="S")],
+        billing_mode="PAY_PER_REQUEST",
+    )
+    cdk.CfnOutput(stack, "TableName", value=table.ref)
+    return stack
+
+
+def large(scope: Construct, stack_name: str, count: int = 120) -> cdk.Stack:
+    """Over 51,200 bytes of template: must be deployed through the assets bucket."""
+    stack = new_stack(scope, stack_name, "testlarge", "a template too big for TemplateBody")
+    for n in range(count):
+        logs.LogGroup(stack, f"PaddingLogGroupWithAVeryLongLogicalName{n:03d}",
+                      log_group_name=f"/introaws/test/large/{n:03d}/" + "p" * 200,
+                      retention=logs.RetentionDays.ONE_DAY, removal_policy=cdk.RemovalPolicy.DESTROY)
+    cdk.CfnOutput(stack, "Count", value=str(count))
+    return stack

@@ -1,0 +1,76 @@
+"""The deploy engine against the real local cloud: dry runs, failures, large templates, lint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from introaws.deploy import engine, synth
+from introaws.errors import DeployFailed
+from introaws.stacks import HANDS_ONS, HandsOn
+
+BROKEN = HandsOn("testbroken", "IntroawsTestBroken", "stacks_for_tests:broken", "fails")
+LARGE = HandsOn("testlarge", "IntroawsTestLarge", "stacks_for_tests:large", "large")
+
+
+def test_dry_run_shows_changes_and_deploys_nothing(cli):
+    result = cli("s3", "up", "--dry-run")
+    assert result.code == 0, result.err
+    assert "Add" in result.out and "AWS::S3::Bucket" in result.out
+    assert cli("s3", "status", "--json").json()["status"] is None
+    data = cli("s3", "up", "--dry-run", "--json").json()
+    assert {c["resource_type"] for c in data["changes"]} >= {"AWS::S3::Bucket"}
+
+
+def test_failure_names_the_first_failed_resource(target, home, monkeypatch):
+    monkeypatch.setenv("INTROAWS_HOME", str(home))
+    seen = []
+    with pytest.raises(DeployFailed) as failure:
+        engine.deploy(target, BROKEN, report=seen.append)
+    assert "BadTable" in str(failure.value) or "missing" in str(failure.value)
+    engine.destroy(target, BROKEN)
+    assert engine.describe(target, BROKEN.stack_name) is None
+
+
+def test_large_template_goes_through_the_assets_bucket(target, home, monkeypatch):
+    monkeypatch.setenv("INTROAWS_HOME", str(home))
+    body = json.dumps(synth.synthesize(LARGE).template, sort_keys=True)
+    assert len(body) > engine.TEMPLATE_BODY_LIMIT
+    result = engine.deploy(target, LARGE)
+    assert result.outputs == {"Count": "120"}
+    bucket = f"introaws-assets-{target.account_id}-{target.region}"
+    keys = [o["Key"] for o in target.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert any(k.startswith("templates/IntroawsTestLarge-") for k in keys)
+    assert engine.deploy(target, LARGE).up_to_date
+    assert engine.destroy(target, LARGE)
+
+
+def cfn_lint(template: dict, folder: Path) -> subprocess.CompletedProcess:
+    path = folder / "template.json"
+    path.write_text(json.dumps(template))
+    executable = Path(sys.executable).parent / "cfn-lint"
+    return subprocess.run([str(executable), "--regions", "ap-northeast-1", "us-east-1", "--", str(path)],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("name", sorted(HANDS_ONS))
+def test_every_template_passes_cfn_lint(name, home, monkeypatch, tmp_path):
+    monkeypatch.setenv("INTROAWS_HOME", str(home))
+    lint = cfn_lint(synth.synthesize(HANDS_ONS[name]).template, tmp_path)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_cfn_lint_catches_a_broken_template(home, monkeypatch, tmp_path):
+    monkeypatch.setenv("INTROAWS_HOME", str(home))
+    lint = cfn_lint(synth.synthesize(BROKEN).template, tmp_path)
+    assert lint.returncode != 0 and "BadTable" in lint.stdout
+
+
+def test_cache_key_changes_with_parameters():
+    ddb = HANDS_ONS["ddb"]
+    assert synth.cache_key(ddb, {}) == synth.cache_key(ddb, {})
+    assert synth.cache_key(ddb, {}) != synth.cache_key(ddb, {"x": 1})

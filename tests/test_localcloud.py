@@ -1,0 +1,130 @@
+"""The local cloud daemon: one per home, found again, restarted, reset; its journal and hooks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+from conftest import run_cli, target_for
+from introaws.localcloud.journal import Journal
+from introaws.localcloud.requests import Recorded
+from test_errors import one_error_line
+
+
+def status(home: Path) -> dict:
+    return run_cli(home, "cloud", "status", "--json").json()
+
+
+def test_status_shape_and_start_stop(fresh_home):
+    stopped = status(fresh_home)
+    assert stopped["running"] is False and stopped["endpoint"] is None and stopped["pid"] is None
+    assert run_cli(fresh_home, "cloud", "start").code == 0
+    running = status(fresh_home)
+    assert running["running"] is True
+    assert running["endpoint"].startswith("http://127.0.0.1:")
+    assert isinstance(running["pid"], int)
+    assert run_cli(fresh_home, "cloud", "start").code == 0  # idempotent: same daemon
+    assert status(fresh_home)["pid"] == running["pid"]
+    assert run_cli(fresh_home, "cloud", "stop").code == 0
+    assert status(fresh_home)["running"] is False
+    # The port is kept for the next start, so printed URLs stay valid.
+    run_cli(fresh_home, "cloud", "start")
+    assert status(fresh_home)["endpoint"] == running["endpoint"]
+
+
+def test_two_homes_are_two_clouds(fresh_home, home, cli):
+    assert cli("keypair", "create", "OnlyInSessionHome").code == 0
+    try:
+        names = {p["name"] for p in run_cli(fresh_home, "keypair", "list", "--json").json()}
+        assert "OnlyInSessionHome" not in names
+        assert status(fresh_home)["endpoint"] != cli("cloud", "status", "--json").json()["endpoint"]
+    finally:
+        cli("keypair", "delete", "OnlyInSessionHome", "--yes")
+
+
+def test_stale_pid_file_is_ignored(fresh_home):
+    state = fresh_home / "data" / "localcloud"
+    state.mkdir(parents=True)
+    (state / "daemon.json").write_text(json.dumps({"pid": os.getpid(), "port": 1}))  # not a daemon
+    assert status(fresh_home)["running"] is False
+    assert run_cli(fresh_home, "cloud", "start").code == 0
+    assert status(fresh_home)["pid"] != os.getpid()
+
+
+def test_port_taken_by_someone_else(fresh_home):
+    assert run_cli(fresh_home, "cloud", "start").code == 0
+    old = status(fresh_home)
+    run_cli(fresh_home, "cloud", "stop")
+    port = int(old["endpoint"].rsplit(":", 1)[1])
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        assert run_cli(fresh_home, "cloud", "start").code == 0
+        assert status(fresh_home)["endpoint"] != old["endpoint"]
+
+
+def test_reset_asks_then_wipes(fresh_home):
+    assert run_cli(fresh_home, "keypair", "create", "Gone").code == 0
+    assert "--yes" in one_error_line(run_cli(fresh_home, "cloud", "reset"))
+    assert "Gone" in {p["name"] for p in run_cli(fresh_home, "keypair", "list", "--json").json()}
+    assert run_cli(fresh_home, "cloud", "reset", "--yes").code == 0
+    assert run_cli(fresh_home, "keypair", "list", "--json").json() == []
+
+
+def test_logs(fresh_home):
+    run_cli(fresh_home, "cloud", "start")
+    assert "serving on http://127.0.0.1:" in run_cli(fresh_home, "cloud", "logs").out
+
+
+def test_killed_daemon_with_torn_journal_line_recovers(fresh_home):
+    assert run_cli(fresh_home, "keypair", "create", "Kept").code == 0
+    pid = status(fresh_home)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    journal = fresh_home / "data" / "localcloud" / "journal.jsonl"
+    with journal.open("a") as handle:
+        handle.write('{"seq": 999, "method": "POST", "pa')  # a write cut short by the kill
+    assert "Kept" in {p["name"] for p in run_cli(fresh_home, "keypair", "list", "--json").json()}
+    assert run_cli(fresh_home, "keypair", "create", "After").code == 0
+    run_cli(fresh_home, "cloud", "stop")
+    names = {p["name"] for p in run_cli(fresh_home, "keypair", "list", "--json").json()}
+    assert names == {"Kept", "After"}
+
+
+def test_journal_skips_reads_and_keeps_writes(tmp_path):
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.open_for_append()
+    write = Recorded("POST", "/", "", {"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem"}, b"{}", seq=1)
+    journal.append(write)
+    journal.close()
+    entries = list(Journal(tmp_path / "journal.jsonl").entries())
+    assert [(e.seq, e.action, e.body) for e in entries] == [(1, "PutItem", b"{}")]
+
+
+def test_which_requests_change_state():
+    def form(action: str) -> Recorded:
+        return Recorded("POST", "/", "", {"CONTENT_TYPE": "application/x-www-form-urlencoded"},
+                        f"Action={action}&Version=1".encode())
+
+    assert form("CreateChangeSet").changes_state()
+    assert not form("DescribeStacks").changes_state()
+    assert Recorded("POST", "/", "", {"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.BatchWriteItem"}, b"").changes_state()
+    assert not Recorded("POST", "/", "", {"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.Scan"}, b"").changes_state()
+    assert Recorded("PUT", "/bucket/key", "", {}, b"x").changes_state()
+    assert not Recorded("GET", "/bucket/key", "", {}, b"").changes_state()
+    assert not Recorded("POST", "/v1/describejobs", "", {}, b"{}").changes_state()
+    assert Recorded("POST", "/v1/submitjob", "", {}, b"{}").changes_state()
+    assert not Recorded("GET", "/_introaws/health", "", {}, b"").changes_state()
+
+
+def test_replayed_ids_match_the_originals(fresh_home):
+    """Generated names (here a CloudFormation-made table name) come back identical after replay."""
+    assert run_cli(fresh_home, "ddb", "up").code == 0
+    before = run_cli(fresh_home, "ddb", "status", "--json").json()["outputs"]["TableName"]
+    run_cli(fresh_home, "cloud", "stop")
+    after = target_for(fresh_home).client("dynamodb").list_tables()["TableNames"]
+    assert after == [before]
