@@ -1,0 +1,38 @@
+"""Cross-cutting commands: status of everything, down --all, doctor."""
+
+from __future__ import annotations
+
+from conftest import cli_env, run_cli
+
+
+def test_status_and_down_all(fresh_home):
+    assert run_cli(fresh_home, "ddb", "up").code == 0
+    assert run_cli(fresh_home, "s3", "up").code == 0
+    rows = run_cli(fresh_home, "status", "--json").json()
+    assert sorted(r["hands_on"] for r in rows) == ["ddb", "s3"]
+    assert all(r["status"] == "CREATE_COMPLETE" and r["created"] for r in rows)
+    table = run_cli(fresh_home, "status")
+    assert "SimpleDynamoDb" in table.out and "SimpleS3" in table.out
+    assert run_cli(fresh_home, "down", "--all").code != 0  # refuses without --yes here
+    done = run_cli(fresh_home, "down", "--all", "--yes")
+    assert done.code == 0, done.err
+    assert run_cli(fresh_home, "status", "--json").json() == []
+
+
+def test_doctor_local(cli):
+    result = cli("doctor", "--json")
+    checks = {c["check"]: c for c in result.json()}
+    assert checks["python"]["ok"] and checks["node"]["ok"]
+    assert checks["local cloud"]["ok"]
+    assert checks["identity"]["ok"] and "123456789012" in checks["identity"]["detail"]
+    assert result.code == (0 if all(c["ok"] or not c["required"] for c in checks.values()) else 7)
+
+
+def test_doctor_aws_without_credentials_says_what_to_do(home, tmp_path):
+    env = cli_env(home, AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+                  AWS_EC2_METADATA_DISABLED="true")
+    result = run_cli(home, "--cloud", "aws", "--region", "ap-northeast-1", "doctor", "--json", env=env)
+    checks = {c["check"]: c for c in result.json()}
+    assert checks["identity"]["ok"] is False
+    assert "aws configure" in checks["identity"]["fix"]
+    assert result.code == 7
