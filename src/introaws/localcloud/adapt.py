@@ -23,6 +23,41 @@ LOCAL_ACCOUNT = "123456789012"
 Template = dict[str, Any]
 
 
+# --- preparations before moto ------------------------------------------------------------
+
+
+def before_moto(request: Recorded) -> None:
+    """Prepare moto's state for this request's operation, if it needs it (live and in replay)."""
+    prepare = _PREPARATIONS.get((request.service, request.action))
+    if prepare is not None:
+        prepare(request)
+
+
+def remove_stack_route_tables(request: Recorded) -> None:
+    """moto cannot delete a stack's route tables, so the VPC they belong to refuses to go
+    (DependencyViolation); drop them, with their associations, before the stack is deleted."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.route_tables import RouteTable
+
+    name = _form(request).get("StackName", "")
+    region = _region(request)
+    stacks = cloudformation_backends[LOCAL_ACCOUNT][region].stacks.values()
+    stack = next((s for s in stacks if name in (s.name, s.stack_id) and s.status != "DELETE_COMPLETE"), None)
+    if stack is None:
+        return
+    ec2 = ec2_backends[LOCAL_ACCOUNT][region]
+    for _, resource in stack.resource_map.items():
+        if isinstance(resource, RouteTable) and resource.main_association_id is None:
+            resource._associations.clear()
+            ec2.route_tables.pop(resource.id, None)
+
+
+_PREPARATIONS: dict[tuple[str, str], Callable[[Recorded], None]] = {
+    ("cloudformation", "DeleteStack"): remove_stack_route_tables,
+}
+
+
 # --- fix-ups after moto -------------------------------------------------------------------
 
 
@@ -109,4 +144,26 @@ def drop_cdk_metadata(template: Template) -> None:
     conditions.pop("CDKMetadataAvailable", None)
 
 
-_TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [drop_cdk_metadata]
+# Zone letters every region moto knows starts with; CDK selects by index from ``Fn::GetAZs``.
+_ZONE_LETTERS = ("a", "c", "d")
+
+
+def zones_of_deploy_region(template: Template) -> None:
+    """moto answers ``Fn::GetAZs ""`` with us-east-1's zones whatever the stack's region;
+    name the deploy region's zones instead (``${AWS::Region}a``, ...)."""
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Fn::GetAZs"} and node["Fn::GetAZs"] in ("", {"Ref": "AWS::Region"}):
+                return [{"Fn::Sub": f"${{AWS::Region}}{letter}"} for letter in _ZONE_LETTERS]
+            return {key: rewrite(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [rewrite(value) for value in node]
+        return node
+
+    for section in ("Resources", "Outputs"):
+        if section in template:
+            template[section] = rewrite(template[section])
+
+
+_TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [drop_cdk_metadata, zones_of_deploy_region]
