@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TAG_KEY = "introaws:hands-on"
+# Minutes an instance lives after launch; the local cloud's EC2 runtime honours it too.
+TTL_TAG = "introaws:ttl-minutes"
 # File assets (Lambda zips, web pages) go to a bucket the deploy engine creates and fills
 # itself, so no bootstrap stack is needed. CloudFormation resolves the pseudo parameters.
 ASSETS_BUCKET = "introaws-assets-${AWS::AccountId}-${AWS::Region}"

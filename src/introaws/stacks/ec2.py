@@ -15,9 +15,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
+from introaws.stacks import TTL_TAG
 from introaws.stacks.base import new_stack
-
-TTL_TAG = "introaws:ttl-minutes"
 
 
 def build(scope: Construct, stack_name: str, *, key_name: str, ssh_from: str,
