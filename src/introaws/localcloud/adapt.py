@@ -23,6 +23,36 @@ LOCAL_ACCOUNT = "123456789012"
 Template = dict[str, Any]
 
 
+# --- moto's lazily created backends -------------------------------------------------------
+
+
+def make_backend_creation_deterministic() -> None:
+    """moto creates a region's backend on first use and draws ids for what it holds from the
+    start (EC2's default VPC, subnets, groups) from the shared random stream. Whether that first
+    use is an unjournaled read before a request (live) or the journaled request itself (replay)
+    would shift every id the request makes, so an instance would come back under another id.
+    Create each backend from a seed of its own and leave the request's stream untouched."""
+    from moto.core.base_backend import AccountSpecificBackend
+    from moto.moto_api._internal import mock_random
+
+    original = AccountSpecificBackend.__getitem__
+    if getattr(original, "introaws_deterministic", False):
+        return
+
+    def getitem(self: AccountSpecificBackend, region_name: str) -> Any:
+        if region_name in self.keys() or (region_name == "global" and "aws" in self.keys()):
+            return original(self, region_name)
+        state = mock_random.getstate()
+        mock_random.seed(f"{self.service_name}/{self.account_id}/{region_name}")
+        try:
+            return original(self, region_name)
+        finally:
+            mock_random.setstate(state)
+
+    getitem.introaws_deterministic = True  # type: ignore[attr-defined]
+    AccountSpecificBackend.__getitem__ = getitem  # type: ignore[method-assign]
+
+
 # --- preparations before moto ------------------------------------------------------------
 
 
@@ -119,8 +149,29 @@ def fix_change_set_outputs(request: Recorded) -> None:
         stack.events.append(final)
 
 
+def keep_key_pair_public_key(request: Recorded) -> None:
+    """moto makes a created key pair's keys with the OS's randomness, which replay cannot
+    reseed: the replayed pair would get another public key and lock its private key out of
+    every instance. Journal the public half (never the private one) and restore it on replay."""
+    from moto.ec2.models import ec2_backends
+
+    name = _form(request).get("KeyName", "")
+    pair = ec2_backends[LOCAL_ACCOUNT][_region(request)].key_pairs.get(name)
+    if pair is None:
+        return
+    kept = request.extra.get("key_pair")
+    if kept:  # replay: the pair as it was first made
+        pair.material_public = kept["public_key"].encode()
+        pair.key_fingerprint = kept["fingerprint"]
+        pair.material = b""  # the private key was handed out once and is not kept
+    else:
+        request.extra["key_pair"] = {"public_key": pair.material_public.decode(),
+                                     "fingerprint": pair.key_fingerprint}
+
+
 _FIXUPS: dict[tuple[str, str], Callable[[Recorded], None]] = {
     ("cloudformation", "ExecuteChangeSet"): fix_change_set_outputs,
+    ("ec2", "CreateKeyPair"): keep_key_pair_public_key,
 }
 
 
