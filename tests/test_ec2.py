@@ -275,10 +275,12 @@ def test_open_to_the_world_only_when_asked_and_with_a_warning(templates, cli):
 def test_sshd_comes_back_with_the_daemon(deployed, cli, home, target):
     instance_id = _instance_id(target)
     assert _sshd_processes(home, instance_id)
+    launched = cli("ec2", "status", "--json").json()["instance"]["launched"]
     assert cli("cloud", "stop").code == 0
     assert _no_sshd_left(home, instance_id)
     back = cli("ec2", "ssh", "--", "echo", "back")  # starts the cloud again
     assert (back.code, back.out) == (0, "back\n"), back.err
+    assert cli("ec2", "status", "--json").json()["instance"]["launched"] == launched  # not the restart
 
 
 def test_bad_options_fail_before_anything_is_made(deployed, cli):

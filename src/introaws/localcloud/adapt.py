@@ -11,6 +11,7 @@ Two kinds live here:
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -169,8 +170,33 @@ def keep_key_pair_public_key(request: Recorded) -> None:
                                      "fingerprint": pair.key_fingerprint}
 
 
+def keep_launch_times(request: Recorded) -> None:
+    """moto stamps an instance with the time it was made, which on replay is the restart:
+    journal the launch times the request gave and restore them on replay, so an instance's age
+    and time to live survive a restart."""
+    from moto.ec2.models import ec2_backends
+
+    backend = ec2_backends[LOCAL_ACCOUNT][request.region]
+    instances = {i.id: i for r in backend.reservations.values() for i in r.instances}
+    kept = request.extra.get("launch_times")
+    if kept is not None:  # replay
+        for instance_id, stamp in kept.items():
+            if instance_id in instances:
+                instances[instance_id].launch_time = datetime.fromisoformat(stamp)
+    else:
+        request.extra["launch_times"] = {
+            i.id: i.launch_time.isoformat() for i in instances.values() if i.state != "terminated"}
+
+
+def fix_stack_change(request: Recorded) -> None:
+    fix_change_set_outputs(request)
+    keep_launch_times(request)
+
+
 _FIXUPS: dict[tuple[str, str], Callable[[Recorded], None]] = {
-    ("cloudformation", "ExecuteChangeSet"): fix_change_set_outputs,
+    ("cloudformation", "ExecuteChangeSet"): fix_stack_change,
+    ("cloudformation", "CreateStack"): keep_launch_times,
+    ("ec2", "RunInstances"): keep_launch_times,
     ("ec2", "CreateKeyPair"): keep_key_pair_public_key,
 }
 

@@ -117,12 +117,21 @@ def params(target: Target, request: UpRequest, report: Reporter = silent) -> dic
     return chosen
 
 
+def already_up(target: Target, request: UpRequest) -> engine.DeployResult | None:
+    """The deployed stack, when ``up`` with no options finds it up: it is reported, not redeployed."""
+    existing = describe(target, lifecycle.hands_on(NAME).stack_name)
+    if existing and existing.status.endswith("_COMPLETE") and not existing.status.startswith("DELETE") \
+            and not request.given:
+        return engine.DeployResult(existing.name, existing.status, existing.outputs, up_to_date=True)
+    return None
+
+
 def up(target: Target, request: UpRequest, *, dry_run: bool = False,
        report: Reporter = silent) -> engine.DeployResult:
     """Deploy; a stack already up is reported as it is unless options ask for a change."""
-    existing = describe(target, lifecycle.hands_on(NAME).stack_name)
-    if existing and existing.status.endswith("_COMPLETE") and not request.given and not dry_run:
-        return engine.DeployResult(existing.name, existing.status, existing.outputs, up_to_date=True)
+    existing = None if dry_run else already_up(target, request)
+    if existing:
+        return existing
     chosen = params(target, request, report)
     return lifecycle.up(target, NAME, chosen, dry_run=dry_run, report=report)
 
