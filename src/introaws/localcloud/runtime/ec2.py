@@ -27,6 +27,7 @@ import subprocess
 import threading
 import time
 from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ class Ec2Runtime:
 
     # --- the hook ---------------------------------------------------------------------
 
-    def handle(self, request: Recorded, forward: Any) -> Reply | None:
+    def handle(self, request: Recorded, forward: Callable[[Recorded], Reply]) -> Reply | None:
         if request.path.startswith(_QUERY_PREFIX):
             return self._ssh_endpoint(request.path[len(_QUERY_PREFIX):].split("/")[0])
         if (request.service, request.action) not in _WATCHED:
@@ -220,7 +221,10 @@ class Ec2Runtime:
     def _expire(self, instance_id: str, region: str) -> None:
         """The instance's time to live is over: terminate it, as 'shutdown' would on AWS."""
         log.info("terminating %s: its time to live is over", instance_id)
-        self._client(region).terminate_instances(InstanceIds=[instance_id])
+        try:  # through the front like any request: journaled, and the sshd goes with it
+            self._client(region).terminate_instances(InstanceIds=[instance_id])
+        except Exception:  # the daemon may be stopping; the next start reconciles again
+            log.exception("could not terminate %s", instance_id)
 
     def _forget(self, directory: Path) -> None:
         _stop_sshd(directory)
