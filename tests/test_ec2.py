@@ -283,6 +283,18 @@ def test_sshd_comes_back_with_the_daemon(deployed, cli, home, target):
     assert cli("ec2", "status", "--json").json()["instance"]["launched"] == launched  # not the restart
 
 
+def test_up_with_a_ttl_replaces_the_instance_and_status_counts_down(deployed, templates, cli, home):
+    target = target_for(home)
+    before = _instance_id(target)
+    changed = cli("ec2", "up", "--ttl", "2h", "--yes")
+    assert changed.code == 0, changed.err
+    after = _instance_id(target)
+    assert after != before and _no_sshd_left(home, before) and _sshd_processes(home, after)
+    instance = cli("ec2", "status", "--json").json()["instance"]
+    assert instance["id"] == after and 7000 < instance["ttl_left_s"] <= 7200
+    assert cli("ec2", "ssh", "--", "true").code == 0
+
+
 def test_bad_options_fail_before_anything_is_made(deployed, cli):
     for args, words in ((["--ssh-from", "nowhere"], "--ssh-from"), (["--ttl", "soon"], "--ttl"),
                         (["--key", "NoSuchKey"], "keypair create NoSuchKey")):

@@ -24,7 +24,33 @@ LOCAL_ACCOUNT = "123456789012"
 Template = dict[str, Any]
 
 
-# --- moto's lazily created backends -------------------------------------------------------
+# --- moto's classes, adjusted once when the daemon starts ---------------------------------
+
+
+def install() -> None:
+    """Adjust moto's classes where a request-level fix cannot reach (idempotent)."""
+    make_backend_creation_deterministic()
+    replace_instances_on_stack_update()
+
+
+def replace_instances_on_stack_update() -> None:
+    """moto cannot update an ``AWS::EC2::Instance`` in a stack (it drops it from the stack,
+    and outputs that read it fail); replace it instead: a new instance, the old one terminated.
+    CloudFormation replaces an instance for some property changes and only restarts it for
+    others; on the local cloud a new instance is the closest simple equivalent."""
+    from moto.ec2.models.instances import Instance
+
+    if "update_from_cloudformation_json" in Instance.__dict__:
+        return
+
+    def update(cls: type[Instance], original_resource: Instance, new_resource_name: str,
+               cloudformation_json: Any, account_id: str, region_name: str) -> Instance:
+        replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
+                                                          account_id, region_name)
+        original_resource.ec2_backend.terminate_instances([original_resource.id])
+        return replacement
+
+    Instance.update_from_cloudformation_json = classmethod(update)  # type: ignore[assignment]
 
 
 def make_backend_creation_deterministic() -> None:
@@ -106,11 +132,7 @@ def _form(request: Recorded) -> dict[str, str]:
 
 
 def _region(request: Recorded) -> str:
-    auth = request.headers.get("HTTP_AUTHORIZATION", "")
-    try:
-        return auth.split(",")[0].split()[1].split("/")[2]
-    except IndexError:
-        return "us-east-1"
+    return request.region
 
 
 def fix_change_set_outputs(request: Recorded) -> None:

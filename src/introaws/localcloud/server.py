@@ -28,7 +28,7 @@ def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of modu
     from introaws.localcloud.front import Front
     from introaws.localcloud.journal import Journal
 
-    adapt.make_backend_creation_deterministic()
+    adapt.install()
     moto_app = DomainDispatcherApplication(create_backend_app)
     return Front(moto_app=moto_app, journal=Journal(state_dir / JOURNAL_FILE), home=str(state_dir))
 
