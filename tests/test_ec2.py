@@ -347,3 +347,12 @@ def test_down_leaves_no_sshd_and_nothing_tagged(fresh_home):
     assert [v for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")] == []
     missing = run_cli(fresh_home, "ec2", "ssh")
     assert missing.code == 3 and "introaws ec2 up" in missing.err
+
+
+def test_without_sshd_says_how_to_install_it(fresh_home):
+    env = cli_env(fresh_home, INTROAWS_SSHD=str(fresh_home / "no-sshd-here"))  # the daemon inherits it
+    assert run_cli(fresh_home, "keypair", "create", KEY, env=env).code == 0
+    assert run_cli(fresh_home, "ec2", "up", "--yes", env=env).code == 0
+    refused = run_cli(fresh_home, "ec2", "ssh", "--", "true", env=env)
+    assert refused.code == 7 and "apt-get install openssh-server" in refused.err
+    assert len(refused.err.strip().splitlines()) == 1

@@ -69,6 +69,10 @@ Subsystem sftp internal-sftp
 
 
 def find_sshd() -> str | None:
+    """``$INTROAWS_SSHD`` when set (an sshd outside the usual places), else PATH, else sbin."""
+    chosen = os.environ.get("INTROAWS_SSHD")
+    if chosen:
+        return chosen if os.access(chosen, os.X_OK) else None
     return shutil.which("sshd") or next((p for p in _SSHD_PATHS if os.access(p, os.X_OK)), None)
 
 
