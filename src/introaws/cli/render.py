@@ -65,6 +65,17 @@ def error_line(message: str) -> None:
     err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
 
 
+def stream_out(data: bytes) -> None:
+    """Pass a remote command's output through as it comes, bytes untouched."""
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def stream_err(data: bytes) -> None:
+    sys.stderr.buffer.write(data)
+    sys.stderr.buffer.flush()
+
+
 def _render_event(event: Event) -> None:
     if event.kind == "resource":
         status = event.data.get("status", "")

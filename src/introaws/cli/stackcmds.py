@@ -26,15 +26,25 @@ def render_up(name: str, result: Any) -> None:
     render.note(f"tear it down with: introaws {name} down")
 
 
-def confirm_cost(ctx: typer.Context, name: str, yes: bool) -> None:
-    """On AWS, show what a hands-on costs while it runs and ask before creating it."""
+def confirm_cost(ctx: typer.Context, name: str, yes: bool, hourly: float | None = None,
+                 what: str | None = None) -> None:
+    """On AWS, show what a hands-on costs while it runs and ask before creating it.
+
+    ``hourly`` overrides the hands-on's idle price (an instance type chosen on the command
+    line); ``what`` names it, and an unknown price is said to be unknown."""
     from introaws import pricing
 
     target = context.target(ctx)
-    hourly = pricing.idle_hourly(name)
-    if target.is_local or not hourly:
+    if target.is_local:
         return
-    render.warning(f"this creates paid resources: about ${hourly:.3f}/hour, ${hourly * 24:.2f} if forgotten for a day")
+    hourly = pricing.idle_hourly(name) if hourly is None and what is None else hourly
+    if what and hourly is None:
+        render.warning(f"this creates paid resources ({what}); introaws does not know its price")
+    elif not hourly:
+        return
+    else:
+        render.warning(f"this creates paid resources: about ${hourly:.3f}/hour, "
+                       f"${hourly * 24:.2f} if forgotten for a day")
     context.confirm(f"create the {name} hands-on on AWS ({target.region})?", yes)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,6 +22,97 @@ from introaws.localcloud.requests import Recorded
 LOCAL_ACCOUNT = "123456789012"
 
 Template = dict[str, Any]
+
+
+# --- moto's classes, adjusted once when the daemon starts ---------------------------------
+
+
+def install() -> None:
+    """Adjust moto's classes where a request-level fix cannot reach (idempotent)."""
+    make_backend_creation_deterministic()
+    replace_instances_on_stack_update()
+
+
+def replace_instances_on_stack_update() -> None:
+    """moto cannot update an ``AWS::EC2::Instance`` in a stack (it drops it from the stack,
+    and outputs that read it fail); replace it instead: a new instance, the old one terminated.
+    CloudFormation replaces an instance for some property changes and only restarts it for
+    others; on the local cloud a new instance is the closest simple equivalent."""
+    from moto.ec2.models.instances import Instance
+
+    if "update_from_cloudformation_json" in Instance.__dict__:
+        return
+
+    def update(cls: type[Instance], original_resource: Instance, new_resource_name: str,
+               cloudformation_json: Any, account_id: str, region_name: str) -> Instance:
+        replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
+                                                          account_id, region_name)
+        original_resource.ec2_backend.terminate_instances([original_resource.id])
+        return replacement
+
+    Instance.update_from_cloudformation_json = classmethod(update)  # type: ignore[assignment]
+
+
+def make_backend_creation_deterministic() -> None:
+    """moto creates a region's backend on first use and draws ids for what it holds from the
+    start (EC2's default VPC, subnets, groups) from the shared random stream. Whether that first
+    use is an unjournaled read before a request (live) or the journaled request itself (replay)
+    would shift every id the request makes, so an instance would come back under another id.
+    Create each backend from a seed of its own and leave the request's stream untouched."""
+    from moto.core.base_backend import AccountSpecificBackend
+    from moto.moto_api._internal import mock_random
+
+    original = AccountSpecificBackend.__getitem__
+    if getattr(original, "introaws_deterministic", False):
+        return
+
+    def getitem(self: AccountSpecificBackend, region_name: str) -> Any:
+        if region_name in self.keys() or (region_name == "global" and "aws" in self.keys()):
+            return original(self, region_name)
+        state = mock_random.getstate()
+        mock_random.seed(f"{self.service_name}/{self.account_id}/{region_name}")
+        try:
+            return original(self, region_name)
+        finally:
+            mock_random.setstate(state)
+
+    getitem.introaws_deterministic = True  # type: ignore[attr-defined]
+    AccountSpecificBackend.__getitem__ = getitem  # type: ignore[method-assign]
+
+
+# --- preparations before moto ------------------------------------------------------------
+
+
+def before_moto(request: Recorded) -> None:
+    """Prepare moto's state for this request's operation, if it needs it (live and in replay)."""
+    prepare = _PREPARATIONS.get((request.service, request.action))
+    if prepare is not None:
+        prepare(request)
+
+
+def remove_stack_route_tables(request: Recorded) -> None:
+    """moto cannot delete a stack's route tables, so the VPC they belong to refuses to go
+    (DependencyViolation); drop them, with their associations, before the stack is deleted."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.route_tables import RouteTable
+
+    name = _form(request).get("StackName", "")
+    region = _region(request)
+    stacks = cloudformation_backends[LOCAL_ACCOUNT][region].stacks.values()
+    stack = next((s for s in stacks if name in (s.name, s.stack_id) and s.status != "DELETE_COMPLETE"), None)
+    if stack is None:
+        return
+    ec2 = ec2_backends[LOCAL_ACCOUNT][region]
+    for _, resource in stack.resource_map.items():
+        if isinstance(resource, RouteTable) and resource.main_association_id is None:
+            resource._associations.clear()
+            ec2.route_tables.pop(resource.id, None)
+
+
+_PREPARATIONS: dict[tuple[str, str], Callable[[Recorded], None]] = {
+    ("cloudformation", "DeleteStack"): remove_stack_route_tables,
+}
 
 
 # --- fix-ups after moto -------------------------------------------------------------------
@@ -46,11 +138,7 @@ def _form(request: Recorded) -> dict[str, str]:
 
 
 def _region(request: Recorded) -> str:
-    auth = request.headers.get("HTTP_AUTHORIZATION", "")
-    try:
-        return auth.split(",")[0].split()[1].split("/")[2]
-    except IndexError:
-        return "us-east-1"
+    return request.region
 
 
 def _change_set_and_stack(request: Recorded) -> tuple[Any, Any] | None:
@@ -132,8 +220,54 @@ def _mark_failed(change_set: Any, stack: Any, logical_id: str, reason: str) -> N
     change_set.execution_status = "EXECUTE_FAILED"
 
 
+def keep_key_pair_public_key(request: Recorded) -> None:
+    """moto makes a created key pair's keys with the OS's randomness, which replay cannot
+    reseed: the replayed pair would get another public key and lock its private key out of
+    every instance. Journal the public half (never the private one) and restore it on replay."""
+    from moto.ec2.models import ec2_backends
+
+    name = _form(request).get("KeyName", "")
+    pair = ec2_backends[LOCAL_ACCOUNT][_region(request)].key_pairs.get(name)
+    if pair is None:
+        return
+    kept = request.extra.get("key_pair")
+    if kept:  # replay: the pair as it was first made
+        pair.material_public = kept["public_key"].encode()
+        pair.key_fingerprint = kept["fingerprint"]
+        pair.material = b""  # the private key was handed out once and is not kept
+    else:
+        request.extra["key_pair"] = {"public_key": pair.material_public.decode(),
+                                     "fingerprint": pair.key_fingerprint}
+
+
+def keep_launch_times(request: Recorded) -> None:
+    """moto stamps an instance with the time it was made, which on replay is the restart:
+    journal the launch times the request gave and restore them on replay, so an instance's age
+    and time to live survive a restart."""
+    from moto.ec2.models import ec2_backends
+
+    backend = ec2_backends[LOCAL_ACCOUNT][request.region]
+    instances = {i.id: i for r in backend.reservations.values() for i in r.instances}
+    kept = request.extra.get("launch_times")
+    if kept is not None:  # replay
+        for instance_id, stamp in kept.items():
+            if instance_id in instances:
+                instances[instance_id].launch_time = datetime.fromisoformat(stamp)
+    else:
+        request.extra["launch_times"] = {
+            i.id: i.launch_time.isoformat() for i in instances.values() if i.state != "terminated"}
+
+
+def fix_stack_change(request: Recorded) -> None:
+    fix_change_set_outputs(request)
+    keep_launch_times(request)
+
+
 _FIXUPS: dict[tuple[str, str], Callable[[Recorded], None]] = {
-    ("cloudformation", "ExecuteChangeSet"): fix_change_set_outputs,
+    ("cloudformation", "ExecuteChangeSet"): fix_stack_change,
+    ("cloudformation", "CreateStack"): keep_launch_times,
+    ("ec2", "RunInstances"): keep_launch_times,
+    ("ec2", "CreateKeyPair"): keep_key_pair_public_key,
 }
 _FAILURE_FIXUPS: dict[tuple[str, str], Callable[[Recorded, str], None]] = {
     ("cloudformation", "ExecuteChangeSet"): fail_change_set_execution,
@@ -160,4 +294,26 @@ def drop_cdk_metadata(template: Template) -> None:
     conditions.pop("CDKMetadataAvailable", None)
 
 
-_TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [drop_cdk_metadata]
+# Zone letters every region moto knows starts with; CDK selects by index from ``Fn::GetAZs``.
+_ZONE_LETTERS = ("a", "c", "d")
+
+
+def zones_of_deploy_region(template: Template) -> None:
+    """moto answers ``Fn::GetAZs ""`` with us-east-1's zones whatever the stack's region;
+    name the deploy region's zones instead (``${AWS::Region}a``, ...)."""
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Fn::GetAZs"} and node["Fn::GetAZs"] in ("", {"Ref": "AWS::Region"}):
+                return [{"Fn::Sub": f"${{AWS::Region}}{letter}"} for letter in _ZONE_LETTERS]
+            return {key: rewrite(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [rewrite(value) for value in node]
+        return node
+
+    for section in ("Resources", "Outputs"):
+        if section in template:
+            template[section] = rewrite(template[section])
+
+
+_TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [drop_cdk_metadata, zones_of_deploy_region]

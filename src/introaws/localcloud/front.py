@@ -77,18 +77,22 @@ class Front:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = _read_body(environ)
         request = Recorded.from_environ(environ, body)
-        if request.path.startswith("/_introaws/"):
+        if request.path == "/_introaws/health":
             reply = self._introaws_api(request)
         else:
-            reply = None
-            for hook in self.hooks:
-                reply = hook.handle(request, self.forward)
-                if reply is not None:
-                    break
+            reply = self._ask_hooks(request)  # hooks may answer their own /_introaws/ queries too
             if reply is None:
-                reply = self.forward(request)
+                internal = request.path.startswith("/_introaws/")
+                reply = self._introaws_api(request) if internal else self.forward(request)
         start_response(_status_line(reply.status), reply.headers)
         return [reply.body]
+
+    def _ask_hooks(self, request: Recorded) -> Reply | None:
+        for hook in self.hooks:
+            reply = hook.handle(request, self.forward)
+            if reply is not None:
+                return reply
+        return None
 
     def forward(self, request: Recorded) -> Reply:
         """Let moto answer, journaling the request when it changed state."""
@@ -106,7 +110,8 @@ class Front:
             return reply
 
     def _apply(self, request: Recorded) -> Reply:
-        """A state-changing request: moto, then the fix-ups for moto's gaps."""
+        """A state-changing request: moto, with the preparations and fix-ups for moto's gaps."""
+        adapt.before_moto(request)
         reply = self._call_moto(request)
         adapt.after_moto(request, reply.status, reply.error)
         return reply

@@ -87,6 +87,15 @@ class Recorded:
             return ""
 
     @property
+    def region(self) -> str:
+        """The region the request was signed for (moto's default when unsigned)."""
+        auth = self.headers.get("HTTP_AUTHORIZATION", "")
+        try:
+            return auth.split(",")[0].split()[1].split("/")[2]
+        except IndexError:
+            return "us-east-1"
+
+    @property
     def action(self) -> str:
         """The API operation, for the query, JSON and most REST protocols."""
         target = self.headers.get("HTTP_X_AMZ_TARGET")

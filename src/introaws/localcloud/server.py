@@ -24,9 +24,11 @@ def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of modu
     os.environ.setdefault("MOTO_DOCKER_NETWORK_MODE", "none")
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from introaws.localcloud import adapt
     from introaws.localcloud.front import Front
     from introaws.localcloud.journal import Journal
 
+    adapt.install()
     moto_app = DomainDispatcherApplication(create_backend_app)
     return Front(moto_app=moto_app, journal=Journal(state_dir / JOURNAL_FILE), home=str(state_dir))
 

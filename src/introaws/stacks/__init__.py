@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TAG_KEY = "introaws:hands-on"
+# Minutes an instance lives after launch; the local cloud's EC2 runtime honours it too.
+TTL_TAG = "introaws:ttl-minutes"
 # File assets (Lambda zips, web pages) go to a bucket the deploy engine creates and fills
 # itself, so no bootstrap stack is needed. CloudFormation resolves the pseudo parameters.
 ASSETS_BUCKET = "introaws-assets-${AWS::AccountId}-${AWS::Region}"
@@ -31,6 +33,8 @@ HANDS_ONS: dict[str, HandsOn] = {
                 "DynamoDB table of random people (textbook 12.2)"),
         HandsOn("s3", "SimpleS3", "introaws.stacks.s3:build",
                 "an S3 bucket to upload to and download from (textbook 3.5.3)"),
+        HandsOn("ec2", "MyFirstEc2", "introaws.stacks.ec2:build",
+                "your first EC2 instance, reached over SSH (textbook chapter 4)"),
     )
 }
 

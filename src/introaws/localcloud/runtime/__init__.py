@@ -37,5 +37,14 @@ class RuntimeContext:
 HOOK_FACTORIES: list[Callable[[RuntimeContext], Hook]] = []
 
 
+def _ec2(ctx: RuntimeContext) -> Hook:
+    from introaws.localcloud.runtime.ec2 import Ec2Runtime
+
+    return Ec2Runtime(ctx)
+
+
+HOOK_FACTORIES.append(_ec2)
+
+
 def build_hooks(ctx: RuntimeContext) -> list[Hook]:
     return [factory(ctx) for factory in HOOK_FACTORIES]

@@ -1,0 +1,117 @@
+"""``introaws ec2``: hands-on 1, your first server and SSH into it (textbook chapter 4)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from introaws.cli import context, render
+from introaws.cli.stackcmds import confirm_cost, render_up
+
+app = typer.Typer(help="EC2 hands-on: a server of your own, reached over SSH (textbook chapter 4).",
+                  no_args_is_help=True)
+
+
+@app.command("up")
+def up(
+    ctx: typer.Context,
+    key: str = typer.Option(None, "--key", help="Key pair to log in with (default: the one introaws made)."),
+    instance_type: str = typer.Option(None, "--instance-type", help="Instance type (default t2.micro)."),
+    ssh_from: str = typer.Option(None, "--ssh-from",
+                                 help="Address range SSH is let in from (default: your public IP/32)."),
+    ttl: str = typer.Option(None, "--ttl", help="Terminate the instance after this long, e.g. 2h, 90m."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
+    yes: bool = context.YES_OPTION,
+    json_out: bool = context.JSON_OPTION,
+) -> None:
+    """Deploy stack MyFirstEc2: VPC, security group, one instance; prints its address."""
+    from introaws import pricing
+    from introaws.workflows import ec2
+
+    target = context.target(ctx)
+    request = ec2.UpRequest(key, instance_type, ssh_from, ttl)
+    if not dry_run and not ec2.already_up(target, request):
+        hourly = pricing.ec2_hourly(instance_type or ec2.DEFAULT_INSTANCE_TYPE)
+        confirm_cost(ctx, "ec2", yes, hourly=hourly, what=instance_type or ec2.DEFAULT_INSTANCE_TYPE)
+    with render.progress() as report:
+        result = ec2.up(target, request, dry_run=dry_run, report=report)
+    if json_out:
+        render.print_json({"stack": result.stack, "status": result.status, "outputs": result.outputs,
+                           "up_to_date": result.up_to_date, "changes": [c.__dict__ for c in result.changes]})
+        return
+    render_up("ec2", result)
+    if result.status != "DRY_RUN":
+        render.note("log in with: introaws ec2 ssh   (or run one command: introaws ec2 ssh -- uname -a)")
+
+
+@app.command("status")
+def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
+    """The stack and its instance: state, IP, type, age, time left, cost so far (AWS)."""
+    from introaws.workflows import ec2
+
+    data = ec2.status(context.target(ctx))
+    if json_out:
+        render.print_json(data)
+        return
+    instance = data["instance"] or {}
+    rows: dict[str, object] = {"stack": data["stack"], "status": data["status"] or "not deployed"}
+    if instance:
+        rows.update({
+            "instance": instance["id"], "state": instance["state"], "type": instance["type"],
+            "public IP": instance["public_ip"] or "-", "key pair": instance["key_name"] or "-",
+            "age": _duration(instance["age_s"]),
+            "time left": "-" if instance["ttl_left_s"] is None else _duration(instance["ttl_left_s"]),
+        })
+        if instance["cost_so_far_usd"] is not None:
+            rows["cost so far"] = f"${instance['cost_so_far_usd']:.4f} (${instance['hourly_usd']}/hour)"
+    render.key_values(rows)
+
+
+@app.command("ssh", context_settings={"allow_interspersed_args": False})
+def ssh(ctx: typer.Context,
+        command: list[str] = typer.Argument(None, help="Command to run (after --); none: interactive shell."),
+        ) -> None:
+    """Log in to the instance, or run one command there: introaws ec2 ssh -- cat /proc/cpuinfo.
+
+    The command's output is streamed and its exit code becomes introaws's. One argument is a
+    shell command line as typed ('ls | wc -l'); several are passed as separate words.
+    """
+    from introaws.workflows import ec2
+
+    target = context.target(ctx)
+    with render.progress() as report:
+        if command:
+            code = ec2.run_command(target, command, render.stream_out, render.stream_err, report)
+        else:
+            code = ec2.login(target, sys.stdin.fileno(), sys.stdout.fileno(), report)
+    raise typer.Exit(code)
+
+
+@app.command("ssh-config")
+def ssh_config(ctx: typer.Context,
+               host: str = typer.Option("introaws-ec2", "--host", help="Name for the Host block.")) -> None:
+    """Print a Host block for ~/.ssh/config, so plain 'ssh introaws-ec2' works."""
+    from introaws.workflows import ec2
+
+    render.out.print(ec2.ssh_config(context.target(ctx), host), highlight=False, markup=False, end="")
+
+
+@app.command("down")
+def down(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
+    """Destroy the stack: the instance, its security group and the VPC."""
+    from introaws.workflows import lifecycle
+
+    target = context.target(ctx)
+    context.confirm(f"destroy the ec2 hands-on (instance and VPC) on the {target.cloud} cloud?", yes)
+    with render.progress() as report:
+        existed = lifecycle.down(target, "ec2", report=report)
+    if existed:
+        render.success("MyFirstEc2 destroyed")
+    else:
+        render.note("nothing to destroy: the ec2 hands-on is not deployed")
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"

@@ -1,0 +1,265 @@
+"""Hands-on 1 (textbook chapter 4): a server of your own, and SSH into it.
+
+``up`` deploys ``MyFirstEc2`` with the key pair, instance type, SSH source range and time to
+live; ``status`` reads the instance back; ``endpoint`` says where to log in (the instance's
+public IP as ``ec2-user`` on AWS; on the local cloud, the loopback sshd the local cloud runs
+for the instance, which the workflow asks the local cloud for).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from introaws import pricing
+from introaws.deploy import engine
+from introaws.deploy.stackinfo import describe
+from introaws.errors import MissingTool, NotFound, UsageError
+from introaws.progress import Event, Reporter, silent
+from introaws.ssh import Endpoint, Sink
+from introaws.stacks import TTL_TAG
+from introaws.target import Target
+from introaws.workflows import keypair, lifecycle
+
+NAME = "ec2"
+DEFAULT_INSTANCE_TYPE = "t2.micro"
+AWS_USER = "ec2-user"  # Amazon Linux's login user
+CHECKIP_URL = "https://checkip.amazonaws.com"
+MAX_TTL_MINUTES = 7 * 24 * 60
+_TTL = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+
+
+@dataclass(frozen=True)
+class UpRequest:
+    key: str | None = None
+    instance_type: str | None = None
+    ssh_from: str | None = None
+    ttl: str | None = None
+
+    @property
+    def given(self) -> bool:
+        return any(v is not None for v in (self.key, self.instance_type, self.ssh_from, self.ttl))
+
+
+def parse_ttl(text: str) -> int:
+    """``2h``, ``90m``, ``1h30m``, ``1d`` -> minutes."""
+    match = _TTL.match(text.strip().lower())
+    if not text.strip() or not match or not any(match.groups()):
+        raise UsageError(f"cannot read --ttl '{text}'", "write it like 45m, 2h, 1h30m or 1d")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    total = days * 1440 + hours * 60 + minutes
+    if not 1 <= total <= MAX_TTL_MINUTES:
+        raise UsageError(f"--ttl {text} is out of range", "give between 1 minute and 7 days")
+    return total
+
+
+def check_cidr(cidr: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(cidr, strict=False)
+    except ValueError:
+        raise UsageError(f"--ssh-from '{cidr}' is not an IPv4 address range",
+                         "write it like 203.0.113.7/32 (one address) or 0.0.0.0/0 (anyone)") from None
+    return str(network)
+
+
+def caller_cidr(target: Target) -> str:
+    """The range SSH is let in from by default: this machine's public address, /32.
+
+    The local cloud's sshds listen on loopback, so there it is 127.0.0.1/32.
+    """
+    if target.is_local:
+        return "127.0.0.1/32"
+    try:
+        with urllib.request.urlopen(CHECKIP_URL, timeout=10) as reply:
+            address = reply.read().decode().strip()
+        return str(ipaddress.IPv4Network(f"{address}/32"))
+    except (OSError, ValueError, urllib.error.URLError) as exc:
+        raise UsageError(f"could not look up your public IP address at {CHECKIP_URL} ({exc})",
+                         "pass the range to let SSH in from, e.g. --ssh-from 203.0.113.7/32") from exc
+
+
+def choose_key(target: Target, key: str | None) -> str:
+    """The given key pair (it must exist), else the one key pair introaws created."""
+    pairs = keypair.list_pairs(target)
+    if key is not None:
+        if not any(p["name"] == key for p in pairs):
+            raise NotFound(f"no key pair '{key}' on the {target.cloud} cloud",
+                           f"create it with 'introaws keypair create {key}'")
+        return key
+    ours = [p["name"] for p in pairs if p["created_by_introaws"]]
+    if len(ours) == 1:
+        return ours[0]
+    if not ours:
+        raise UsageError(f"no key pair made by introaws on the {target.cloud} cloud",
+                         "create one with 'introaws keypair create HirakeGoma', then run up again")
+    raise UsageError(f"introaws made several key pairs ({', '.join(ours)})", "choose one with --key NAME")
+
+
+def params(target: Target, request: UpRequest, report: Reporter = silent) -> dict[str, Any]:
+    """The stack's parameters for ``request``, defaults filled in and checked."""
+    ssh_from = check_cidr(request.ssh_from) if request.ssh_from else caller_cidr(target)
+    if ipaddress.IPv4Network(ssh_from).prefixlen == 0:
+        report(Event("warning", f"SSH will be open to the whole internet ({ssh_from}); "
+                                "anyone may try to log in"))
+    chosen: dict[str, Any] = {
+        "key_name": choose_key(target, request.key),
+        "ssh_from": ssh_from,
+        "instance_type": request.instance_type or DEFAULT_INSTANCE_TYPE,
+    }
+    if request.ttl:
+        chosen["ttl_minutes"] = parse_ttl(request.ttl)
+    return chosen
+
+
+def already_up(target: Target, request: UpRequest) -> engine.DeployResult | None:
+    """The deployed stack, when ``up`` with no options finds it up: it is reported, not redeployed."""
+    existing = describe(target, lifecycle.hands_on(NAME).stack_name)
+    if existing and existing.status.endswith("_COMPLETE") and not existing.status.startswith("DELETE") \
+            and not request.given:
+        return engine.DeployResult(existing.name, existing.status, existing.outputs, up_to_date=True)
+    return None
+
+
+def up(target: Target, request: UpRequest, *, dry_run: bool = False,
+       report: Reporter = silent) -> engine.DeployResult:
+    """Deploy; a stack already up is reported as it is unless options ask for a change."""
+    existing = None if dry_run else already_up(target, request)
+    if existing:
+        return existing
+    chosen = params(target, request, report)
+    return lifecycle.up(target, NAME, chosen, dry_run=dry_run, report=report)
+
+
+def instance(target: Target) -> dict[str, Any]:
+    """The hands-on's instance as EC2 describes it; NotFound says to run ``up``."""
+    try:
+        instance_id = lifecycle.output(target, NAME, "InstanceId")
+    except NotFound:
+        raise NotFound(f"no instance: the ec2 hands-on is not deployed on the {target.cloud} cloud",
+                       "run 'introaws ec2 up' first") from None
+    reservations = target.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"]
+    found = [i for r in reservations for i in r["Instances"]]
+    if not found:
+        raise NotFound(f"instance {instance_id} no longer exists",
+                       "run 'introaws ec2 down', then 'introaws ec2 up'")
+    return found[0]
+
+
+def status(target: Target) -> dict[str, Any]:
+    """Stack and instance: state, address, type, age, time left, cost so far (AWS)."""
+    stack = lifecycle.status(target, NAME)
+    if not stack["status"]:
+        return {**stack, "instance": None}
+    try:
+        found = instance(target)
+    except NotFound:
+        return {**stack, "instance": None}
+    now = datetime.now(timezone.utc)
+    launched = found["LaunchTime"]
+    launched = launched if launched.tzinfo else launched.replace(tzinfo=timezone.utc)
+    hours = max(0.0, (now - launched).total_seconds() / 3600)
+    tags = {t["Key"]: t["Value"] for t in found.get("Tags", [])}
+    ttl_left = None
+    if TTL_TAG in tags:
+        ttl_left = max(0, round(launched.timestamp() + int(tags[TTL_TAG]) * 60 - now.timestamp()))
+    hourly = pricing.ec2_hourly(found["InstanceType"])
+    running = found["State"]["Name"] == "running"
+    return {**stack, "instance": {
+        "id": found["InstanceId"],
+        "state": found["State"]["Name"],
+        "type": found["InstanceType"],
+        "public_ip": found.get("PublicIpAddress"),
+        "public_dns": found.get("PublicDnsName") or None,
+        "key_name": found.get("KeyName"),
+        "launched": launched.isoformat(),
+        "age_s": round(hours * 3600),
+        "ttl_left_s": ttl_left if running else None,
+        "hourly_usd": None if target.is_local else hourly,
+        "cost_so_far_usd": None if target.is_local or hourly is None else round(hours * hourly, 4),
+    }}
+
+
+def endpoint(target: Target, key_dir: str | None = None) -> Endpoint:
+    """Where to log in to the hands-on's instance, as whom, with which key."""
+    found = instance(target)
+    state = found["State"]["Name"]
+    if state != "running":
+        raise NotFound(f"instance {found['InstanceId']} is {state}",
+                       "run 'introaws ec2 down', then 'introaws ec2 up'" if state in ("terminated", "shutting-down")
+                       else "start it, or run 'introaws ec2 down' and 'introaws ec2 up'")
+    key_name = found.get("KeyName") or ""
+    key_file = keypair.key_path(key_name, key_dir)
+    if target.is_local:
+        where = _local_ssh_endpoint(target, found["InstanceId"])
+        return Endpoint(where["host"], int(where["port"]), where["user"], key_file, key_name,
+                        where["host_key_alias"])
+    address = found.get("PublicIpAddress")
+    if not address:
+        raise NotFound(f"instance {found['InstanceId']} has no public IP yet", "wait a moment and try again")
+    return Endpoint(address, 22, AWS_USER, key_file, key_name, found["InstanceId"])
+
+
+def _local_ssh_endpoint(target: Target, instance_id: str) -> dict[str, Any]:
+    """Ask the local cloud where the instance's sshd listens."""
+    url = f"{target.endpoint_url}/_introaws/ec2/instances/{instance_id}/ssh"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+    try:
+        with opener.open(url, timeout=60) as reply:
+            return dict(json.load(reply))
+    except urllib.error.HTTPError as exc:
+        answer = json.loads(exc.read() or b"{}")
+        if answer.get("missing_sshd"):
+            raise MissingTool("OpenSSH's sshd is not installed, so local instances cannot accept SSH",
+                              "install it (Debian/Ubuntu: apt-get install openssh-server), "
+                              "then run 'introaws cloud stop' and try again") from None
+        raise NotFound(answer.get("message", f"instance {instance_id} has no SSH server"),
+                       "see 'introaws cloud logs'") from None
+
+
+def ssh_config(target: Target, host_alias: str = "introaws-ec2", key_dir: str | None = None) -> str:
+    """A ``Host`` block for ``~/.ssh/config`` so plain ``ssh`` reaches the instance,
+    sharing introaws's pinned host key."""
+    from introaws import paths
+
+    where = endpoint(target, key_dir)
+    return "\n".join([
+        f"Host {host_alias}",
+        f"    HostName {where.host}",
+        f"    Port {where.port}",
+        f"    User {where.user}",
+        f"    IdentityFile {where.key_file}",
+        "    IdentitiesOnly yes",
+        f"    HostKeyAlias {where.host_key_alias}",
+        f"    UserKnownHostsFile {paths.known_hosts_file()}",
+        "    StrictHostKeyChecking accept-new",
+        "",
+    ])
+
+
+def run_command(target: Target, words: list[str], stdout: Sink, stderr: Sink,
+                report: Reporter = silent) -> int:
+    """Run a command on the instance, streaming its output; returns its exit code."""
+    from introaws import ssh
+
+    client = ssh.connect(endpoint(target), report=report)
+    try:
+        return ssh.run(client, ssh.command_line(words), stdout, stderr)
+    finally:
+        client.close()
+
+
+def login(target: Target, stdin_fd: int, stdout_fd: int, report: Reporter = silent) -> int:
+    """An interactive shell on the instance; returns the shell's exit code."""
+    from introaws import ssh
+
+    client = ssh.connect(endpoint(target), report=report)
+    try:
+        return ssh.shell(client, stdin_fd, stdout_fd)
+    finally:
+        client.close()
