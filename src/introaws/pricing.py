@@ -20,7 +20,7 @@ EC2_HOURLY = {
 FARGATE_TASK_HOURLY = 0.025
 
 # What a deployed-but-idle hands-on costs per hour, by hands-on name.
-IDLE_HOURLY = {"ddb": 0.0, "s3": 0.0}
+IDLE_HOURLY = {"ddb": 0.0, "s3": 0.0, "qa": 0.0}  # qa: no NAT; tasks cost per run
 
 
 def ec2_hourly(instance_type: str) -> float | None:
