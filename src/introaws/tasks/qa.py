@@ -91,6 +91,8 @@ def answer(context: str, question: str, name: str | None = None) -> dict[str, An
         raise TaskError("the question is empty; ask something about the context", 2)
     import torch
 
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit():  # a forked worker set torch up before
+        torch.set_num_threads(max(1, int(os.environ["OMP_NUM_THREADS"])))
     tokenizer, model = load(name or model_name())
     window = _window_tokens(tokenizer, model)
     question_tokens = len(tokenizer(question, add_special_tokens=False)["input_ids"])

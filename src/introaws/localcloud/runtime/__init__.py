@@ -37,5 +37,14 @@ class RuntimeContext:
 HOOK_FACTORIES: list[Callable[[RuntimeContext], Hook]] = []
 
 
+def _ecs(ctx: RuntimeContext) -> Hook:
+    from introaws.localcloud.runtime.ecs import EcsRuntime
+
+    return EcsRuntime(ctx)
+
+
+HOOK_FACTORIES.append(_ecs)
+
+
 def build_hooks(ctx: RuntimeContext) -> list[Hook]:
     return [factory(ctx) for factory in HOOK_FACTORIES]
