@@ -311,3 +311,14 @@ def test_tasks_active_when_the_cloud_dies_are_stopped_on_restart(fresh_home, qa_
     assert run_cli(fresh_home, "qa", "down", "--yes").code == 0
     assert target.client("ec2").describe_vpcs(
         Filters=[{"Name": "tag:introaws:hands-on", "Values": ["qa"]}])["Vpcs"] == []
+
+
+def test_fargate_containers_get_the_task_memory_for_moto():
+    from introaws.localcloud.adapt import adapt_template
+
+    template = {"Resources": {"TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+        "Memory": "4096", "ContainerDefinitions": [{"Name": "qa"}, {"Name": "side", "MemoryReservation": 128}]}}}}
+    adapted = adapt_template(template)
+    containers = adapted["Resources"]["TaskDef"]["Properties"]["ContainerDefinitions"]
+    assert containers == [{"Name": "qa", "Memory": 4096}, {"Name": "side", "MemoryReservation": 128}]
+    assert "Memory" not in template["Resources"]["TaskDef"]["Properties"]["ContainerDefinitions"][0]

@@ -394,8 +394,12 @@ class EcsRuntime:
         return self.ctx.forward(request)
 
     def _stop_in_moto(self, record: TaskRecord, reason: str) -> None:
-        self._call(record.region, "ecs", f"{ECS_TARGET}.StopTask",
-                   {"cluster": record.cluster, "task": record.arn, "reason": reason or "stopped"})
+        """Tell moto the task stopped; a cluster deleted meanwhile is no error."""
+        try:
+            self._call(record.region, "ecs", f"{ECS_TARGET}.StopTask",
+                       {"cluster": record.cluster, "task": record.arn, "reason": reason or "stopped"})
+        except Exception:  # moto raises plain exceptions for tasks or clusters it lost
+            log.warning("moto could not stop task %s", record.arn, exc_info=True)
 
     def _overlay(self, task: dict[str, Any], record: TaskRecord) -> None:
         """Make moto's view of a task say what really happened to it."""
