@@ -278,6 +278,39 @@ def test_an_image_the_local_cloud_cannot_run_fails_to_start(stack, target):
     assert "exitCode" not in task["containers"][0]
 
 
+def test_stop_task_ends_a_running_task(stack, target):
+    ecs = target.client("ecs")
+    sleeper = ecs.register_task_definition(
+        family="sleeper", cpu="256", memory="512",
+        containerDefinitions=[{"name": "qa", "image": "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/introaws-qa",
+                               "memory": 512, "entryPoint": ["python", "-c", "import time; time.sleep(120)"]}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    arn = ecs.run_task(cluster=stack["ClusterName"], taskDefinition=sleeper, launchType="FARGATE",
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": stack["SubnetIds"].split(",")}},
+                       )["tasks"][0]["taskArn"]
+    deadline = time.monotonic() + 60
+    while ecs.describe_tasks(cluster=stack["ClusterName"], tasks=[arn])["tasks"][0]["lastStatus"] != "RUNNING":
+        assert time.monotonic() < deadline, "the sleeper never ran"
+        time.sleep(0.1)
+    ecs.stop_task(cluster=stack["ClusterName"], task=arn, reason="enough")
+    task, _ = wait_stopped(target, stack["ClusterName"], arn, timeout=30)
+    assert (task["stoppedReason"], task["stopCode"]) == ("enough", "UserInitiated")
+    assert task["containers"][0]["exitCode"] == 143  # SIGTERM, as ECS reports it
+
+
+def test_ask_many_no_wait_submits_and_returns(stack, cli, target, tmp_path):
+    questions = tmp_path / "two.json"
+    questions.write_text(json.dumps([{"context": CONTEXT, "question": QUESTION}] * 2))
+    submitted = cli("qa", "ask-many", str(questions), "--no-wait", "--json")
+    assert submitted.code == 0, submitted.err
+    outcomes = submitted.json()
+    assert [o["status"] for o in outcomes] == ["submitted"] * 2
+    for outcome in outcomes:
+        wait_stopped(target, stack["ClusterName"], outcome["task_arn"])
+    saved = {i["item_id"] for i in cli("qa", "answers", "--json").json()}
+    assert {o["item_id"] for o in outcomes} <= saved
+
+
 def test_clear_asks_first_then_empties_the_table(stack, cli, target):
     target.resource("dynamodb").Table(stack["TableName"]).put_item(Item={"item_id": "to-clear", "answer": "x"})
     assert cli("qa", "answers", "--json").json()

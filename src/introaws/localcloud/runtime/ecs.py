@@ -241,6 +241,8 @@ class EcsRuntime:
         self._transition(record, "RUNNING", started_at=time.time())
         shipping = self._ship_logs(record, launch, read_fd)
         code = wait()
+        if code < 0:  # killed by a signal: report it as a container runtime does (128 + signal)
+            code = 128 - code
         shipping.join()  # all output is in CloudWatch before the task shows STOPPED
         with self._lock:
             self._processes.pop(record.arn, None)
