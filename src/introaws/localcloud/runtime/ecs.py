@@ -369,7 +369,9 @@ class EcsRuntime:
             error = (f"CannotPullContainerError: the local cloud cannot run image {image}; "
                      f"it runs images of {', '.join(sorted(KNOWN_IMAGES))} or a task definition's entryPoint")
             return Launch([], env, group, None, None, error=error)
-        module = argv[2] if len(argv) > 2 and argv[0] == sys.executable and argv[1] == "-m" else None
+        # Only the payloads of known images are imported into a warm worker.
+        payloads = {known[2] for known in KNOWN_IMAGES.values()}
+        module = argv[2] if len(argv) > 2 and argv[:2] == [sys.executable, "-m"] and argv[2] in payloads else None
         key: tuple[str, ...] = ()
         if module:
             warm_env = getattr(importlib.import_module(module), "WARM_ENV", ())
