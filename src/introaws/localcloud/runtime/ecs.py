@@ -213,6 +213,10 @@ class EcsRuntime:
             return
         try:
             self._run(record, launch)
+        except Exception as exc:  # a worker that died mid-task, a bug: never leave it RUNNING
+            log.exception("task %s failed in the runtime", record.arn)
+            if record.status != "STOPPED":
+                self._finish(record, None, f"the local cloud lost the task: {exc}", "TaskFailedToStart")
         finally:
             with self._capacity:
                 self._free_units += units
