@@ -14,6 +14,7 @@ libraries only when it needs them so a warm worker can pre-import them once (:fu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import os
@@ -58,6 +59,10 @@ def load(name: str) -> tuple[Any, Any]:
         raise TaskError(f"cannot load QA model: {exc} (install introaws[ml])") from exc
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    with contextlib.suppress(ImportError):  # the hub's retry chatter would bury the error line
+        from huggingface_hub.utils import logging as hub_logging
+
+        hub_logging.set_verbosity_error()
     try:
         tokenizer = AutoTokenizer.from_pretrained(os.path.expanduser(name))
         model = AutoModelForQuestionAnswering.from_pretrained(os.path.expanduser(name))

@@ -90,6 +90,9 @@ def up(target: Target, *, model: str | None = None, image: str | None = None, dr
         chosen = str(local_dir.resolve())
     if target.is_local:
         _require_ml()
+        if not Path(chosen).is_dir() and not _in_hub_cache(chosen):
+            report(Event("warning", f"{chosen} is not in the Hugging Face cache here: each task will try "
+                                    "to download it (needs internet); or pass --model DIR"))
     params: dict[str, Any] = {"model": chosen}
     if image:
         params["image"] = image
@@ -314,6 +317,17 @@ def _require_ml() -> None:
     if missing:
         raise MissingTool(f"the QA task needs {' and '.join(missing)} to run on the local cloud",
                           "pip install 'introaws[ml]'")
+
+
+def _in_hub_cache(model: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    try:
+        return isinstance(try_to_load_from_cache(model, "config.json"), str)
+    except ValueError:  # not a valid hub id
+        return False
 
 
 def _checked(context: str, question: str) -> tuple[str, str]:
