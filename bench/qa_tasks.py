@@ -3,9 +3,9 @@
 Prints JSON. Each mode runs ``introaws qa ask-many`` (the shipped 9-question sample, all
 submitted at once) against its own local cloud; the runtime bounds concurrency by cores.
 
-* ``payload_cold_s``: 9 bare ``python -m introaws.tasks.qa --no-save`` processes, as many at
-  once as there are cores (what a task costs with no cloud at all);
 * ``cloud_cold_s``: the local cloud with ``INTROAWS_ECS_WORKER=cold`` (a process per task);
+* ``payload_cold_s``: 9 bare ``python -m introaws.tasks.qa --no-save`` processes, as many at
+  once as there are cores (what the tasks cost with no cloud at all);
 * ``cloud_warm_first_s``: the warm worker's first batch (includes starting the worker);
 * ``cloud_warm_s``: the next batch, forked from the running worker.
 
@@ -90,11 +90,11 @@ def main() -> None:
         results: dict[str, object] = {"questions": len(SAMPLE), "cores": cores,
                                       "model": str(args.model) if args.model else "tiny random distilbert (base shape)"}
         try:
-            results["payload_cold_s"] = round(payload_cold(model, cores), 2)
             cli(cold_home, "qa", "up", "--model", str(model), INTROAWS_ECS_WORKER="cold")
             shutil.copytree(cold_home / "cache", warm_home / "cache")
             results["cloud_cold_s"] = round(timed_batch(cold_home), 2)
             cli(cold_home, "cloud", "stop")
+            results["payload_cold_s"] = round(payload_cold(model, cores), 2)
             cli(warm_home, "qa", "up", "--model", str(model))
             results["cloud_warm_first_s"] = round(timed_batch(warm_home), 2)
             warm = [timed_batch(warm_home) for _ in range(args.rounds)]
