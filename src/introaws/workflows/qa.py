@@ -214,7 +214,7 @@ def ask_many(target: Target, questions: list[Any], *, concurrency: int | None = 
                 continue
             outcome = running.pop(arn)
             finished = _outcome(target, where, outcome.context, outcome.question, outcome.item_id, task)
-            outcomes[outcomes.index(outcome)] = finished
+            outcomes[next(i for i, o in enumerate(outcomes) if o is outcome)] = finished
             done += 1
             report(Event("progress", f"{done}/{total}", {"done": done, "total": total}))
     return outcomes
