@@ -20,7 +20,12 @@ EC2_HOURLY = {
 FARGATE_TASK_HOURLY = 0.025
 
 # What a deployed-but-idle hands-on costs per hour, by hands-on name.
-IDLE_HOURLY = {"ddb": 0.0, "s3": 0.0, "ec2": EC2_HOURLY["t2.micro"]}  # ec2: its default type
+IDLE_HOURLY = {
+    "ddb": 0.0,
+    "s3": 0.0,
+    "ec2": EC2_HOURLY["t2.micro"],  # its default type
+    "qa": 0.0,  # no NAT gateway; tasks cost per run
+}
 
 
 def ec2_hourly(instance_type: str) -> float | None:

@@ -49,6 +49,12 @@ def key_values(pairs: dict[str, Any]) -> None:
         out.print(f"[bold]{key.ljust(width)}[/bold]  {value}", highlight=False)
 
 
+def lines(texts: Sequence[str]) -> None:
+    """Plain lines on stdout, verbatim (a task's log)."""
+    for text in texts:
+        out.print(text, highlight=False, markup=False)
+
+
 def note(message: str) -> None:
     err.print(message, highlight=False)
 
@@ -85,6 +91,8 @@ def _render_event(event: Event) -> None:
                   f" [dim]{event.data.get('type', '')}[/dim]{reason}", highlight=False)
     elif event.kind == "warning":
         warning(event.message)
+    elif event.kind == "status":  # a task's lastStatus changed
+        err.print(f"  {event.data.get('elapsed', 0):6.1f}s  [cyan]{event.message}[/cyan]", highlight=False)
     elif event.kind == "step":
         err.print(f"[bold cyan]→[/bold cyan] {event.message}", highlight=False)
     else:

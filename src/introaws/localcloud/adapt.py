@@ -261,6 +261,43 @@ def keep_launch_times(request: Recorded) -> None:
 def fix_stack_change(request: Recorded) -> None:
     fix_change_set_outputs(request)
     keep_launch_times(request)
+    fix_task_definitions(request)
+
+
+def fix_task_definitions(request: Recorded) -> None:
+    """moto registers a CloudFormation task definition with its containers only (no cpu,
+    compatibilities or roles) and, on update, with un-camelCased container definitions;
+    re-apply the template's resolved properties, as ECS would hold them. The network mode
+    stays moto's: its ``awsvpc`` RunTask path fails (an ENI without ``private_dns_name``)."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.cloudformation.parsing import clean_json
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+
+    backend = cloudformation_backends[LOCAL_ACCOUNT][_region(request)]
+    name = _form(request).get("StackName", "")
+    stack = next((s for s in backend.stacks.values()
+                  if name in (s.name, s.stack_id) and s.status != "DELETE_COMPLETE"), None)
+    if stack is None:
+        return
+    declared = stack.template_dict.get("Resources", {})
+    for logical_id, resource in declared.items():
+        if resource.get("Type") != "AWS::ECS::TaskDefinition":
+            continue
+        task_definition = stack.resource_map[logical_id]
+        properties = clean_json(resource.get("Properties", {}), stack.resource_map)
+        containers = remap_nested_keys(properties.get("ContainerDefinitions", []), pascal_to_camelcase)
+        defaults = {"cpu": 0, "portMappings": [], "essential": True, "environment": [],
+                    "mountPoints": [], "volumesFrom": []}
+        task_definition.container_definitions = [{**defaults, **c} for c in containers]
+        task_definition.cpu = properties.get("Cpu")
+        task_definition.memory = properties.get("Memory")
+        compatibilities = properties.get("RequiresCompatibilities")
+        task_definition.requires_compatibilities = compatibilities
+        if compatibilities and "FARGATE" in compatibilities:
+            task_definition.compatibilities = ["EC2", "FARGATE"]
+        for key, attribute in (("TaskRoleArn", "task_role_arn"), ("ExecutionRoleArn", "execution_role_arn")):
+            if properties.get(key):
+                setattr(task_definition, attribute, properties[key])
 
 
 _FIXUPS: dict[tuple[str, str], Callable[[Recorded], None]] = {
@@ -316,4 +353,19 @@ def zones_of_deploy_region(template: Template) -> None:
             template[section] = rewrite(template[section])
 
 
-_TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [drop_cdk_metadata, zones_of_deploy_region]
+def give_containers_memory(template: Template) -> None:
+    """moto sums container memory limits to place a task and fails on a Fargate container
+    that has none (the task-level ``Memory`` suffices on AWS): give it the task's."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::ECS::TaskDefinition":
+            continue
+        properties = resource.get("Properties", {})
+        task_memory = properties.get("Memory")
+        for container in properties.get("ContainerDefinitions", []):
+            if "Memory" not in container and "MemoryReservation" not in container and task_memory:
+                container["Memory"] = int(task_memory)
+
+
+_TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [
+    drop_cdk_metadata, zones_of_deploy_region, give_containers_memory,
+]

@@ -35,6 +35,8 @@ HANDS_ONS: dict[str, HandsOn] = {
                 "an S3 bucket to upload to and download from (textbook 3.5.3)"),
         HandsOn("ec2", "MyFirstEc2", "introaws.stacks.ec2:build",
                 "your first EC2 instance, reached over SSH (textbook chapter 4)"),
+        HandsOn("qa", "EcsClusterQaBot", "introaws.stacks.qa:build",
+                "question-answering bot as ECS Fargate tasks (textbook 8)"),
     )
 }
 

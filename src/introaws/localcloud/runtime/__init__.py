@@ -46,5 +46,14 @@ def _ec2(ctx: RuntimeContext) -> Hook:
 HOOK_FACTORIES.append(_ec2)
 
 
+def _ecs(ctx: RuntimeContext) -> Hook:
+    from introaws.localcloud.runtime.ecs import EcsRuntime
+
+    return EcsRuntime(ctx)
+
+
+HOOK_FACTORIES.append(_ecs)
+
+
 def build_hooks(ctx: RuntimeContext) -> list[Hook]:
     return [factory(ctx) for factory in HOOK_FACTORIES]
