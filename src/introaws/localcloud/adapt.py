@@ -23,6 +23,41 @@ LOCAL_ACCOUNT = "123456789012"
 Template = dict[str, Any]
 
 
+# --- preparations before moto ------------------------------------------------------------
+
+
+def before_moto(request: Recorded) -> None:
+    """Prepare moto's state for this request's operation, if it needs it (live and in replay)."""
+    prepare = _PREPARATIONS.get((request.service, request.action))
+    if prepare is not None:
+        prepare(request)
+
+
+def remove_stack_route_tables(request: Recorded) -> None:
+    """moto cannot delete a stack's route tables, so the VPC they belong to refuses to go
+    (DependencyViolation); drop them, with their associations, before the stack is deleted."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.route_tables import RouteTable
+
+    name = _form(request).get("StackName", "")
+    region = _region(request)
+    stacks = cloudformation_backends[LOCAL_ACCOUNT][region].stacks.values()
+    stack = next((s for s in stacks if name in (s.name, s.stack_id) and s.status != "DELETE_COMPLETE"), None)
+    if stack is None:
+        return
+    ec2 = ec2_backends[LOCAL_ACCOUNT][region]
+    for _, resource in stack.resource_map.items():
+        if isinstance(resource, RouteTable) and resource.main_association_id is None:
+            resource._associations.clear()
+            ec2.route_tables.pop(resource.id, None)
+
+
+_PREPARATIONS: dict[tuple[str, str], Callable[[Recorded], None]] = {
+    ("cloudformation", "DeleteStack"): remove_stack_route_tables,
+}
+
+
 # --- fix-ups after moto -------------------------------------------------------------------
 
 
@@ -109,4 +144,72 @@ def drop_cdk_metadata(template: Template) -> None:
     conditions.pop("CDKMetadataAvailable", None)
 
 
-_TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [drop_cdk_metadata]
+def upper_case_batch_environment_type(template: Template) -> None:
+    """CloudFormation accepts ``Type: managed``; moto's Batch insists on ``MANAGED``."""
+    for resource in _resources_of_type(template, "AWS::Batch::ComputeEnvironment"):
+        properties = resource.get("Properties", {})
+        if isinstance(properties.get("Type"), str):
+            properties["Type"] = properties["Type"].upper()
+
+
+BATCH_SERVICE_ROLE_ID = "IntroawsLocalBatchServiceRole"
+
+
+def explicit_batch_service_role(template: Template) -> None:
+    """AWS uses its service-linked role when ``ServiceRole`` is absent; moto requires one."""
+    environments = [r for r in _resources_of_type(template, "AWS::Batch::ComputeEnvironment")
+                    if "ServiceRole" not in r.get("Properties", {})]
+    if not environments:
+        return
+    template["Resources"][BATCH_SERVICE_ROLE_ID] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                           "Principal": {"Service": "batch.amazonaws.com"}}],
+        }},
+    }
+    for resource in environments:
+        resource.setdefault("Properties", {})["ServiceRole"] = {"Fn::GetAtt": [BATCH_SERVICE_ROLE_ID, "Arn"]}
+
+
+def ref_instead_of_batch_get_att(template: Template) -> None:
+    """moto's Batch resources answer no ``Fn::GetAtt``; their ``Ref`` is the same ARN."""
+    batch_ids = {k for k, v in template.get("Resources", {}).items()
+                 if str(v.get("Type", "")).startswith("AWS::Batch::")}
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            get_att = node.get("Fn::GetAtt")
+            if len(node) == 1 and isinstance(get_att, list) and get_att and get_att[0] in batch_ids:
+                return {"Ref": get_att[0]}
+            return {k: rewrite(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    for section in ("Resources", "Outputs"):
+        if section in template:
+            template[section] = rewrite(template[section])
+
+
+def lower_case_ecr_repository_name(template: Template) -> None:
+    """CloudFormation generates lower-case ECR names; moto generates mixed case and then
+    rejects it. Name unnamed repositories after their logical id, lower-cased."""
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") == "AWS::ECR::Repository":
+            properties = resource.setdefault("Properties", {})
+            properties.setdefault("RepositoryName", f"introaws-{logical_id.lower()}")
+
+
+def _resources_of_type(template: Template, resource_type: str) -> list[dict[str, Any]]:
+    return [r for r in template.get("Resources", {}).values() if r.get("Type") == resource_type]
+
+
+_TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [
+    drop_cdk_metadata,
+    upper_case_batch_environment_type,
+    explicit_batch_service_role,
+    ref_instead_of_batch_get_att,
+    lower_case_ecr_repository_name,
+]

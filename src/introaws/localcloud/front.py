@@ -101,7 +101,8 @@ class Front:
             return reply
 
     def _apply(self, request: Recorded) -> Reply:
-        """A state-changing request: moto, then the fix-ups for moto's gaps."""
+        """A state-changing request: moto, with the preparations and fix-ups for moto's gaps."""
+        adapt.before_moto(request)
         reply = self._call_moto(request)
         adapt.after_moto(request, reply.status)
         return reply

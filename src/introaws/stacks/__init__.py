@@ -31,6 +31,8 @@ HANDS_ONS: dict[str, HandsOn] = {
                 "DynamoDB table of random people (textbook 12.2)"),
         HandsOn("s3", "SimpleS3", "introaws.stacks.s3:build",
                 "an S3 bucket to upload to and download from (textbook 3.5.3)"),
+        HandsOn("batch", "SimpleBatch", "introaws.stacks.batch:build",
+                "MNIST hyper-parameter sweep on AWS Batch (textbook 9)"),
     )
 }
 
