@@ -32,9 +32,15 @@ class RuntimeContext:
         return path
 
 
+def _batch(ctx: RuntimeContext) -> Hook:
+    from introaws.localcloud.runtime.batch import BatchRuntime
+
+    return BatchRuntime(ctx)
+
+
 # Constructors of the hooks, in the order the front asks them. Each hands-on's runtime adds
 # its own here: ``lambda ctx: SomeRuntime(ctx)``.
-HOOK_FACTORIES: list[Callable[[RuntimeContext], Hook]] = []
+HOOK_FACTORIES: list[Callable[[RuntimeContext], Hook]] = [_batch]
 
 
 def build_hooks(ctx: RuntimeContext) -> list[Hook]:
