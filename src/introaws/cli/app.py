@@ -9,7 +9,7 @@ import click
 import typer
 
 from introaws import __version__
-from introaws.cli import cloud, context, ddb, keypair, render, s3
+from introaws.cli import batch, cloud, context, data, ddb, keypair, render, s3
 from introaws.errors import ExitCode, IntroawsError
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app = typer.Typer(
 app.add_typer(keypair.app, name="keypair")
 app.add_typer(ddb.app, name="ddb")
 app.add_typer(s3.app, name="s3")
+app.add_typer(batch.app, name="batch")
+app.add_typer(data.app, name="data")
 app.add_typer(cloud.app, name="cloud")
 
 

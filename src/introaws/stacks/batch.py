@@ -18,6 +18,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from introaws.stacks.base import new_stack
+from introaws.tasks.mnist import COMMAND
 
 DEFAULT_INSTANCE_TYPE = "g4dn.xlarge"
 MAX_VCPUS = 64
@@ -25,7 +26,6 @@ JOB_VCPUS = 4
 JOB_GPUS = 1
 JOB_MEMORY_MIB = 12000
 JOB_TIMEOUT_HOURS = 2
-PAYLOAD_COMMAND = ["python", "-m", "introaws.tasks.mnist"]
 
 
 def build(scope: Construct, stack_name: str, instance_type: str = DEFAULT_INSTANCE_TYPE,
@@ -68,7 +68,7 @@ def build(scope: Construct, stack_name: str, instance_type: str = DEFAULT_INSTAN
         container=batch.EcsEc2ContainerDefinition(
             stack, "container",
             image=ecs.ContainerImage.from_ecr_repository(repository, "latest"),
-            command=PAYLOAD_COMMAND,
+            command=COMMAND,
             cpu=JOB_VCPUS,
             gpu=JOB_GPUS,
             memory=cdk.Size.mebibytes(JOB_MEMORY_MIB),

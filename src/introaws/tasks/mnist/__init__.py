@@ -9,3 +9,6 @@
 
 torch is imported only by ``model`` and ``train``; ``data`` needs numpy alone.
 """
+
+# How a job runs the payload: the job definition's command on AWS, a process on the local cloud.
+COMMAND = ["python", "-m", "introaws.tasks.mnist"]
