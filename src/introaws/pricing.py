@@ -20,7 +20,8 @@ EC2_HOURLY = {
 FARGATE_TASK_HOURLY = 0.025
 
 # What a deployed-but-idle hands-on costs per hour, by hands-on name.
-IDLE_HOURLY = {"ddb": 0.0, "s3": 0.0}
+# batch: the compute environment scales to 0 instances when no job runs.
+IDLE_HOURLY = {"ddb": 0.0, "s3": 0.0, "batch": 0.0}
 
 
 def ec2_hourly(instance_type: str) -> float | None:

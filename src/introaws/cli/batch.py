@@ -9,6 +9,7 @@ import typer
 
 from introaws.cli import context, render
 from introaws.cli.stackcmds import confirm_cost, render_up
+from introaws.errors import ExitCode
 
 app = typer.Typer(help="AWS Batch hands-on: an MNIST hyper-parameter sweep, results as a heat-map "
                        "(textbook 9).", no_args_is_help=True)
@@ -98,6 +99,7 @@ def sweep(
     vcpus: int = typer.Option(None, "--vcpus", help="vCPUs per job (job definition: 4; local cloud: 1)."),
     gpus: int = typer.Option(None, "--gpus", help="GPUs per job (job definition: 1)."),
     memory: int = typer.Option(None, "--memory", help="MiB per job (job definition: 12000)."),
+    attempts: int = typer.Option(1, "--attempts", help="Tries per job (Batch retry strategy), 1-10."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the jobs until they end."),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
@@ -108,7 +110,8 @@ def sweep(
     lrs, momentums = batch.parse_values(lr, "learning rates"), batch.parse_values(momentum, "momentums")
     with render.progress() as report:
         submitted = batch.sweep(target, lrs, momentums, epochs, batch_size=batch_size, patience=patience,
-                                vcpus=vcpus, gpus=gpus, memory=memory, report=report)
+                                vcpus=vcpus, gpus=gpus, memory=memory, attempts=attempts,
+                                report=report)
     render.success(f"{submitted['sweep_id']}: {len(submitted['jobs'])} jobs submitted")
     if not wait:
         if json_out:
@@ -131,10 +134,10 @@ def sweep(
         render.print_json({**submitted, "jobs": final})
     succeeded = sum(row["status"] == "SUCCEEDED" for row in final)
     summary = f"{succeeded} of {len(final)} jobs SUCCEEDED; see 'introaws batch results {submitted['sweep_id']}'"
-    if succeeded == len(final):
-        render.success(summary)
-    else:
+    if succeeded < len(final):
         render.warning(summary)
+        raise typer.Exit(ExitCode.ERROR)
+    render.success(summary)
 
 
 @app.command("results")
@@ -196,7 +199,15 @@ def _num(value: float | None) -> str:
 def _job_cells(row: dict[str, Any]) -> list[Any]:
     return [row["name"], f"{row['lr']:g}", f"{row['momentum']:g}", row["status"],
             "" if row["seconds"] is None else f"{row['seconds']:.0f}",
-            "" if row["status"] == "SUCCEEDED" else row["reason"] or ""]
+            _reason(row)]
+
+
+def _reason(row: dict[str, Any]) -> str:
+    """Why a job is where it is; a success after a lost attempt says so."""
+    earlier = row.get("earlier_attempts") or []
+    if row["status"] == "SUCCEEDED":
+        return f"on attempt {len(earlier) + 1} (earlier: {earlier[0]})" if earlier else ""
+    return row["reason"] or ""
 
 
 def _failures(rows: list[dict[str, Any]]) -> None:

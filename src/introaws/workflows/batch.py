@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from introaws import pricing
 from introaws.errors import NotFound, UsageError
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
@@ -89,11 +90,14 @@ def sweep(
     vcpus: int | None = None,
     gpus: int | None = None,
     memory: int | None = None,
+    attempts: int = 1,
     report: Reporter = silent,
 ) -> dict[str, Any]:
     """Submit one job per (lr, momentum); returns the manifest (sweep id, jobs)."""
     if epochs < 1:
         raise UsageError("--epochs must be at least 1", "for example --epochs 100 (the textbook's)")
+    if not 1 <= attempts <= 10:
+        raise UsageError("--attempts must be between 1 and 10", "Batch retries a job at most 10 times")
     stack = Stack.of(target)
     environment = []
     if target.is_local:
@@ -104,6 +108,11 @@ def sweep(
                                  "machine's cores (--vcpus to change)"))
     requirements = [{"type": kind, "value": str(value)}
                     for kind, value in (("VCPU", vcpus), ("GPU", gpus), ("MEMORY", memory)) if value is not None]
+    if not target.is_local:
+        hourly = pricing.ec2_hourly(stack.instance_type)
+        price = f" at about ${hourly:.3f}/hour each while they run" if hourly else ""
+        report(Event("info", f"{len(lrs) * len(momentums)} jobs on {stack.instance_type} instances{price}; "
+                             "the compute environment scales back to 0 when they end"))
     sweep_id = new_sweep_id()
     manifest: dict[str, Any] = {
         "sweep_id": sweep_id, "created": datetime.now(timezone.utc).isoformat(), "epochs": epochs,
@@ -126,7 +135,8 @@ def sweep(
                     overrides["resourceRequirements"] = requirements
                 name = job_name(lr, momentum)
                 submitted = batch.submit_job(jobName=name, jobQueue=stack.queue, jobDefinition=stack.definition,
-                                             containerOverrides=overrides, tags={"introaws:sweep": sweep_id})
+                                             containerOverrides=overrides, retryStrategy={"attempts": attempts},
+                                             tags={"introaws:sweep": sweep_id})
                 manifest["jobs"].append({"name": name, "lr": lr, "momentum": momentum, "job_id": submitted["jobId"]})
                 report(Event("step", f"submitted {name} ({submitted['jobId']})"))
     finally:
@@ -188,6 +198,9 @@ def rows(sweep: dict[str, Any], states: dict[str, dict[str, Any]]) -> list[dict[
             "reason": state.get("statusReason"),
             "exit_code": state.get("container", {}).get("exitCode"),
             "seconds": round((end - started) / 1000, 1) if started and end else None,
+            # Batch records an attempt when it ends; a finished job's last one is its final one.
+            "earlier_attempts": [a.get("statusReason") for a in
+                                 state.get("attempts", [])[: -1 if state.get("status") in FINAL else None]],
             "created_at": state.get("createdAt"),
         })
     return table

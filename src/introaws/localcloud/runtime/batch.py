@@ -148,7 +148,7 @@ class BatchRuntime:
                 return {}
             if job.status not in ACTIVE or not running_too:
                 return {}
-            job.status_reason = job.container_reason = reason
+            job.kill_reason = reason
         self._kill(job.job_id)  # outside the lock: the job's watcher records the end
         return {}
 
@@ -228,8 +228,8 @@ class BatchRuntime:
             self._start(job, env)
 
     def _start(self, job: Job, env: dict[str, Any]) -> None:
-        job.status, job.status_reason = "STARTING", None
-        job.exit_code = job.container_reason = None
+        job.status = "STARTING"  # statusReason kept: it may say why this is a re-run
+        job.exit_code = job.container_reason = job.kill_reason = None
         self.store.save()
         argv = _local_argv(job.command)
         if argv is None:
@@ -303,8 +303,9 @@ class BatchRuntime:
                 return  # the daemon is stopping: the next start reconciles this job
             if code == 0:
                 self._finish(job, "SUCCEEDED", _EXITED, 0)
-            elif job.status_reason:  # terminated or timed out: keep that reason
-                self._finish(job, "FAILED", job.status_reason, code)
+            elif job.kill_reason:  # terminated or timed out
+                job.container_reason = job.kill_reason
+                self._finish(job, "FAILED", job.kill_reason, code)
             elif len(job.attempts) + 1 < job.attempts_allowed:
                 self._record_attempt(job, _EXITED, code)
                 job.status, job.status_reason, job.started_at = "RUNNABLE", f"retrying after exit code {code}", None
@@ -318,7 +319,7 @@ class BatchRuntime:
             job = self.store.jobs.get(job_id)
             if job is None or job.status not in ACTIVE:
                 return
-            job.status_reason = job.container_reason = "Job attempt duration exceeded timeout"
+            job.kill_reason = "Job attempt duration exceeded timeout"
         self._kill(job_id)
 
     def _record_attempt(self, job: Job, reason: str, code: int | None) -> None:

@@ -60,6 +60,7 @@ class Job:
     compute_environment: str | None = None  # the one it runs on, while it runs
     threads: int = 1
     pid: int | None = None
+    kill_reason: str | None = None  # set when terminated or timed out, before the kill
 
     @property
     def log_stream(self) -> str:

@@ -11,6 +11,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import sys
 from pathlib import Path
 
@@ -118,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
               f"val_accuracy {m.val_accuracy:.2f}% ({m.seconds:.1f} s)", flush=True)
 
     result = train.train(mnist, config, device=args.device, threads=args.threads, on_epoch=on_epoch)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result.cpu_seconds = usage.ru_utime + usage.ru_stime  # the whole process, imports included
     written = write_outputs(Path(args.out_dir), result, args.lr, args.momentum)
     print(f"best epoch {result.best_epoch} (val_loss {result.best_val_loss:.4f}); "
           f"test accuracy {result.test_accuracy:.2f}% on {result.device} with {result.threads} threads; "

@@ -59,6 +59,7 @@ class Result:
     stopped_early: bool = False
     diverged: bool = False
     wall_seconds: float = 0.0
+    cpu_seconds: float | None = None  # set by the entrypoint: CPU time of the whole job process
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
