@@ -20,7 +20,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "mnist-small"
 
 
 def batch_env(home: Path, **extra: str) -> dict[str, str]:
-    return cli_env(home, MNIST_DATA_DIR=str(FIXTURE), INTROAWS_LOCAL_CORES="2", **extra)
+    return cli_env(home, **{"MNIST_DATA_DIR": str(FIXTURE), "INTROAWS_LOCAL_CORES": "2", **extra})
 
 
 def bcli(home: Path, *args: str, **extra: str):
