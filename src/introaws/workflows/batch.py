@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from introaws import pricing
-from introaws.errors import NotFound, UsageError
+from introaws.errors import MissingTool, NotFound, UsageError
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 from introaws.tasks.mnist import COMMAND
@@ -147,7 +147,13 @@ def sweep(
 
 
 def _local_data_dir():  # -> Path
-    from introaws.tasks.mnist import data
+    try:
+        import torch  # noqa: F401  (the local cloud runs the jobs with it)
+
+        from introaws.tasks.mnist import data
+    except ImportError:
+        raise MissingTool("the local cloud runs MNIST jobs with torch, which is not installed",
+                          "pip install 'introaws[ml]'") from None
 
     directory = data.resolve_dir().resolve()
     missing = data.missing_files(directory)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from introaws.errors import MissingTool
+
 MISSING_GREY = "#bdbdbd"
 
 
@@ -21,7 +23,10 @@ def grid(results: dict[str, Any]) -> tuple[list[float], list[float], list[list[f
 
 
 def write_png(results: dict[str, Any], path: Path) -> Path:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise MissingTool("the PNG heat-map needs matplotlib", "pip install 'introaws[ml]'") from None
 
     matplotlib.use("Agg")
     import numpy as np

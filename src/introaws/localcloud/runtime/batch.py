@@ -71,6 +71,8 @@ class BatchRuntime:
         self.store = JobStore(ctx.runtime_dir("batch") / "jobs.json")
         self.workdir = ctx.runtime_dir("batch") / "jobs"
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._client_lock = threading.Lock()
         self._wake = threading.Condition(self.store.lock)
         self._stopping = False
         for job in self.store.reconcile_after_restart():
@@ -155,11 +157,18 @@ class BatchRuntime:
     # --- reading what was deployed --------------------------------------------------------
 
     def _client(self, service: str, region: str) -> Any:
-        import boto3
+        """A boto3 client on this daemon's own endpoint (clients are thread-safe; kept)."""
+        key = (service, region)
+        with self._client_lock:  # creating clients on boto3's default session is not thread-safe
+            if key in self._clients:
+                return self._clients[key]
+            import boto3
 
-        return boto3.client(service, region_name=region, endpoint_url=self.ctx.endpoint,
-                            aws_access_key_id=JOB_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=JOB_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+            self._clients[key] = boto3.client(
+                service, region_name=region, endpoint_url=self.ctx.endpoint,
+                aws_access_key_id=JOB_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=JOB_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+            return self._clients[key]
 
     @staticmethod
     def _queue(batch: Any, name: str) -> dict[str, Any]:
