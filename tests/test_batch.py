@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, cli_env, run_cli, target_for
+from conftest import ROOT, cli_env, run_cli
 
 FIXTURE = ROOT / "tests" / "fixtures" / "mnist-small"
 

