@@ -72,11 +72,17 @@ def sweep(args: argparse.Namespace, cores: int) -> dict[str, object]:
             makespan = (last - first) / 1000
             cpu_total = sum(j["cpu_s"] or 0 for j in jobs)
             ideal = cpu_total / cores
+            packed = sum(j["wall_s"] for j in jobs) / min(cores, len(jobs))
             return {
                 "jobs": len(jobs), "epochs": args.epochs, "cores": cores, "vcpus_per_job": args.vcpus,
                 "data_dir": str(args.data_dir),
                 "makespan_s": round(makespan, 2), "ideal_s": round(ideal, 2),
                 "efficiency": round(ideal / makespan, 3) if makespan else None,
+                # The scheduler alone: job wall times packed perfectly onto the cores vs the makespan
+                # (1.0 = no core ever idle while a job waited). Differs from efficiency when other
+                # processes on the machine take CPU from the jobs.
+                "packing": round(packed / makespan, 3) if makespan else None,
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
                 "cli_wall_s": round(wall, 2), "total_job_cpu_s": round(cpu_total, 2),
                 "mean_epoch_s_in_jobs": round(sum(j["epoch_s"] or 0 for j in jobs) / len(jobs), 3),
                 "per_job": jobs,
@@ -119,7 +125,9 @@ def main() -> None:
     parser.add_argument("--epoch-data-dir", type=Path)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    report: dict[str, object] = {"machine_cores": len(os.sched_getaffinity(0)), "sweep": sweep(args, args.cores)}
+    report: dict[str, object] = {"machine_cores": len(os.sched_getaffinity(0)),
+                                 "load_average_before": [round(x, 2) for x in os.getloadavg()],
+                                 "sweep": sweep(args, args.cores)}
     if args.epoch_data_dir:
         report["epoch"] = epoch_times(args.epoch_data_dir, args.cores)
     text = json.dumps(report, indent=1)

@@ -178,7 +178,7 @@ def test_killed_daemon_fails_or_reruns_running_jobs(fresh_home):
     assert bcli(fresh_home, "batch", "up").code == 0
     once = bcli(fresh_home, "batch", "sweep", "--lr", "0.1", "--momentum", "0.5", "--epochs", "30",
                 "--no-wait", "--json").json()
-    twice = bcli(fresh_home, "batch", "sweep", "--lr", "0.05", "--momentum", "0.5", "--epochs", "2",
+    twice = bcli(fresh_home, "batch", "sweep", "--lr", "0.05", "--momentum", "0.5", "--epochs", "1",
                  "--attempts", "2", "--no-wait", "--json").json()
     deadline = time.time() + 60
     while time.time() < deadline:
