@@ -353,6 +353,55 @@ def zones_of_deploy_region(template: Template) -> None:
             template[section] = rewrite(template[section])
 
 
+def upper_case_batch_environment_type(template: Template) -> None:
+    """CloudFormation accepts ``Type: managed``; moto's Batch insists on ``MANAGED``."""
+    for resource in _resources_of_type(template, "AWS::Batch::ComputeEnvironment"):
+        properties = resource.get("Properties", {})
+        if isinstance(properties.get("Type"), str):
+            properties["Type"] = properties["Type"].upper()
+
+
+BATCH_SERVICE_ROLE_ID = "IntroawsLocalBatchServiceRole"
+
+
+def explicit_batch_service_role(template: Template) -> None:
+    """AWS uses its service-linked role when ``ServiceRole`` is absent; moto requires one."""
+    environments = [r for r in _resources_of_type(template, "AWS::Batch::ComputeEnvironment")
+                    if "ServiceRole" not in r.get("Properties", {})]
+    if not environments:
+        return
+    template["Resources"][BATCH_SERVICE_ROLE_ID] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                           "Principal": {"Service": "batch.amazonaws.com"}}],
+        }},
+    }
+    for resource in environments:
+        resource.setdefault("Properties", {})["ServiceRole"] = {"Fn::GetAtt": [BATCH_SERVICE_ROLE_ID, "Arn"]}
+
+
+def ref_instead_of_batch_get_att(template: Template) -> None:
+    """moto's Batch resources answer no ``Fn::GetAtt``; their ``Ref`` is the same ARN."""
+    batch_ids = {k for k, v in template.get("Resources", {}).items()
+                 if str(v.get("Type", "")).startswith("AWS::Batch::")}
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            get_att = node.get("Fn::GetAtt")
+            if len(node) == 1 and isinstance(get_att, list) and get_att and get_att[0] in batch_ids:
+                return {"Ref": get_att[0]}
+            return {k: rewrite(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    for section in ("Resources", "Outputs"):
+        if section in template:
+            template[section] = rewrite(template[section])
+
+
 def give_containers_memory(template: Template) -> None:
     """moto sums container memory limits to place a task and fails on a Fargate container
     that has none (the task-level ``Memory`` suffices on AWS): give it the task's."""
@@ -366,6 +415,25 @@ def give_containers_memory(template: Template) -> None:
                 container["Memory"] = int(task_memory)
 
 
+def lower_case_ecr_repository_name(template: Template) -> None:
+    """CloudFormation generates lower-case ECR names; moto generates mixed case and then
+    rejects it. Name unnamed repositories after their logical id, lower-cased."""
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") == "AWS::ECR::Repository":
+            properties = resource.setdefault("Properties", {})
+            properties.setdefault("RepositoryName", f"introaws-{logical_id.lower()}")
+
+
+def _resources_of_type(template: Template, resource_type: str) -> list[dict[str, Any]]:
+    return [r for r in template.get("Resources", {}).values() if r.get("Type") == resource_type]
+
+
 _TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [
-    drop_cdk_metadata, zones_of_deploy_region, give_containers_memory,
+    drop_cdk_metadata,
+    zones_of_deploy_region,
+    give_containers_memory,
+    upper_case_batch_environment_type,
+    explicit_batch_service_role,
+    ref_instead_of_batch_get_att,
+    lower_case_ecr_repository_name,
 ]

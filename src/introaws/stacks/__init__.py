@@ -37,6 +37,8 @@ HANDS_ONS: dict[str, HandsOn] = {
                 "your first EC2 instance, reached over SSH (textbook chapter 4)"),
         HandsOn("qa", "EcsClusterQaBot", "introaws.stacks.qa:build",
                 "question-answering bot as ECS Fargate tasks (textbook 8)"),
+        HandsOn("batch", "SimpleBatch", "introaws.stacks.batch:build",
+                "MNIST hyper-parameter sweep on AWS Batch (textbook 9)"),
     )
 }
 
