@@ -61,6 +61,7 @@ def test_port_taken_by_someone_else(fresh_home):
     run_cli(fresh_home, "cloud", "stop")
     port = int(old["endpoint"].rsplit(":", 1)[1])
     with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the old daemon's TIME_WAITs
         squatter.bind(("127.0.0.1", port))
         squatter.listen()
         assert run_cli(fresh_home, "cloud", "start").code == 0
