@@ -84,8 +84,114 @@ def fix_change_set_outputs(request: Recorded) -> None:
         stack.events.append(final)
 
 
+def _change_set(request: Recorded) -> Any:
+    from moto.cloudformation.models import cloudformation_backends
+
+    backend = cloudformation_backends[LOCAL_ACCOUNT][_region(request)]
+    name = _form(request).get("ChangeSetName", "")
+    return backend.change_sets.get(name) or next(
+        (cs for cs in backend.change_sets.values() if cs.change_set_name == name), None
+    )
+
+
+def order_change_set_resources(request: Recorded) -> None:
+    """moto adds a change set's resources in template order, ignoring ``DependsOn`` (an API
+    Gateway deployment then comes before its methods and fails); put them in dependency order."""
+    change_set = _change_set(request)
+    if change_set is None:
+        return
+    resources = change_set.template_dict.get("Resources", {})
+    ordered: dict[str, Any] = {}
+
+    def visit(logical_id: str, path: tuple[str, ...]) -> None:
+        if logical_id in ordered or logical_id in path or logical_id not in resources:
+            return
+        for dependency in sorted(_dependencies(resources[logical_id])):
+            visit(dependency, path + (logical_id,))
+        ordered[logical_id] = resources[logical_id]
+
+    for logical_id in resources:
+        visit(logical_id, ())
+    change_set.template_dict["Resources"] = ordered
+
+
+def _dependencies(resource: dict[str, Any]) -> set[str]:
+    depends = resource.get("DependsOn", [])
+    found = {depends} if isinstance(depends, str) else set(depends)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("Ref"), str):
+                found.add(node["Ref"])
+            if isinstance(node.get("Fn::GetAtt"), list) and node["Fn::GetAtt"]:
+                found.add(node["Fn::GetAtt"][0])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(resource.get("Properties", {}))
+    return found
+
+
+def create_api_gateway_extras(request: Recorded) -> None:
+    """moto's CloudFormation skips ``AWS::ApiGateway::Stage`` and ``GatewayResponse`` and drops
+    a method's integration responses (the CORS preflight's headers); create them as API
+    Gateway would. A stage's ``Ref`` then resolves to its name, as on AWS."""
+    from moto.apigateway.models import apigateway_backends
+
+    change_set = _change_set(request)
+    if change_set is None:
+        return
+    stack = change_set.stack
+    backend = apigateway_backends[LOCAL_ACCOUNT][_region(request)]
+    resource_map = stack.resource_map
+    for logical_id, resource in change_set.template_dict.get("Resources", {}).items():
+        kind, props = resource.get("Type"), resource.get("Properties", {})
+        api_id = _physical(resource_map, props.get("RestApiId"))
+        if api_id is None or api_id not in backend.apis:
+            continue
+        if kind == "AWS::ApiGateway::Stage":
+            name = props["StageName"]
+            if name not in backend.apis[api_id].stages:
+                backend.create_stage(api_id, name, _physical(resource_map, props.get("DeploymentId")) or "",
+                                     variables=props.get("Variables"))
+            resource_map._parsed_resources[logical_id] = name
+        elif kind == "AWS::ApiGateway::GatewayResponse":
+            backend.put_gateway_response(
+                api_id, props["ResponseType"], props.get("StatusCode"),
+                props.get("ResponseParameters", {}), props.get("ResponseTemplates", {}),
+            )
+        elif kind == "AWS::ApiGateway::Method":
+            resource_id = _physical(resource_map, props.get("ResourceId"))
+            for response in props.get("Integration", {}).get("IntegrationResponses", []):
+                backend.put_integration_response(
+                    api_id, resource_id, props["HttpMethod"], str(response["StatusCode"]),
+                    response.get("SelectionPattern", ""), response.get("ResponseTemplates", {}),
+                    response.get("ResponseParameters", {}),
+                )
+
+
+def _physical(resource_map: Any, value: Any) -> str | None:
+    """A property (``Ref``, ``Fn::GetAtt``, …) resolved to a physical id among a stack's resources."""
+    from moto.cloudformation.parsing import clean_json
+
+    try:
+        resolved = clean_json(value, resource_map)
+    except KeyError:
+        return None
+    return resolved if isinstance(resolved, str) or resolved is None else getattr(resolved, "id", None)
+
+
+def fix_executed_change_set(request: Recorded) -> None:
+    create_api_gateway_extras(request)
+    fix_change_set_outputs(request)
+
+
 _FIXUPS: dict[tuple[str, str], Callable[[Recorded], None]] = {
-    ("cloudformation", "ExecuteChangeSet"): fix_change_set_outputs,
+    ("cloudformation", "CreateChangeSet"): order_change_set_resources,
+    ("cloudformation", "ExecuteChangeSet"): fix_executed_change_set,
 }
 
 
@@ -109,4 +215,16 @@ def drop_cdk_metadata(template: Template) -> None:
     conditions.pop("CDKMetadataAvailable", None)
 
 
-_TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [drop_cdk_metadata]
+def complete_mock_integrations(template: Template) -> None:
+    """moto's ``AWS::ApiGateway::Method`` requires ``IntegrationHttpMethod`` and ``Uri``, which a
+    ``MOCK`` integration (the CORS preflight) does not have on AWS."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::ApiGateway::Method":
+            continue
+        integration = resource.get("Properties", {}).get("Integration")
+        if integration is not None:
+            integration.setdefault("IntegrationHttpMethod", resource["Properties"].get("HttpMethod", "ANY"))
+            integration.setdefault("Uri", "")
+
+
+_TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [drop_cdk_metadata, complete_mock_integrations]

@@ -72,16 +72,13 @@ class Front:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = _read_body(environ)
         request = Recorded.from_environ(environ, body)
-        if request.path.startswith("/_introaws/"):
-            reply = self._introaws_api(request)
-        else:
-            reply = None
-            for hook in self.hooks:
-                reply = hook.handle(request, self.forward)
-                if reply is not None:
-                    break
-            if reply is None:
-                reply = self.forward(request)
+        reply = None
+        for hook in self.hooks:  # hooks may answer /_introaws/... queries of their own too
+            reply = hook.handle(request, self.forward)
+            if reply is not None:
+                break
+        if reply is None:
+            reply = self._introaws_api(request) if request.path.startswith("/_introaws/") else self.forward(request)
         start_response(_status_line(reply.status), reply.headers)
         return [reply.body]
 

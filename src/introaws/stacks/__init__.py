@@ -22,6 +22,9 @@ class HandsOn:
     stack_name: str
     builder: str  # "module:function", imported only when a template must be synthesized
     summary: str
+    # Files (relative to the introaws package) that become assets: their content is part of
+    # the template cache key, so an edited handler or page is synthesized and published anew.
+    sources: tuple[str, ...] = ()
 
 
 HANDS_ONS: dict[str, HandsOn] = {
@@ -31,6 +34,11 @@ HANDS_ONS: dict[str, HandsOn] = {
                 "DynamoDB table of random people (textbook 12.2)"),
         HandsOn("s3", "SimpleS3", "introaws.stacks.s3:build",
                 "an S3 bucket to upload to and download from (textbook 3.5.3)"),
+        HandsOn("haiku", "Bashoutter", "introaws.stacks.haiku:build",
+                "Bashoutter, the serverless haiku SNS (textbook 13)",
+                sources=("tasks/haiku",)),
+        HandsOn("lambda", "SimpleLambda", "introaws.stacks.lambda_:build",
+                "a Lambda function handing out starter Pokémon (textbook 12.1)"),
     )
 }
 

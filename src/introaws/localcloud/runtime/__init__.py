@@ -34,7 +34,13 @@ class RuntimeContext:
 
 # Constructors of the hooks, in the order the front asks them. Each hands-on's runtime adds
 # its own here: ``lambda ctx: SomeRuntime(ctx)``.
-HOOK_FACTORIES: list[Callable[[RuntimeContext], Hook]] = []
+def _serverless(ctx: RuntimeContext) -> Hook:
+    from introaws.localcloud.runtime.serverless import Serverless
+
+    return Serverless(ctx)
+
+
+HOOK_FACTORIES: list[Callable[[RuntimeContext], Hook]] = [_serverless]
 
 
 def build_hooks(ctx: RuntimeContext) -> list[Hook]:
