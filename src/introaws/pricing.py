@@ -20,7 +20,7 @@ EC2_HOURLY = {
 FARGATE_TASK_HOURLY = 0.025
 
 # What a deployed-but-idle hands-on costs per hour, by hands-on name.
-IDLE_HOURLY = {"ddb": 0.0, "s3": 0.0}
+IDLE_HOURLY = {"ddb": 0.0, "s3": 0.0, "haiku": 0.0, "lambda": 0.0}
 
 
 def ec2_hourly(instance_type: str) -> float | None:

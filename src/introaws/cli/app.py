@@ -9,7 +9,7 @@ import click
 import typer
 
 from introaws import __version__
-from introaws.cli import cloud, context, ddb, keypair, render, s3
+from introaws.cli import cloud, context, ddb, haiku, keypair, lambda_, render, s3
 from introaws.errors import ExitCode, IntroawsError
 
 app = typer.Typer(
@@ -24,6 +24,8 @@ app.add_typer(keypair.app, name="keypair")
 app.add_typer(ddb.app, name="ddb")
 app.add_typer(s3.app, name="s3")
 app.add_typer(cloud.app, name="cloud")
+app.add_typer(haiku.app, name="haiku")
+app.add_typer(lambda_.app, name="lambda")
 
 
 def _version(value: bool) -> None:

@@ -14,6 +14,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 from introaws.localcloud.requests import Recorded
 
@@ -184,8 +185,35 @@ def _physical(resource_map: Any, value: Any) -> str | None:
     return resolved if isinstance(resolved, str) or resolved is None else getattr(resolved, "id", None)
 
 
+def apply_bucket_websites(request: Recorded) -> None:
+    """moto's CloudFormation ignores a bucket's ``WebsiteConfiguration``; put it on the bucket."""
+    from moto.s3.models import s3_backends
+
+    change_set = _change_set(request)
+    if change_set is None:
+        return
+    for logical_id, resource in change_set.template_dict.get("Resources", {}).items():
+        website = resource.get("Properties", {}).get("WebsiteConfiguration")
+        if resource.get("Type") != "AWS::S3::Bucket" or not website:
+            continue
+        bucket = _physical(change_set.stack.resource_map, {"Ref": logical_id})
+        if bucket:
+            s3_backends[LOCAL_ACCOUNT]["aws"].put_bucket_website(bucket, _website_xml(website))
+
+
+def _website_xml(website: dict[str, Any]) -> bytes:
+    parts = ['<WebsiteConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">']
+    if website.get("IndexDocument"):
+        parts.append(f"<IndexDocument><Suffix>{escape(website['IndexDocument'])}</Suffix></IndexDocument>")
+    if website.get("ErrorDocument"):
+        parts.append(f"<ErrorDocument><Key>{escape(website['ErrorDocument'])}</Key></ErrorDocument>")
+    parts.append("</WebsiteConfiguration>")
+    return "".join(parts).encode()
+
+
 def fix_executed_change_set(request: Recorded) -> None:
     create_api_gateway_extras(request)
+    apply_bucket_websites(request)
     fix_change_set_outputs(request)
 
 

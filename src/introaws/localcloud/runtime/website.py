@@ -39,7 +39,7 @@ class Websites:
         found = bucket.keys.get(key)
         if found is None:
             return _page(404, "NoSuchKey", f"{key} is not in {bucket_name}")
-        content_type = found.content_type
+        content_type = found.metadata.get("content-type", "")
         if not content_type or content_type == "binary/octet-stream":
             content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
         body = found.value
