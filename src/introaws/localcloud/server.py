@@ -27,6 +27,9 @@ def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of modu
     from introaws.localcloud.front import Front
     from introaws.localcloud.journal import Journal
 
+    from introaws.localcloud.adapt import fast_dynamodb_responses
+
+    fast_dynamodb_responses()
     moto_app = DomainDispatcherApplication(create_backend_app)
     return Front(moto_app=moto_app, journal=Journal(state_dir / JOURNAL_FILE), home=str(state_dir))
 
