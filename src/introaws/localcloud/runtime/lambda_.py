@@ -316,7 +316,10 @@ class LambdaRuntime:
                     self.logs.put(spec.region, spec.name, worker.stream, worker.init_logs)
             self.logs.put(spec.region, spec.name, worker.stream, f"START RequestId: {request_id} Version: $LATEST\n")
             reply = worker.invoke(payload, request_id)
-        except _WorkerGone as gone:
+        except Exception as exc:
+            gone = exc if isinstance(exc, _WorkerGone) else _WorkerGone("Runtime.Unknown", f"the runtime failed: {exc}")
+            if worker is not None:
+                worker.kill()
             pool.release(None)
             outcome = _failure(request_id, gone.kind, str(gone), init_ms)
             stream = worker.stream if worker is not None else f"{time.strftime('%Y/%m/%d')}/[$LATEST]init"

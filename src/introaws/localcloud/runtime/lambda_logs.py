@@ -1,7 +1,7 @@
 """Ship Lambda output to CloudWatch Logs in batches, off the invocation's path.
 
 Each line becomes one log event in ``/aws/lambda/<function>`` under the worker's stream, as
-on AWS. A background thread flushes twice a second, so an invocation never waits on a
+on AWS. A background thread flushes once a second, so an invocation never waits on a
 ``PutLogEvents`` round trip through the local cloud.
 """
 
@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-FLUSH_INTERVAL_S = 0.5
+FLUSH_INTERVAL_S = 1.0
 
 
 class LogShipper:
