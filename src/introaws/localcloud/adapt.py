@@ -104,7 +104,8 @@ def _form(request: Recorded) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(request.body_text_if_form() or request.query).items()}
 
 
-def _region(request: Recorded) -> str:
+def request_region(request: Recorded) -> str:
+    """The region a signed request was made for."""
     auth = request.headers.get("HTTP_AUTHORIZATION", "")
     try:
         return auth.split(",")[0].split()[1].split("/")[2]
@@ -118,7 +119,7 @@ def fix_change_set_outputs(request: Recorded) -> None:
     from moto.cloudformation.models import Event, cloudformation_backends
 
     params = _form(request)
-    backend = cloudformation_backends[LOCAL_ACCOUNT][_region(request)]
+    backend = cloudformation_backends[LOCAL_ACCOUNT][request_region(request)]
     name = params.get("ChangeSetName", "")
     change_set = backend.change_sets.get(name) or next(
         (cs for cs in backend.change_sets.values() if cs.change_set_name == name), None
@@ -152,7 +153,7 @@ def fix_change_set_outputs(request: Recorded) -> None:
 def _change_set(request: Recorded) -> Any:
     from moto.cloudformation.models import cloudformation_backends
 
-    backend = cloudformation_backends[LOCAL_ACCOUNT][_region(request)]
+    backend = cloudformation_backends[LOCAL_ACCOUNT][request_region(request)]
     name = _form(request).get("ChangeSetName", "")
     return backend.change_sets.get(name) or next(
         (cs for cs in backend.change_sets.values() if cs.change_set_name == name), None
@@ -210,7 +211,7 @@ def create_api_gateway_extras(request: Recorded) -> None:
     if change_set is None:
         return
     stack = change_set.stack
-    backend = apigateway_backends[LOCAL_ACCOUNT][_region(request)]
+    backend = apigateway_backends[LOCAL_ACCOUNT][request_region(request)]
     resource_map = stack.resource_map
     for logical_id, resource in change_set.template_dict.get("Resources", {}).items():
         kind, props = resource.get("Type"), resource.get("Properties", {})

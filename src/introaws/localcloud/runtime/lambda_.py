@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from introaws.localcloud.adapt import LOCAL_ACCOUNT
+from introaws.localcloud.adapt import LOCAL_ACCOUNT, request_region
 from introaws.localcloud.runtime.lambda_logs import LogShipper
 
 if TYPE_CHECKING:
@@ -175,30 +175,21 @@ class Pool:
     spec: FunctionSpec
     idle: list[Worker] = field(default_factory=list)
     running: int = 0  # workers that exist (idle or busy), counting ones being started
-    busy: int = 0
-    peak: int = 0
     condition: threading.Condition = field(default_factory=threading.Condition)
 
     def acquire(self) -> Worker | None:
         """An idle worker, or None when the caller may start a new one (slot reserved)."""
         with self.condition:
-            while True:
-                if self.idle:
-                    worker = self.idle.pop()
-                    break
-                if self.running < self.spec.concurrency:
-                    self.running += 1
-                    worker = None
-                    break
+            while not self.idle and self.running >= self.spec.concurrency:
                 self.condition.wait()
-            self.busy += 1
-            self.peak = max(self.peak, self.busy)
-            return worker
+            if self.idle:
+                return self.idle.pop()
+            self.running += 1
+            return None
 
     def release(self, worker: Worker | None) -> None:
         """Give back a healthy worker, or None for one that died (its slot frees up)."""
         with self.condition:
-            self.busy -= 1
             if worker is None:
                 self.running -= 1
             else:
@@ -243,7 +234,7 @@ class LambdaRuntime:
         match = _INVOKE_PATH.fullmatch(request.path)
         if request.method != "POST" or not match or request.service != "lambda":
             return None
-        region = _region(request)
+        region = request_region(request)
         spec = self.spec(region, unquote(match.group(1)))
         if spec is None:
             return None  # moto answers: ResourceNotFoundException
@@ -334,9 +325,6 @@ class LambdaRuntime:
         self._report(spec, worker.stream, outcome, started, outcome.logs)
         return outcome
 
-    def peak_concurrency(self, spec: FunctionSpec) -> int:
-        return self._pool(spec).peak
-
     def _invoke_async(self, spec: FunctionSpec, payload: str, request_id: str) -> None:
         for _ in range(ASYNC_ATTEMPTS):
             if self._stopping.is_set() or not self.invoke(spec, payload, request_id).failed:
@@ -401,11 +389,3 @@ class LambdaRuntime:
 def _failure(request_id: str, kind: str, message: str, init_ms: float | None = None) -> Outcome:
     body = {"errorMessage": f"RequestId: {request_id} Error: {message}", "errorType": kind}
     return Outcome(json.dumps(body), request_id, kind, init_ms=init_ms)
-
-
-def _region(request: Recorded) -> str:
-    auth = request.headers.get("HTTP_AUTHORIZATION", "")
-    try:
-        return auth.split(",")[0].split()[1].split("/")[2]
-    except IndexError:
-        return "us-east-1"
