@@ -26,6 +26,8 @@ IDLE_HOURLY = {
     "ec2": EC2_HOURLY["t2.micro"],  # its default type
     "qa": 0.0,  # no NAT gateway; tasks cost per run
     "batch": 0.0,  # the compute environment scales to 0 instances when no job runs
+    "haiku": 0.0,  # serverless: per request
+    "lambda": 0.0,
 }
 
 

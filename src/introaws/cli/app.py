@@ -9,7 +9,7 @@ import typer
 from typer.exceptions import TyperException
 
 from introaws import __version__
-from introaws.cli import batch, cloud, context, data, ddb, ec2, keypair, qa, render, s3
+from introaws.cli import batch, cloud, context, data, ddb, ec2, haiku, keypair, lambda_, qa, render, s3
 from introaws.errors import ExitCode, IntroawsError, UsageError
 
 app = typer.Typer(
@@ -28,6 +28,8 @@ app.add_typer(qa.app, name="qa")
 app.add_typer(batch.app, name="batch")
 app.add_typer(data.app, name="data")
 app.add_typer(cloud.app, name="cloud")
+app.add_typer(haiku.app, name="haiku")
+app.add_typer(lambda_.app, name="lambda")
 
 
 def _version(value: bool) -> None:

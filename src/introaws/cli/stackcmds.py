@@ -48,10 +48,10 @@ def confirm_cost(ctx: typer.Context, name: str, yes: bool, hourly: float | None 
     context.confirm(f"create the {name} hands-on on AWS ({target.region})?", yes)
 
 
-def add_lifecycle(app: typer.Typer, name: str, params: Callable[..., dict[str, Any]] | None = None) -> None:
-    """Register ``up``, ``down`` and ``status`` for the hands-on ``name`` on ``app``."""
+def add_lifecycle(app: typer.Typer, name: str, params: Callable[..., dict[str, Any]] | None = None,
+                  with_up: bool = True) -> None:
+    """Register ``up`` (unless the group brings its own), ``down`` and ``status`` for ``name``."""
 
-    @app.command("up")
     def up(
         ctx: typer.Context,
         dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
@@ -71,6 +71,9 @@ def add_lifecycle(app: typer.Typer, name: str, params: Callable[..., dict[str, A
                                "changes": [c.__dict__ for c in result.changes]})
         else:
             render_up(name, result)
+
+    if with_up:
+        app.command("up")(up)
 
     @app.command("down")
     def down(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:

@@ -8,6 +8,7 @@ content always gives the same bytes.
 from __future__ import annotations
 
 import io
+import mimetypes
 import zipfile
 from pathlib import Path
 
@@ -56,6 +57,22 @@ def publish(target: Target, assets: list[FileAsset], report: Reporter = silent) 
         body = zip_directory(asset.source) if asset.packaging == "zip" else asset.source.read_bytes()
         report(Event("step", f"publishing asset {asset.key} ({len(body):,} bytes)"))
         s3.put_object(Bucket=bucket, Key=asset.key, Body=body)
+
+
+def upload_directory(target: Target, bucket: str, directory: Path,
+                     extra: dict[str, bytes] | None = None) -> list[str]:
+    """Put every file of ``directory`` (and ``extra`` generated files) into ``bucket`` with its
+    content type, as a website needs; returns the keys written."""
+    s3 = target.client("s3")
+    files = {str(p.relative_to(directory)): p.read_bytes()
+             for p in sorted(directory.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    files.update(extra or {})
+    for key, body in files.items():
+        content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+        if content_type.startswith("text/") or content_type in ("application/json", "application/javascript"):
+            content_type += "; charset=utf-8"
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    return list(files)
 
 
 def upload_template(target: Target, bucket_template: str, key: str, body: bytes) -> str:

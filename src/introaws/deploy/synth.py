@@ -51,11 +51,25 @@ def cache_key(hands_on: HandsOn, params: dict[str, Any]) -> str:
             "params": params,
             "introaws": __version__,
             "aws-cdk-lib": metadata.version("aws-cdk-lib"),
+            "sources": _sources_digest(hands_on),
         },
         sort_keys=True,
         default=str,
     )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def _sources_digest(hands_on: HandsOn) -> str:
+    """A digest of the files the stack packages as assets (names and bytes, in order)."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for source in hands_on.sources:
+        root = package / source
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in files:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def synthesize(hands_on: HandsOn, params: dict[str, Any] | None = None) -> Synthesized:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 from introaws.localcloud.requests import Recorded
 
@@ -31,6 +32,7 @@ def install() -> None:
     """Adjust moto's classes where a request-level fix cannot reach (idempotent)."""
     make_backend_creation_deterministic()
     replace_instances_on_stack_update()
+    fast_dynamodb_responses()
 
 
 def replace_instances_on_stack_update() -> None:
@@ -78,6 +80,68 @@ def make_backend_creation_deterministic() -> None:
 
     getitem.introaws_deterministic = True  # type: ignore[attr-defined]
     AccountSpecificBackend.__getitem__ = getitem  # type: ignore[method-assign]
+
+
+# --- speed -------------------------------------------------------------------------------
+
+
+def fast_dynamodb_responses() -> None:
+    """moto 5.2.5 writes every DynamoDB answer through its generic, botocore-model-driven
+    serializer, which spends ~85% of a 1,000-item ``Scan`` walking shapes. DynamoDB's wire
+    format is the JSON of the result itself, so a result made only of JSON types is dumped
+    directly (``None`` members dropped, as the serializer does); anything else (binary
+    attributes, timestamps, errors) still takes moto's path. Installed once, in the daemon."""
+    import json
+
+    from moto.core.responses import ActionResult, PaginatedResult
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.serialized
+    if getattr(original, "introaws_fast", False):
+        return
+
+    members: dict[str, frozenset[str]] = {}
+
+    def output_members(action: str) -> frozenset[str]:
+        if action not in members:
+            from moto.core.utils import get_service_model
+
+            shape = get_service_model("dynamodb").operation_model(action).output_shape
+            members[action] = frozenset(shape.members) if shape is not None else frozenset()
+        return members[action]
+
+    def serialized(self: Any, action_result: ActionResult) -> Any:
+        result = action_result.result
+        if not isinstance(action_result, PaginatedResult) and isinstance(result, dict):
+            wanted = output_members(self._get_action())
+            plain = _plain_json({k: v for k, v in result.items() if k in wanted})
+            if plain is not None:
+                headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
+                return 200, headers, json.dumps(plain, separators=(",", ":"))
+        return original(self, action_result)
+
+    serialized.introaws_fast = True  # type: ignore[attr-defined]
+    DynamoHandler.serialized = serialized
+
+
+def _plain_json(value: Any) -> Any:
+    """``value`` without ``None`` members, or None when it holds anything but JSON types."""
+    if isinstance(value, dict):
+        plain = {}
+        for key, member in value.items():
+            if member is None:
+                continue
+            converted = _plain_json(member)
+            if converted is None:
+                return None
+            plain[key] = converted
+        return plain
+    if isinstance(value, list):
+        items = [_plain_json(v) for v in value]
+        return None if any(i is None for i in items) else items
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    return None
 
 
 # --- preparations before moto ------------------------------------------------------------
@@ -258,7 +322,130 @@ def keep_launch_times(request: Recorded) -> None:
             i.id: i.launch_time.isoformat() for i in instances.values() if i.state != "terminated"}
 
 
+def _change_set(request: Recorded) -> Any:
+    found = _change_set_and_stack(request)
+    return found[0] if found else None
+
+
+def order_change_set_resources(request: Recorded) -> None:
+    """moto adds a change set's resources in template order, ignoring ``DependsOn`` (an API
+    Gateway deployment then comes before its methods and fails); put them in dependency order."""
+    change_set = _change_set(request)
+    if change_set is None:
+        return
+    resources = change_set.template_dict.get("Resources", {})
+    ordered: dict[str, Any] = {}
+
+    def visit(logical_id: str, path: tuple[str, ...]) -> None:
+        if logical_id in ordered or logical_id in path or logical_id not in resources:
+            return
+        for dependency in sorted(_dependencies(resources[logical_id])):
+            visit(dependency, path + (logical_id,))
+        ordered[logical_id] = resources[logical_id]
+
+    for logical_id in resources:
+        visit(logical_id, ())
+    change_set.template_dict["Resources"] = ordered
+
+
+def _dependencies(resource: dict[str, Any]) -> set[str]:
+    depends = resource.get("DependsOn", [])
+    found = {depends} if isinstance(depends, str) else set(depends)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("Ref"), str):
+                found.add(node["Ref"])
+            if isinstance(node.get("Fn::GetAtt"), list) and node["Fn::GetAtt"]:
+                found.add(node["Fn::GetAtt"][0])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(resource.get("Properties", {}))
+    return found
+
+
+def create_api_gateway_extras(request: Recorded) -> None:
+    """moto's CloudFormation skips ``AWS::ApiGateway::Stage`` and ``GatewayResponse`` and drops
+    a method's integration responses (the CORS preflight's headers); create them as API
+    Gateway would. A stage's ``Ref`` then resolves to its name, as on AWS."""
+    from moto.apigateway.models import apigateway_backends
+
+    change_set = _change_set(request)
+    if change_set is None:
+        return
+    stack = change_set.stack
+    backend = apigateway_backends[LOCAL_ACCOUNT][_region(request)]
+    resource_map = stack.resource_map
+    for logical_id, resource in change_set.template_dict.get("Resources", {}).items():
+        kind, props = resource.get("Type"), resource.get("Properties", {})
+        api_id = _physical(resource_map, props.get("RestApiId"))
+        if api_id is None or api_id not in backend.apis:
+            continue
+        if kind == "AWS::ApiGateway::Stage":
+            name = props["StageName"]
+            if name not in backend.apis[api_id].stages:
+                backend.create_stage(api_id, name, _physical(resource_map, props.get("DeploymentId")) or "",
+                                     variables=props.get("Variables"))
+            resource_map._parsed_resources[logical_id] = name
+        elif kind == "AWS::ApiGateway::GatewayResponse":
+            backend.put_gateway_response(
+                api_id, props["ResponseType"], props.get("StatusCode"),
+                props.get("ResponseParameters", {}), props.get("ResponseTemplates", {}),
+            )
+        elif kind == "AWS::ApiGateway::Method":
+            resource_id = _physical(resource_map, props.get("ResourceId"))
+            for response in props.get("Integration", {}).get("IntegrationResponses", []):
+                backend.put_integration_response(
+                    api_id, resource_id, props["HttpMethod"], str(response["StatusCode"]),
+                    response.get("SelectionPattern", ""), response.get("ResponseTemplates", {}),
+                    response.get("ResponseParameters", {}),
+                )
+
+
+def _physical(resource_map: Any, value: Any) -> str | None:
+    """A property (``Ref``, ``Fn::GetAtt``, …) resolved to a physical id among a stack's resources."""
+    from moto.cloudformation.parsing import clean_json
+
+    try:
+        resolved = clean_json(value, resource_map)
+    except KeyError:
+        return None
+    return resolved if isinstance(resolved, str) or resolved is None else getattr(resolved, "id", None)
+
+
+def apply_bucket_websites(request: Recorded) -> None:
+    """moto's CloudFormation ignores a bucket's ``WebsiteConfiguration``; put it on the bucket."""
+    from moto.s3.models import s3_backends
+
+    change_set = _change_set(request)
+    if change_set is None:
+        return
+    for logical_id, resource in change_set.template_dict.get("Resources", {}).items():
+        website = resource.get("Properties", {}).get("WebsiteConfiguration")
+        if resource.get("Type") != "AWS::S3::Bucket" or not website:
+            continue
+        bucket = _physical(change_set.stack.resource_map, {"Ref": logical_id})
+        if bucket:
+            s3_backends[LOCAL_ACCOUNT]["aws"].put_bucket_website(bucket, _website_xml(website))
+
+
+def _website_xml(website: dict[str, Any]) -> bytes:
+    parts = ['<WebsiteConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">']
+    if website.get("IndexDocument"):
+        parts.append(f"<IndexDocument><Suffix>{escape(website['IndexDocument'])}</Suffix></IndexDocument>")
+    if website.get("ErrorDocument"):
+        parts.append(f"<ErrorDocument><Key>{escape(website['ErrorDocument'])}</Key></ErrorDocument>")
+    parts.append("</WebsiteConfiguration>")
+    return "".join(parts).encode()
+
+
 def fix_stack_change(request: Recorded) -> None:
+    create_api_gateway_extras(request)  # first: a stage's Ref must resolve in the outputs
+    apply_bucket_websites(request)
     fix_change_set_outputs(request)
     keep_launch_times(request)
     fix_task_definitions(request)
@@ -301,6 +488,7 @@ def fix_task_definitions(request: Recorded) -> None:
 
 
 _FIXUPS: dict[tuple[str, str], Callable[[Recorded], None]] = {
+    ("cloudformation", "CreateChangeSet"): order_change_set_resources,
     ("cloudformation", "ExecuteChangeSet"): fix_stack_change,
     ("cloudformation", "CreateStack"): keep_launch_times,
     ("ec2", "RunInstances"): keep_launch_times,
@@ -428,6 +616,18 @@ def _resources_of_type(template: Template, resource_type: str) -> list[dict[str,
     return [r for r in template.get("Resources", {}).values() if r.get("Type") == resource_type]
 
 
+def complete_mock_integrations(template: Template) -> None:
+    """moto's ``AWS::ApiGateway::Method`` requires ``IntegrationHttpMethod`` and ``Uri``, which a
+    ``MOCK`` integration (the CORS preflight) does not have on AWS."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::ApiGateway::Method":
+            continue
+        integration = resource.get("Properties", {}).get("Integration")
+        if integration is not None:
+            integration.setdefault("IntegrationHttpMethod", resource["Properties"].get("HttpMethod", "ANY"))
+            integration.setdefault("Uri", "")
+
+
 _TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [
     drop_cdk_metadata,
     zones_of_deploy_region,
@@ -436,4 +636,5 @@ _TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [
     explicit_batch_service_role,
     ref_instead_of_batch_get_att,
     lower_case_ecr_repository_name,
+    complete_mock_integrations,
 ]

@@ -179,6 +179,9 @@ def _healthy(port: int, directory: Path) -> bool:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server binds: connections of the previous run lingering in TIME_WAIT
+        # must not make us give up the port that printed URLs point at.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

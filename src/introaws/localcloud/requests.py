@@ -41,6 +41,9 @@ class Recorded:
     body: bytes
     seq: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # Every HTTP header as sent ("Content-Type": ...), for runtimes that pass requests on
+    # (API Gateway proxy events); never journaled.
+    http_headers: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_environ(cls, environ: dict[str, Any], body: bytes) -> Recorded:
@@ -54,6 +57,7 @@ class Recorded:
             query=environ.get("QUERY_STRING", ""),
             headers=headers,
             body=body,
+            http_headers=_http_headers(environ),
         )
 
     def environ(self) -> dict[str, Any]:
@@ -151,3 +155,12 @@ class Recorded:
             seq=data["seq"],
             extra=data.get("extra", {}),
         )
+
+
+def _http_headers(environ: dict[str, Any]) -> dict[str, str]:
+    headers = {"-".join(p.capitalize() for p in k[5:].split("_")): str(v)
+               for k, v in environ.items() if k.startswith("HTTP_")}
+    for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
+        if environ.get(key):
+            headers[name] = str(environ[key])
+    return headers

@@ -24,6 +24,9 @@ class HandsOn:
     stack_name: str
     builder: str  # "module:function", imported only when a template must be synthesized
     summary: str
+    # Files (relative to the introaws package) that become assets: their content is part of
+    # the template cache key, so an edited handler or page is synthesized and published anew.
+    sources: tuple[str, ...] = ()
 
 
 HANDS_ONS: dict[str, HandsOn] = {
@@ -39,6 +42,11 @@ HANDS_ONS: dict[str, HandsOn] = {
                 "question-answering bot as ECS Fargate tasks (textbook 8)"),
         HandsOn("batch", "SimpleBatch", "introaws.stacks.batch:build",
                 "MNIST hyper-parameter sweep on AWS Batch (textbook 9)"),
+        HandsOn("haiku", "Bashoutter", "introaws.stacks.haiku:build",
+                "Bashoutter, the serverless haiku SNS (textbook 13)",
+                sources=("tasks/haiku",)),
+        HandsOn("lambda", "SimpleLambda", "introaws.stacks.lambda_:build",
+                "a Lambda function handing out starter Pokémon (textbook 12.1)"),
     )
 }
 

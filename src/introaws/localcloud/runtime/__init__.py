@@ -54,8 +54,14 @@ def _batch(ctx: RuntimeContext) -> Hook:
     return BatchRuntime(ctx)
 
 
+def _serverless(ctx: RuntimeContext) -> Hook:
+    from introaws.localcloud.runtime.serverless import Serverless
+
+    return Serverless(ctx)
+
+
 # The order the front asks them in.
-HOOK_FACTORIES: list[Callable[[RuntimeContext], Hook]] = [_ec2, _ecs, _batch]
+HOOK_FACTORIES: list[Callable[[RuntimeContext], Hook]] = [_ec2, _ecs, _batch, _serverless]
 
 
 def build_hooks(ctx: RuntimeContext) -> list[Hook]:

@@ -1,0 +1,136 @@
+"""``introaws haiku``: Bashoutter, the serverless haiku SNS (textbook 13)."""
+
+from __future__ import annotations
+
+import typer
+
+from introaws.cli import context, render
+from introaws.cli.stackcmds import add_lifecycle, confirm_cost, render_up
+
+app = typer.Typer(help="Bashoutter: a haiku SNS on API Gateway + Lambda + DynamoDB + S3 (textbook 13).",
+                  no_args_is_help=True)
+add_lifecycle(app, "haiku", with_up=False)
+
+COLUMNS = ["item_id", "poem", "username", "likes", "created_at"]
+
+
+@app.command("up")
+def up(ctx: typer.Context,
+       dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
+       yes: bool = context.YES_OPTION, json_out: bool = context.JSON_OPTION) -> None:
+    """Deploy Bashoutter and upload its web page; prints the API endpoint and the page URL."""
+    from introaws.workflows import haiku
+
+    if not dry_run:
+        confirm_cost(ctx, "haiku", yes)
+    with render.progress() as report:
+        result, urls = haiku.up(context.target(ctx), dry_run=dry_run, report=report)
+    if json_out:
+        render.print_json({"stack": result.stack, "status": result.status, "outputs": result.outputs,
+                           "api_endpoint": urls.api if urls else None,
+                           "website_url": urls.website if urls else None})
+        return
+    render_up("haiku", result)
+    if urls:
+        render.key_values({"API endpoint": urls.api, "Web page": urls.website})
+
+
+@app.command("post")
+def post(ctx: typer.Context,
+         first: str = typer.Argument(..., help="First line (5 morae)."),
+         second: str = typer.Argument(..., help="Second line (7 morae)."),
+         third: str = typer.Argument(..., help="Third line (5 morae)."),
+         username: str = typer.Option("詠み人知らず", "--username", "-u", help="Who wrote it."),
+         json_out: bool = context.JSON_OPTION) -> None:
+    """Post a haiku: three lines and a name."""
+    from introaws.workflows import haiku
+
+    created = haiku.post(context.target(ctx), username, first, second, third)
+    if json_out:
+        render.print_json(created)
+    else:
+        render.success(f"posted {created['item_id']}")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
+    """Every haiku, newest first."""
+    from introaws.workflows import haiku
+
+    items = haiku.list_(context.target(ctx))
+    if json_out:
+        render.print_json(items)
+        return
+    render.table(f"{len(items)} haiku", COLUMNS,
+                 [[i["item_id"], f"{i['first']} {i['second']} {i['third']}", i["username"], i["likes"],
+                   i["created_at"]] for i in items])
+
+
+@app.command("like")
+def like(ctx: typer.Context, item_id: str, json_out: bool = context.JSON_OPTION) -> None:
+    """Add one like to a haiku."""
+    from introaws.workflows import haiku
+
+    liked = haiku.like(context.target(ctx), item_id)
+    if json_out:
+        render.print_json(liked)
+    else:
+        render.success(f"{item_id} now has {liked['likes']} likes")
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, item_id: str) -> None:
+    """Delete one haiku."""
+    from introaws.workflows import haiku
+
+    haiku.delete(context.target(ctx), item_id)
+    render.success(f"deleted {item_id}")
+
+
+@app.command("clear")
+def clear(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
+    """Delete every haiku (the stack stays)."""
+    from introaws.workflows import haiku
+
+    target = context.target(ctx)
+    context.confirm(f"delete every haiku on the {target.cloud} cloud?", yes)
+    with render.progress() as report:
+        count = haiku.clear(target, report=report)
+    render.success(f"deleted {count} haiku")
+
+
+@app.command("flood")
+def flood(ctx: typer.Context, count: int = typer.Argument(300, min=1, help="How many POSTs to send."),
+          concurrency: int = typer.Option(16, "--concurrency", "-c", min=1, help="Clients at once."),
+          json_out: bool = context.JSON_OPTION) -> None:
+    """Load test: COUNT real HTTP POSTs; prints requests/s, latency percentiles and errors."""
+    from introaws.workflows import haiku
+
+    target = context.target(ctx)
+    with render.progress(total=count, description="posting") as report:
+        result = haiku.flood(target, count, concurrency, report=report)
+    if json_out:
+        render.print_json(result)
+        return
+    render.key_values({
+        "requests": f"{result.requests} ({result.succeeded} ok, {result.errors} errors)",
+        "concurrency": result.concurrency,
+        "throughput": f"{result.requests_per_s} requests/s over {result.seconds} s",
+        "latency ms": ", ".join(f"{k} {v}" for k, v in result.latency_ms.items()),
+        "status codes": ", ".join(f"{k}: {v}" for k, v in sorted(result.status_counts.items())),
+    })
+    if result.errors:
+        raise typer.Exit(1)
+
+
+@app.command("open")
+def open_(ctx: typer.Context) -> None:
+    """Open the web page in a browser (and print its URL)."""
+    import webbrowser
+
+    from introaws.workflows import haiku
+
+    url = haiku.endpoints(context.target(ctx)).website
+    render.key_values({"Web page": url})
+    if not webbrowser.open(url):
+        render.note("no browser found here: open the URL above yourself")

@@ -1,0 +1,89 @@
+"""``Bashoutter``: the haiku SNS — API Gateway (REST, CORS) → four Lambdas → DynamoDB, and a
+public S3 website for the page (textbook chapter 13).
+
+Least privilege as in the textbook: the GET function may only read the table. The handlers
+come from :mod:`introaws.tasks.haiku` as a code asset the deploy engine publishes; the web
+page is uploaded by the engine after deploy (no ``BucketDeployment``, which needs a
+bootstrapped custom-resource Lambda).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from introaws.stacks.base import new_stack
+
+HANDLERS_DIR = Path(__file__).resolve().parent.parent / "tasks" / "haiku"
+
+
+def build(scope: Construct, stack_name: str) -> cdk.Stack:
+    stack = new_stack(scope, stack_name, "haiku", "Bashoutter, a serverless haiku SNS")
+    table = dynamodb.Table(
+        stack, "Table",
+        partition_key=dynamodb.Attribute(name="item_id", type=dynamodb.AttributeType.STRING),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    code = lambda_.Code.from_asset(str(HANDLERS_DIR), exclude=["__pycache__", "*.pyc"])
+
+    def function(construct_id: str, handler: str, memory: int = 128) -> lambda_.Function:
+        return lambda_.Function(
+            stack, construct_id,
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            code=code,
+            handler=f"api.{handler}",
+            memory_size=memory,
+            timeout=cdk.Duration.seconds(10),
+            environment={"TABLE_NAME": table.table_name},
+        )
+
+    get_fn = function("GetHaiku", "get_haiku", memory=512)
+    post_fn = function("PostHaiku", "post_haiku")
+    patch_fn = function("PatchHaiku", "patch_haiku")
+    delete_fn = function("DeleteHaiku", "delete_haiku")
+    table.grant_read_data(get_fn)
+    for writer in (post_fn, patch_fn, delete_fn):
+        table.grant_read_write_data(writer)
+
+    api = apigw.RestApi(
+        stack, "BashoutterApi",
+        cloud_watch_role=False,
+        default_cors_preflight_options=apigw.CorsOptions(
+            allow_origins=apigw.Cors.ALL_ORIGINS, allow_methods=apigw.Cors.ALL_METHODS,
+        ),
+    )
+    # API Gateway's own errors (unknown route, throttling) carry CORS headers too.
+    for name, kind in (("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
+                       ("Default5xx", apigw.ResponseType.DEFAULT_5_XX)):
+        api.add_gateway_response(name, type=kind,
+                                 response_headers={"Access-Control-Allow-Origin": "'*'"})
+    haiku = api.root.add_resource("haiku")
+    haiku.add_method("GET", apigw.LambdaIntegration(get_fn))
+    haiku.add_method("POST", apigw.LambdaIntegration(post_fn))
+    item = haiku.add_resource("{item_id}")
+    item.add_method("PATCH", apigw.LambdaIntegration(patch_fn))
+    item.add_method("DELETE", apigw.LambdaIntegration(delete_fn))
+
+    bucket = s3.Bucket(
+        stack, "Bucket",
+        website_index_document="index.html",
+        public_read_access=True,
+        # A public website needs the account's public-policy block lifted for this bucket.
+        block_public_access=s3.BlockPublicAccess(
+            block_public_acls=True, ignore_public_acls=True,
+            block_public_policy=False, restrict_public_buckets=False,
+        ),
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    cdk.CfnOutput(stack, "ApiEndpoint", value=api.url)
+    cdk.CfnOutput(stack, "WebsiteUrl", value=bucket.bucket_website_url)
+    cdk.CfnOutput(stack, "BucketName", value=bucket.bucket_name)
+    cdk.CfnOutput(stack, "TableName", value=table.table_name)
+    return stack

@@ -1,0 +1,1 @@
+"""Bashoutter, the haiku SNS: its Lambda handlers live in :mod:`api` (deployed as this directory)."""

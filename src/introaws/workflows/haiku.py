@@ -1,0 +1,193 @@
+"""Bashoutter (textbook 13): deploy, then use the haiku REST API over plain HTTP.
+
+Every command goes through the deployed API exactly as the textbook's client and web page
+do, so the same code works against AWS and the local cloud; only the base URL differs
+(on the local cloud, stack outputs name AWS hosts and are mapped to the daemon's own URLs).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from introaws.errors import IntroawsError, NotFound, UsageError
+from introaws.progress import Event, Reporter, silent
+from introaws.target import Target
+from introaws.workflows import httpjson, lifecycle
+
+NAME = "haiku"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    api: str  # base URL; clients append "haiku"
+    website: str
+
+
+def web_dir() -> Path:
+    return Path(str(resources.files("introaws") / "web" / "haiku"))
+
+
+def up(target: Target, *, dry_run: bool = False, report: Reporter = silent) -> tuple[Any, Endpoints | None]:
+    """Deploy the stack, then upload the page with the API endpoint filled in."""
+    result = lifecycle.up(target, NAME, dry_run=dry_run, report=report)
+    if dry_run:
+        return result, None
+    urls = endpoints(target)
+    report(Event("step", "uploading the web page"))
+    from introaws.deploy.assets import upload_directory
+
+    config = json.dumps({"apiEndpoint": urls.api}).encode()
+    upload_directory(target, result.outputs["BucketName"], web_dir(), {"config.json": config})
+    return result, urls
+
+
+def endpoints(target: Target) -> Endpoints:
+    outputs = lifecycle.deployed(target, NAME).outputs
+    api, website = outputs.get("ApiEndpoint"), outputs.get("WebsiteUrl")
+    if not api or not website:
+        raise NotFound("the Bashoutter stack lacks its ApiEndpoint/WebsiteUrl outputs",
+                       "redeploy with 'introaws haiku up'")
+    if target.is_local:
+        from introaws.localcloud import urls
+
+        endpoint = target.endpoint_url or ""
+        return Endpoints(urls.local_api_url(endpoint, api), urls.website_url(endpoint, outputs["BucketName"]))
+    return Endpoints(api, website)
+
+
+def _client(target: Target) -> httpjson.Client:
+    return httpjson.Client(endpoints(target).api)
+
+
+def post(target: Target, username: str, first: str, second: str, third: str) -> dict[str, Any]:
+    body = {"username": username, "first": first, "second": second, "third": third}
+    return _expect(_client(target).call("POST", "haiku", body), 201)
+
+
+def list_(target: Target) -> list[dict[str, Any]]:
+    return _expect(_client(target).call("GET", "haiku"), 200)
+
+
+def like(target: Target, item_id: str) -> dict[str, Any]:
+    return _expect(_client(target).call("PATCH", f"haiku/{item_id}"), 200)
+
+
+def delete(target: Target, item_id: str) -> None:
+    _expect(_client(target).call("DELETE", f"haiku/{item_id}"), 204)
+
+
+def clear(target: Target, concurrency: int = 8, report: Reporter = silent) -> int:
+    """Delete every haiku through the API; returns how many were deleted."""
+    client = _client(target)
+    items = _expect(client.call("GET", "haiku"), 200)
+    done = 0
+    lock = threading.Lock()
+
+    def remove(item: dict[str, Any]) -> None:
+        nonlocal done
+        reply = client.call("DELETE", f"haiku/{item['item_id']}")
+        if reply.status not in (204, 404):  # 404: someone else deleted it meanwhile
+            _expect(reply, 204)
+        with lock:
+            done += 1
+            report(Event("progress", f"{done}/{len(items)}", {"done": done, "total": len(items)}))
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        list(pool.map(remove, items))
+    return len(items)
+
+
+@dataclass
+class FloodResult:
+    requests: int
+    concurrency: int
+    succeeded: int
+    errors: int
+    seconds: float
+    requests_per_s: float
+    latency_ms: dict[str, float]
+    status_counts: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def flood(target: Target, count: int, concurrency: int = 16, report: Reporter = silent) -> FloodResult:
+    """POST ``count`` haiku with ``concurrency`` clients; throughput and latency percentiles."""
+    if count < 1 or concurrency < 1:
+        raise UsageError("flood needs a positive count and concurrency", "e.g. 'haiku flood 300 --concurrency 16'")
+    return measure(_client(target), "POST", "haiku", count, concurrency, report=report,
+                   body=lambda n: {"username": "flood", "first": f"flood {n}", "second": "load test",
+                                   "third": "haiku"})
+
+
+def measure(client: httpjson.Client, method: str, path: str, count: int, concurrency: int, *,
+            body: Any = None, report: Reporter = silent) -> FloodResult:
+    """Send ``count`` requests from ``concurrency`` threads; shared by ``flood`` and the bench."""
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    lock = threading.Lock()
+    counter = iter(range(count))
+
+    def worker() -> None:
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                return
+            started = time.perf_counter()
+            try:
+                status = str(client.call(method, path, body(n) if callable(body) else body).status)
+            except OSError as exc:
+                status = type(exc).__name__
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] = statuses.get(status, 0) + 1
+                report(Event("progress", f"{len(latencies)}/{count}", {"done": len(latencies), "total": count}))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(min(concurrency, count))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    ok = sum(v for k, v in statuses.items() if k.isdigit() and int(k) < 400)
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
+
+    return FloodResult(
+        requests=count, concurrency=concurrency, succeeded=ok, errors=count - ok,
+        seconds=round(seconds, 3), requests_per_s=round(count / seconds, 1),
+        latency_ms={"p50": pct(50), "p95": pct(95), "p99": pct(99), "max": round(ordered[-1], 2),
+                    "mean": round(statistics.fmean(ordered), 2)},
+        status_counts=statuses,
+    )
+
+
+def _expect(reply: httpjson.Response, status: int) -> Any:
+    if reply.status == status:
+        return reply.json()
+    description = ""
+    try:
+        data = reply.json()
+        description = data.get("description") or data.get("message") or ""
+    except (ValueError, AttributeError):
+        pass
+    if reply.status == 404:
+        raise NotFound(description or "not found", "list the ids with 'introaws haiku list'")
+    if reply.status == 400:
+        raise UsageError(description or "the API refused the request", "fix the input and try again")
+    raise IntroawsError(f"the haiku API answered {reply.status}: {description or reply.text[:200]}",
+                        "check 'introaws haiku status' and the function logs")

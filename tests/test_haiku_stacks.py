@@ -1,0 +1,120 @@
+"""Bashoutter's and SimpleLambda's templates (valid for AWS, least privilege) and the moto
+adaptations the local cloud needs for them, each checked on its own."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from introaws.localcloud import adapt
+
+READ_ONLY = {"dynamodb:BatchGetItem", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:Query",
+             "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}
+
+
+@pytest.fixture(scope="module")
+def templates(home):
+    """Synthesized through the engine's cache (shared with the session's CLI runs)."""
+    import os
+
+    from introaws.deploy import synth
+    from introaws.stacks import HANDS_ONS
+
+    previous = os.environ.get("INTROAWS_HOME")
+    os.environ["INTROAWS_HOME"] = str(home)
+    try:
+        return {name: synth.synthesize(HANDS_ONS[name]) for name in ("haiku", "lambda")}
+    finally:
+        if previous is None:
+            os.environ.pop("INTROAWS_HOME")
+        else:
+            os.environ["INTROAWS_HOME"] = previous
+
+
+@pytest.mark.parametrize("name", ["haiku", "lambda"])
+def test_template_passes_cfn_lint(templates, tmp_path, name):
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(templates[name].template))
+    # W3005: CDK states DependsOn next to GetAtt on purpose; harmless on AWS.
+    lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), "--regions", "ap-northeast-1",
+                           "--ignore-checks", "W3005", "--", str(path)], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_get_function_may_only_read(templates):
+    resources = templates["haiku"].template["Resources"]
+    roles = {fn_id: res["Properties"]["Role"]["Fn::GetAtt"][0] for fn_id, res in resources.items()
+             if res["Type"] == "AWS::Lambda::Function"}
+    actions: dict[str, set[str]] = {}
+    for res in resources.values():
+        if res["Type"] == "AWS::IAM::Policy":
+            role = res["Properties"]["Roles"][0]["Ref"]
+            for statement in res["Properties"]["PolicyDocument"]["Statement"]:
+                wanted = statement["Action"]
+                actions.setdefault(role, set()).update([wanted] if isinstance(wanted, str) else wanted)
+    get_role = next(role for fn_id, role in roles.items() if fn_id.startswith("GetHaiku"))
+    assert actions[get_role] and actions[get_role] <= READ_ONLY
+    post_role = next(role for fn_id, role in roles.items() if fn_id.startswith("PostHaiku"))
+    assert "dynamodb:PutItem" in actions[post_role]
+
+
+def test_handlers_ship_as_a_published_asset(templates):
+    synthesized = templates["haiku"]
+    assert len(synthesized.assets) == 1 and synthesized.assets[0].packaging == "zip"
+    assert (synthesized.assets[0].source / "api.py").exists()
+    functions = [r for r in synthesized.template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert {f["Properties"]["Runtime"] for f in functions} == {"python3.12"}
+    assert {f["Properties"]["Code"]["S3Key"] for f in functions} == {synthesized.assets[0].key}
+
+
+def test_mock_integrations_are_completed_for_moto():
+    template = {"Resources": {"Options": {"Type": "AWS::ApiGateway::Method", "Properties": {
+        "HttpMethod": "OPTIONS", "Integration": {"Type": "MOCK"}}}}}
+    adapted = adapt.adapt_template(template)
+    integration = adapted["Resources"]["Options"]["Properties"]["Integration"]
+    assert integration["IntegrationHttpMethod"] == "OPTIONS" and integration["Uri"] == ""
+    assert "IntegrationHttpMethod" not in template["Resources"]["Options"]["Properties"]["Integration"]
+
+
+def test_dependencies_come_from_depends_on_refs_and_getatts():
+    resource = {"DependsOn": ["A"], "Properties": {"X": {"Ref": "B"}, "Y": [{"Fn::GetAtt": ["C", "Arn"]}],
+                                                    "Z": {"Ref": "AWS::Region"}}}
+    assert adapt._dependencies(resource) == {"A", "B", "C", "AWS::Region"}
+
+
+@pytest.fixture(scope="module")
+def deployed(cli, target):
+    up = cli("haiku", "up", "--json")
+    assert up.code == 0, up.err
+    yield up.json()
+    cli("haiku", "down", "--yes")
+
+
+def _api_id(deployed):
+    return deployed["api_endpoint"].split("/_introaws/execute-api/")[1].split("/")[0]
+
+
+def test_stage_created_after_deploy(deployed, target):
+    stages = target.client("apigateway").get_stages(restApiId=_api_id(deployed))["item"]
+    assert [s["stageName"] for s in stages] == ["prod"]
+    assert deployed["outputs"]["ApiEndpoint"].endswith("/prod/")
+
+
+def test_gateway_responses_and_preflight_responses_applied(deployed, target):
+    apigw = target.client("apigateway")
+    api_id = _api_id(deployed)
+    kinds = {r["responseType"] for r in apigw.get_gateway_responses(restApiId=api_id)["items"]}
+    assert {"DEFAULT_4XX", "DEFAULT_5XX"} <= kinds
+    haiku = next(r for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/haiku")
+    integration = apigw.get_integration(restApiId=api_id, resourceId=haiku["id"], httpMethod="OPTIONS")
+    parameters = integration["integrationResponses"]["204"]["responseParameters"]
+    assert parameters["method.response.header.Access-Control-Allow-Origin"] == "'*'"
+
+
+def test_website_configuration_applied(deployed, target):
+    website = target.client("s3").get_bucket_website(Bucket=deployed["outputs"]["BucketName"])
+    assert website["IndexDocument"]["Suffix"] == "index.html"
