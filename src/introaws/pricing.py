@@ -20,7 +20,8 @@ EC2_HOURLY = {
 FARGATE_TASK_HOURLY = 0.025
 
 # What a deployed-but-idle hands-on costs per hour, by hands-on name.
-IDLE_HOURLY = {"ddb": 0.0, "s3": 0.0, "ec2": EC2_HOURLY["t2.micro"]}  # ec2: its default type
+IDLE_HOURLY = {"ddb": 0.0, "s3": 0.0, "ec2": EC2_HOURLY["t2.micro"],  # ec2, dnn: their default types
+               "dnn": EC2_HOURLY["g4dn.xlarge"]}
 
 
 def ec2_hourly(instance_type: str) -> float | None:

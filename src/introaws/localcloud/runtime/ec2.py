@@ -24,6 +24,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -47,6 +48,7 @@ _WATCHED = {
 _QUERY_PREFIX = "/_introaws/ec2/instances/"
 _DEFAULT_REGION = "ap-northeast-1"
 _SSHD_PATHS = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
+_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _SSHD_CONFIG = """\
 # Written by introaws for EC2 instance {instance_id}; runs as {user}.
 Port {port}
@@ -65,6 +67,9 @@ UsePAM no
 PrintMotd no
 AllowTcpForwarding yes
 Subsystem sftp internal-sftp
+# The local "image": introaws's own Python environment (PyTorch, Jupyter) comes first on the
+# PATH of commands run over SSH, as the Deep Learning AMI puts its frameworks on its PATH.
+SetEnv PATH={path}
 """
 
 
@@ -291,7 +296,9 @@ def _start_sshd(sshd: str, directory: Path, instance_id: str, user: str) -> None
     previous = _read(directory / "port")
     port = _free_port(int(previous) if previous and previous.strip().isdigit() else None)
     config = directory / "sshd_config"
-    config.write_text(_SSHD_CONFIG.format(instance_id=instance_id, user=user, port=port, dir=directory))
+    path = os.pathsep.join([str(Path(sys.executable).parent), _SYSTEM_PATH])
+    config.write_text(_SSHD_CONFIG.format(instance_id=instance_id, user=user, port=port, dir=directory,
+                                          path=path))
     if os.geteuid() == 0:  # sshd run by root insists on its privilege separation folder
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     with (directory / "sshd.log").open("ab") as log_file:
