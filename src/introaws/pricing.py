@@ -20,8 +20,14 @@ EC2_HOURLY = {
 FARGATE_TASK_HOURLY = 0.025
 
 # What a deployed-but-idle hands-on costs per hour, by hands-on name.
-IDLE_HOURLY = {"ddb": 0.0, "s3": 0.0, "ec2": EC2_HOURLY["t2.micro"],  # ec2, dnn: their default types
-               "dnn": EC2_HOURLY["g4dn.xlarge"]}
+IDLE_HOURLY = {
+    "ddb": 0.0,
+    "s3": 0.0,
+    "ec2": EC2_HOURLY["t2.micro"],  # its default type
+    "dnn": EC2_HOURLY["g4dn.xlarge"],  # its default type
+    "qa": 0.0,  # no NAT gateway; tasks cost per run
+    "batch": 0.0,  # the compute environment scales to 0 instances when no job runs
+}
 
 
 def ec2_hourly(instance_type: str) -> float | None:

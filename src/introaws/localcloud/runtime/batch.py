@@ -1,0 +1,473 @@
+"""AWS Batch on the local cloud: ``SubmitJob`` really runs the job, as a local process.
+
+moto's Batch backend wants Docker, so the runtime answers the job API itself (``SubmitJob``,
+``DescribeJobs``, ``ListJobs``, ``TerminateJob``, ``CancelJob``) and lets moto keep compute
+environments, queues and job definitions, which it reads back through the local cloud's own
+API. A job's command must be an introaws task payload (``python -m introaws.tasks.<name>``,
+what ``containers/<name>`` runs on AWS); it runs with this Python, in a folder of its own.
+
+States are Batch's: SUBMITTED -> RUNNABLE -> STARTING -> RUNNING -> SUCCEEDED | FAILED. A
+RUNNABLE job starts when one of its queue's enabled compute environments has room under
+``maxvCpus`` for its vCPUs *and* this machine has the cores: a job gets min(vCPUs, cores)
+threads (``INTROAWS_NUM_THREADS``/``OMP_NUM_THREADS``), and running jobs never hold more
+threads than there are cores, so parallel jobs do not oversubscribe the CPU. GPUs are not
+emulated: a GPU job runs on the CPU and its log says so. Output goes to CloudWatch Logs
+(``/aws/batch/job``, stream ``<definition>/default/<job id>``) as on AWS.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from introaws.localcloud.runtime.batch_state import ACTIVE, Job, JobStore, now_ms
+
+if TYPE_CHECKING:
+    from introaws.localcloud.front import Reply
+    from introaws.localcloud.requests import Recorded
+    from introaws.localcloud.runtime import RuntimeContext
+
+log = logging.getLogger("introaws.localcloud.batch")
+
+LOG_GROUP = "/aws/batch/job"
+CORES_ENV = "INTROAWS_LOCAL_CORES"  # how many cores the local cloud may give to jobs
+JOB_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "introaws-batch-job", "AWS_SECRET_ACCESS_KEY": "introaws-local"}
+_PAYLOAD = re.compile(r"^introaws\.tasks\.[A-Za-z_][\w.]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_EXITED = "Essential container in task exited"
+_PR_SET_PDEATHSIG = 1
+_INTROAWS_ROOT = str(Path(__file__).resolve().parents[3])
+
+
+class BatchApiError(Exception):
+    def __init__(self, message: str, code: str = "ClientException", status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.status = code, status
+
+
+def local_cores() -> int:
+    override = os.environ.get(CORES_ENV)
+    return max(1, int(override)) if override else len(os.sched_getaffinity(0))
+
+
+class BatchRuntime:
+    """The hook: answers the job API and schedules jobs onto this machine's cores."""
+
+    def __init__(self, ctx: RuntimeContext) -> None:
+        self.ctx = ctx
+        self.cores = local_cores()
+        self.store = JobStore(ctx.runtime_dir("batch") / "jobs.json")
+        self.workdir = ctx.runtime_dir("batch") / "jobs"
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._client_lock = threading.Lock()
+        self._wake = threading.Condition(self.store.lock)
+        self._stopping = False
+        for job in self.store.reconcile_after_restart():
+            log.info("batch job %s (%s) after restart: %s", job.job_id, job.job_name, job.status)
+        self._dispatcher = threading.Thread(target=self._dispatch_loop, name="batch-dispatch", daemon=True)
+        self._dispatcher.start()
+
+    # --- the API ------------------------------------------------------------------------
+
+    def handle(self, request: Recorded, forward: Callable[[Recorded], Reply]) -> Reply | None:
+        if request.service != "batch":
+            return None
+        operation = request.path.rstrip("/").rsplit("/", 1)[-1].lower()
+        handler = {"submitjob": self._submit, "describejobs": self._describe, "listjobs": self._list,
+                   "terminatejob": self._terminate, "canceljob": self._cancel}.get(operation)
+        if handler is None:
+            return None
+        from introaws.localcloud.front import Reply
+
+        try:
+            body = json.loads(request.body or b"{}")
+            return Reply.json(handler(body, _region(request)))
+        except BatchApiError as exc:
+            reply = Reply.json({"__type": exc.code, "message": str(exc)}, exc.status)
+            reply.headers.append(("x-amzn-ErrorType", exc.code))
+            return reply
+
+    def _submit(self, body: dict[str, Any], region: str) -> dict[str, Any]:
+        name = body.get("jobName") or ""
+        if not _NAME.match(name):
+            raise BatchApiError("jobName must be 1-128 letters, numbers, hyphens and underscores")
+        batch = self._client("batch", region)
+        queue = self._queue(batch, body.get("jobQueue") or "")
+        definition = self._definition(batch, body.get("jobDefinition") or "")
+        job = _new_job(body, region, queue, definition, self._environments(batch, queue))
+        job.threads = max(1, min(job.vcpus, self.cores))
+        with self._wake:  # SUBMITTED until the dispatcher takes it up (no dependencies to wait for)
+            self.store.add(job)
+            self._wake.notify()
+        log.info("batch job %s (%s) submitted: %s", job.job_id, job.job_name, " ".join(job.command))
+        return {"jobArn": job.job_arn, "jobName": job.job_name, "jobId": job.job_id}
+
+    def _describe(self, body: dict[str, Any], region: str) -> dict[str, Any]:
+        with self.store.lock:
+            return {"jobs": [self.store.jobs[i].describe() for i in body.get("jobs") or []
+                             if i in self.store.jobs]}
+
+    def _list(self, body: dict[str, Any], region: str) -> dict[str, Any]:
+        queue = body.get("jobQueue") or ""
+        filters = {f.get("name"): f.get("values", []) for f in body.get("filters") or []}
+        status = body.get("jobStatus") or (None if filters else "RUNNING")
+        names = filters.get("JOB_NAME", [])
+        with self.store.lock:
+            jobs = [j for j in self.store.jobs.values()
+                    if j.region == region and queue in (j.queue_arn, j.queue_arn.rsplit("/", 1)[-1])
+                    and (status is None or j.status == status)
+                    and (not names or any(_name_matches(j.job_name, n) for n in names))]
+        return {"jobSummaryList": [j.summary() for j in sorted(jobs, key=lambda j: j.created_at)]}
+
+    def _cancel(self, body: dict[str, Any], region: str) -> dict[str, Any]:
+        return self._stop_job(body, running_too=False)
+
+    def _terminate(self, body: dict[str, Any], region: str) -> dict[str, Any]:
+        return self._stop_job(body, running_too=True)
+
+    def _stop_job(self, body: dict[str, Any], running_too: bool) -> dict[str, Any]:
+        reason = body.get("reason") or "cancelled"
+        with self._wake:
+            job = self.store.jobs.get(body.get("jobId") or "")
+            if job is None:
+                raise BatchApiError(f"Job {body.get('jobId')} not found")
+            if job.status in ("SUBMITTED", "PENDING", "RUNNABLE"):
+                self._finish(job, "FAILED", reason, None)
+                return {}
+            if job.status not in ACTIVE or not running_too:
+                return {}
+            job.kill_reason = reason
+        self._kill(job.job_id)  # outside the lock: the job's watcher records the end
+        return {}
+
+    # --- reading what was deployed --------------------------------------------------------
+
+    def _client(self, service: str, region: str) -> Any:
+        """A boto3 client on this daemon's own endpoint (clients are thread-safe; kept)."""
+        key = (service, region)
+        with self._client_lock:  # creating clients on boto3's default session is not thread-safe
+            if key in self._clients:
+                return self._clients[key]
+            import boto3
+
+            self._clients[key] = boto3.client(
+                service, region_name=region, endpoint_url=self.ctx.endpoint,
+                aws_access_key_id=JOB_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=JOB_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+            return self._clients[key]
+
+    @staticmethod
+    def _queue(batch: Any, name: str) -> dict[str, Any]:
+        found = batch.describe_job_queues(jobQueues=[name])["jobQueues"] if name else []
+        if not found:
+            raise BatchApiError(f"Job queue {name or '(none)'} does not exist")
+        return found[0]
+
+    @staticmethod
+    def _definition(batch: Any, ref: str) -> dict[str, Any]:
+        if ref.startswith("arn:") or ":" in ref:
+            found = batch.describe_job_definitions(jobDefinitions=[ref])["jobDefinitions"]
+        else:
+            found = batch.describe_job_definitions(jobDefinitionName=ref, status="ACTIVE")["jobDefinitions"]
+        found = [d for d in found if d.get("status", "ACTIVE") == "ACTIVE"]
+        if not found:
+            raise BatchApiError(f"Job definition {ref or '(none)'} does not exist")
+        return max(found, key=lambda d: d.get("revision", 0))
+
+    @staticmethod
+    def _environments(batch: Any, queue: dict[str, Any]) -> list[dict[str, Any]]:
+        order = sorted(queue.get("computeEnvironmentOrder", []), key=lambda o: o.get("order", 0))
+        arns = [o["computeEnvironment"] for o in order]
+        described = {e["computeEnvironmentArn"]: e
+                     for e in batch.describe_compute_environments(computeEnvironments=arns)["computeEnvironments"]}
+        environments = []
+        for arn in arns:
+            env = described.get(arn)
+            if env is None:
+                continue
+            environments.append({
+                "arn": arn, "name": env["computeEnvironmentName"],
+                "max_vcpus": int(env.get("computeResources", {}).get("maxvCpus", 0)),
+                "enabled": env.get("state") == "ENABLED" and queue.get("state") == "ENABLED",
+            })
+        return environments
+
+    # --- scheduling ---------------------------------------------------------------------
+
+    def _dispatch_loop(self) -> None:
+        with self._wake:
+            while not self._stopping:
+                self._dispatch()
+                self._wake.wait(timeout=1.0)
+
+    def _dispatch(self) -> None:
+        """Start every RUNNABLE job that fits, oldest first (a job that does not fit yet does
+        not hold back smaller ones behind it)."""
+        submitted = [j for j in self.store.jobs.values() if j.status == "SUBMITTED"]
+        for job in submitted:
+            job.status = "RUNNABLE"
+        if submitted:
+            self.store.save()
+        running = [j for j in self.store.jobs.values() if j.status in ACTIVE]
+        threads_used = sum(j.threads for j in running)
+        vcpus_used: dict[str, int] = {}
+        for job in running:
+            if job.compute_environment:
+                vcpus_used[job.compute_environment] = vcpus_used.get(job.compute_environment, 0) + job.vcpus
+        for job in sorted((j for j in self.store.jobs.values() if j.status == "RUNNABLE"),
+                          key=lambda j: j.created_at):
+            if threads_used + job.threads > self.cores:
+                continue
+            env = next((e for e in job.environments
+                        if e["enabled"] and vcpus_used.get(e["arn"], 0) + job.vcpus <= e["max_vcpus"]), None)
+            if env is None:
+                continue
+            job.compute_environment = env["arn"]
+            vcpus_used[env["arn"]] = vcpus_used.get(env["arn"], 0) + job.vcpus
+            threads_used += job.threads
+            self._start(job, env)
+
+    def _start(self, job: Job, env: dict[str, Any]) -> None:
+        job.status = "STARTING"  # statusReason kept: it may say why this is a re-run
+        job.exit_code = job.container_reason = job.kill_reason = None
+        self.store.save()
+        argv = _local_argv(job.command)
+        if argv is None:
+            self._finish(job, "FAILED", "CannotPullContainerError: the local cloud runs only introaws task "
+                         f"payloads (python -m introaws.tasks.<name>), not '{' '.join(job.command)}' "
+                         f"of image {job.image}", None)
+            return
+        workdir = self.workdir / job.job_id
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            process = subprocess.Popen(
+                argv, cwd=workdir, env=self._job_env(job, env), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        except OSError as exc:
+            self._finish(job, "FAILED", f"CannotStartContainerError: {exc}", None)
+            return
+        self._processes[job.job_id] = process
+        job.pid, job.status, job.started_at = process.pid, "RUNNING", now_ms()
+        self.store.save()
+        log.info("batch job %s (%s) running as pid %d with %d threads", job.job_id, job.job_name,
+                 process.pid, job.threads)
+        notes = [f"introaws local cloud: job {job.job_name} runs on {env['name']} as a local process "
+                 f"with {job.threads} of {self.cores} cores"]
+        if job.gpus:
+            notes.append(f"introaws local cloud: the job asks for {job.gpus} GPU(s); GPUs are not "
+                         "emulated, so it runs on this machine's CPU")
+        threading.Thread(target=self._watch, args=(job.job_id, process, notes),
+                         name=f"batch-{job.job_id[:8]}", daemon=True).start()
+
+    def _job_env(self, job: Job, env: dict[str, Any]) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        threads = str(job.threads)
+        base.update(job.environment)
+        base.update(JOB_CREDENTIALS)
+        base.update(
+            AWS_DEFAULT_REGION=job.region, AWS_REGION=job.region, AWS_ENDPOINT_URL=self.ctx.endpoint,
+            AWS_BATCH_JOB_ID=job.job_id, AWS_BATCH_JQ_NAME=job.queue_arn.rsplit("/", 1)[-1],
+            AWS_BATCH_CE_NAME=env["name"], AWS_BATCH_JOB_ATTEMPT=str(len(job.attempts) + 1),
+            INTROAWS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
+            PYTHONUNBUFFERED="1",
+            # The payload is imported from the introaws this daemon runs (cwd is the job's folder).
+            PYTHONPATH=os.pathsep.join(p for p in (_INTROAWS_ROOT, base.get("PYTHONPATH")) if p),
+        )
+        return base
+
+    def _watch(self, job_id: str, process: subprocess.Popen[bytes], notes: list[str]) -> None:
+        """Stream the job's output to CloudWatch Logs, enforce its timeout, record its end."""
+        with self.store.lock:
+            job = self.store.jobs[job_id]
+            timeout_s, region, stream = job.timeout_s, job.region, job.log_stream
+        shipper = _LogShipper(self._client("logs", region), stream)
+        for note in notes:
+            shipper.add(note)
+        timer = threading.Timer(timeout_s, self._time_out, args=(job_id,)) if timeout_s else None
+        if timer:
+            timer.daemon = True
+            timer.start()
+        assert process.stdout is not None
+        for raw in process.stdout:
+            shipper.add(raw.decode("utf-8", "replace").rstrip("\n"))
+        code = process.wait()
+        if timer:
+            timer.cancel()
+        shipper.flush()
+        with self._wake:
+            self._processes.pop(job_id, None)
+            job = self.store.jobs[job_id]
+            if self._stopping or job.status not in ACTIVE:
+                return  # the daemon is stopping: the next start reconciles this job
+            if code == 0:
+                self._finish(job, "SUCCEEDED", _EXITED, 0)
+            elif job.kill_reason:  # terminated or timed out
+                job.container_reason = job.kill_reason
+                self._finish(job, "FAILED", job.kill_reason, code)
+            elif len(job.attempts) + 1 < job.attempts_allowed:
+                self._record_attempt(job, _EXITED, code)
+                job.status, job.status_reason, job.started_at = "RUNNABLE", f"retrying after exit code {code}", None
+                self.store.save()
+            else:
+                self._finish(job, "FAILED", _EXITED, code)
+            self._wake.notify()
+
+    def _time_out(self, job_id: str) -> None:
+        with self.store.lock:
+            job = self.store.jobs.get(job_id)
+            if job is None or job.status not in ACTIVE:
+                return
+            job.kill_reason = "Job attempt duration exceeded timeout"
+        self._kill(job_id)
+
+    def _record_attempt(self, job: Job, reason: str, code: int | None) -> None:
+        container = {"logStreamName": job.log_stream, **({"exitCode": code} if code is not None else {})}
+        job.attempts.append({"container": container, "startedAt": job.started_at, "stoppedAt": now_ms(),
+                             "statusReason": reason})
+
+    def _finish(self, job: Job, status: str, reason: str, code: int | None) -> None:
+        if job.started_at is not None:
+            self._record_attempt(job, reason, code)
+        job.status, job.status_reason, job.exit_code = status, reason, code
+        job.stopped_at, job.pid, job.compute_environment = now_ms(), None, None
+        self.store.save()
+        log.info("batch job %s (%s) %s: %s (exit %s)", job.job_id, job.job_name, status, reason, code)
+
+    def _kill(self, job_id: str, grace_s: float = 3.0) -> None:
+        process = self._processes.get(job_id)
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        """End running jobs with the daemon; the next start fails or re-runs them."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+            running = list(self._processes)
+        for job_id in running:
+            self._kill(job_id, grace_s=1.0)
+        self.store.save()
+
+
+class _LogShipper:
+    """Batches a job's output lines into CloudWatch Logs ``PutLogEvents`` calls."""
+
+    def __init__(self, logs: Any, stream: str, every_s: float = 1.0) -> None:
+        self.logs, self.stream, self.every_s = logs, stream, every_s
+        self.pending: list[dict[str, Any]] = []
+        self.last = time.monotonic()
+        for create in (lambda: logs.create_log_group(logGroupName=LOG_GROUP),
+                       lambda: logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)):
+            try:
+                create()
+            except logs.exceptions.ResourceAlreadyExistsException:
+                pass
+
+    def add(self, line: str) -> None:
+        self.pending.append({"timestamp": now_ms(), "message": line})
+        if time.monotonic() - self.last >= self.every_s or len(self.pending) >= 500:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=self.stream, logEvents=self.pending)
+            self.pending = []
+        self.last = time.monotonic()
+
+
+def _new_job(body: dict[str, Any], region: str, queue: dict[str, Any], definition: dict[str, Any],
+             environments: list[dict[str, Any]]) -> Job:
+    props = definition.get("containerProperties") or {}
+    overrides = body.get("containerOverrides") or {}
+    requirements = _requirements(props.get("resourceRequirements"))
+    requirements.update(_requirements(overrides.get("resourceRequirements")))
+    parameters = {**(definition.get("parameters") or {}), **(body.get("parameters") or {})}
+    command = [_substitute(part, parameters) for part in (overrides.get("command") or props.get("command") or [])]
+    environment = {e["name"]: e["value"] for e in props.get("environment") or []}
+    environment.update({e["name"]: e["value"] for e in overrides.get("environment") or []})
+    timeout = (body.get("timeout") or definition.get("timeout") or {}).get("attemptDurationSeconds")
+    job_id = str(uuid.uuid4())
+    account = queue["jobQueueArn"].split(":")[4]
+    return Job(
+        job_id=job_id,
+        job_arn=f"arn:aws:batch:{region}:{account}:job/{job_id}",
+        job_name=body["jobName"],
+        region=region,
+        queue_arn=queue["jobQueueArn"],
+        definition_arn=definition["jobDefinitionArn"],
+        definition_name=definition["jobDefinitionName"],
+        command=command,
+        environment=environment,
+        vcpus=max(1, int(requirements.get("VCPU", overrides.get("vcpus") or props.get("vcpus") or 1))),
+        memory_mib=int(requirements.get("MEMORY", overrides.get("memory") or props.get("memory") or 2048)),
+        gpus=int(requirements.get("GPU", 0)),
+        image=props.get("image", ""),
+        environments=environments,
+        attempts_allowed=int((body.get("retryStrategy") or definition.get("retryStrategy") or {}).get("attempts") or 1),
+        timeout_s=int(timeout) if timeout else None,
+        parameters=parameters,
+        tags=body.get("tags") or {},
+        job_role_arn=props.get("jobRoleArn"),
+    )
+
+
+def _requirements(items: list[dict[str, str]] | None) -> dict[str, float]:
+    return {r["type"]: float(r["value"]) for r in items or []}
+
+
+def _substitute(part: str, parameters: dict[str, str]) -> str:
+    """Batch's ``Ref::name`` placeholders in a command."""
+    if part.startswith("Ref::") and part[5:] in parameters:
+        return str(parameters[part[5:]])
+    return part
+
+
+def _local_argv(command: list[str]) -> list[str] | None:
+    """``python -m introaws.tasks.X ...`` with this interpreter; None for anything else."""
+    if len(command) >= 3 and os.path.basename(command[0]) in ("python", "python3") \
+            and command[1] == "-m" and _PAYLOAD.match(command[2]):
+        return [sys.executable, *command[1:]]
+    return None
+
+
+def _name_matches(name: str, pattern: str) -> bool:
+    return name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
+
+
+def _region(request: Recorded) -> str:
+    auth = request.headers.get("HTTP_AUTHORIZATION", "")
+    try:
+        return auth.split(",")[0].split()[1].split("/")[2]
+    except IndexError:
+        return "us-east-1"
+
+
+def _die_with_parent() -> None:
+    """In the child: be killed when the daemon thread that started us goes, so a killed
+    daemon leaves no job running unaccounted for."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+

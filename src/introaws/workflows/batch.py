@@ -1,0 +1,352 @@
+"""The Batch hands-on (textbook chapter 9): an MNIST hyper-parameter sweep, one job per point.
+
+A sweep is a grid of (learning rate, momentum) points with an id (``sweep-<UTC time>-<hex>``);
+each point is a job running ``python -m introaws.tasks.mnist`` that uploads its CSV and JSON
+summary to ``s3://<bucket>/<sweep id>/``. The sweep's manifest (``sweep.json`` beside them)
+names its jobs, so ``status``, ``results`` and ``logs`` find them on either cloud.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from introaws import pricing
+from introaws.errors import MissingTool, NotFound, UsageError
+from introaws.progress import Event, Reporter, silent
+from introaws.target import Target
+from introaws.tasks.mnist import COMMAND
+from introaws.workflows import lifecycle
+
+NAME = "batch"
+MANIFEST = "sweep.json"
+LOG_GROUP = "/aws/batch/job"
+FINAL = ("SUCCEEDED", "FAILED")
+STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
+
+
+@dataclass(frozen=True)
+class Stack:
+    bucket: str
+    queue: str
+    definition: str
+    compute_environment: str
+    repository: str
+    repository_uri: str
+    instance_type: str
+
+    @classmethod
+    def of(cls, target: Target) -> Stack:
+        outputs = lifecycle.deployed(target, NAME).outputs
+        try:
+            return cls(outputs["BucketName"], outputs["JobQueueArn"], outputs["JobDefinitionArn"],
+                       outputs["ComputeEnvironmentArn"], outputs["RepositoryName"], outputs["RepositoryUri"],
+                       outputs["InstanceType"])
+        except KeyError as exc:
+            raise NotFound(f"the SimpleBatch stack has no output {exc}", "redeploy with 'introaws batch up'") from None
+
+
+def parse_values(text: str, what: str) -> list[float]:
+    """``"0.1,0.01"`` -> ``[0.1, 0.01]`` (order kept, duplicates dropped)."""
+    values: list[float] = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            value = float(part)
+        except ValueError:
+            raise UsageError(f"{what} '{part}' is not a number", f"give {what} as comma-separated numbers, e.g. 0.1,0.01") from None
+        if value not in values:
+            values.append(value)
+    if not values:
+        raise UsageError(f"no {what} given", f"give {what} as comma-separated numbers")
+    return values
+
+
+def job_name(lr: float, momentum: float) -> str:
+    """``lr0p01_m0p1``: Batch job names allow letters, digits, '-' and '_' only, so '.' is 'p'."""
+    def fmt(value: float) -> str:
+        return f"{value:g}".replace(".", "p").replace("-", "n")
+
+    return f"lr{fmt(lr)}_m{fmt(momentum)}"
+
+
+def new_sweep_id() -> str:
+    return f"sweep-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def sweep(
+    target: Target,
+    lrs: list[float],
+    momentums: list[float],
+    epochs: int,
+    *,
+    batch_size: int | None = None,
+    patience: int | None = None,
+    vcpus: int | None = None,
+    gpus: int | None = None,
+    memory: int | None = None,
+    attempts: int = 1,
+    report: Reporter = silent,
+) -> dict[str, Any]:
+    """Submit one job per (lr, momentum); returns the manifest (sweep id, jobs)."""
+    if epochs < 1:
+        raise UsageError("--epochs must be at least 1", "for example --epochs 100 (the textbook's)")
+    if not 1 <= attempts <= 10:
+        raise UsageError("--attempts must be between 1 and 10", "Batch retries a job at most 10 times")
+    stack = Stack.of(target)
+    environment = []
+    if target.is_local:
+        environment.append({"name": "MNIST_DATA_DIR", "value": str(_local_data_dir())})
+        if vcpus is None:
+            vcpus = 1
+            report(Event("info", "local cloud: each job gets 1 vCPU so that jobs run side by side on this "
+                                 "machine's cores (--vcpus to change)"))
+    requirements = [{"type": kind, "value": str(value)}
+                    for kind, value in (("VCPU", vcpus), ("GPU", gpus), ("MEMORY", memory)) if value is not None]
+    if not target.is_local:
+        hourly = pricing.ec2_hourly(stack.instance_type)
+        price = f" at about ${hourly:.3f}/hour each while they run" if hourly else ""
+        report(Event("info", f"{len(lrs) * len(momentums)} jobs on {stack.instance_type} instances{price}; "
+                             "the compute environment scales back to 0 when they end"))
+    sweep_id = new_sweep_id()
+    manifest: dict[str, Any] = {
+        "sweep_id": sweep_id, "created": datetime.now(timezone.utc).isoformat(), "epochs": epochs,
+        "lrs": lrs, "momentums": momentums, "queue": stack.queue, "definition": stack.definition, "jobs": [],
+    }
+    batch = target.client("batch")
+    try:
+        for lr in lrs:
+            for momentum in momentums:
+                overrides: dict[str, Any] = {"command": job_command(lr, momentum, epochs, sweep_id,
+                                                                    batch_size, patience)}
+                if environment:
+                    overrides["environment"] = environment
+                if requirements:
+                    overrides["resourceRequirements"] = requirements
+                name = job_name(lr, momentum)
+                submitted = batch.submit_job(jobName=name, jobQueue=stack.queue, jobDefinition=stack.definition,
+                                             containerOverrides=overrides, retryStrategy={"attempts": attempts},
+                                             tags={"introaws:sweep": sweep_id})
+                manifest["jobs"].append({"name": name, "lr": lr, "momentum": momentum, "job_id": submitted["jobId"]})
+                report(Event("step", f"submitted {name} ({submitted['jobId']})"))
+    finally:
+        if manifest["jobs"]:
+            target.client("s3").put_object(Bucket=stack.bucket, Key=f"{sweep_id}/{MANIFEST}",
+                                           Body=json.dumps(manifest, indent=1).encode())
+    return manifest
+
+
+def job_command(lr: float, momentum: float, epochs: int, sweep_id: str, batch_size: int | None,
+                patience: int | None) -> list[str]:
+    """The payload's command line for one point; results go to ``s3://$BUCKET_NAME/<sweep id>/``."""
+    command = [*COMMAND, "--lr", str(lr), "--momentum", str(momentum), "--epochs", str(epochs),
+               "--upload-s3", "--sweep-id", sweep_id]
+    if batch_size:
+        command += ["--batch-size", str(batch_size)]
+    if patience:
+        command += ["--patience", str(patience)]
+    return command
+
+
+def _local_data_dir() -> Path:
+    try:
+        import torch  # noqa: F401  (the local cloud runs the jobs with it)
+
+        from introaws.tasks.mnist import data
+    except ImportError:
+        raise MissingTool("the local cloud runs MNIST jobs with torch, which is not installed",
+                          "pip install 'introaws[ml]'") from None
+
+    directory = data.resolve_dir().resolve()
+    missing = data.missing_files(directory)
+    if missing:
+        raise NotFound(f"MNIST is not in {directory} (missing {', '.join(missing)})",
+                       "run 'introaws data mnist', or set MNIST_DATA_DIR to a folder with the four IDX files")
+    return directory
+
+
+def manifest(target: Target, sweep_id: str | None = None) -> dict[str, Any]:
+    """The given sweep's manifest, else the latest one's."""
+    stack = Stack.of(target)
+    s3 = target.client("s3")
+    if sweep_id is None:
+        prefixes = [p["Prefix"].rstrip("/")
+                    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Delimiter="/")
+                    for p in page.get("CommonPrefixes", []) if p["Prefix"].startswith("sweep-")]
+        if not prefixes:
+            raise NotFound("no sweep has been run yet", "start one with 'introaws batch sweep'")
+        sweep_id = max(prefixes)
+    try:
+        body = s3.get_object(Bucket=stack.bucket, Key=f"{sweep_id}/{MANIFEST}")["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        raise NotFound(f"no sweep {sweep_id}", "see the sweep ids with 'introaws batch status'") from None
+    return json.loads(body)
+
+
+def job_states(target: Target, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """describe_jobs for any number of ids (100 per call), by id."""
+    batch = target.client("batch")
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(job_ids), 100):
+        for job in batch.describe_jobs(jobs=job_ids[start : start + 100])["jobs"]:
+            found[job["jobId"]] = job
+    return found
+
+
+def rows(sweep: dict[str, Any], states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per job: name, lr, momentum, status, reason, exit code, seconds running."""
+    table = []
+    for job in sweep["jobs"]:
+        state = states.get(job["job_id"], {})
+        started, stopped = state.get("startedAt"), state.get("stoppedAt")
+        end = stopped or (time.time() * 1000 if started else None)
+        table.append({
+            **job,
+            "status": state.get("status", "UNKNOWN"),
+            "reason": state.get("statusReason"),
+            "exit_code": state.get("container", {}).get("exitCode"),
+            "seconds": round((end - started) / 1000, 1) if started and end else None,
+            # Batch records an attempt when it ends; a finished job's last one is its final one.
+            "earlier_attempts": [a.get("statusReason") for a in
+                                 state.get("attempts", [])[: -1 if state.get("status") in FINAL else None]],
+            "created_at": state.get("createdAt"),
+        })
+    return table
+
+
+def wait(target: Target, sweep: dict[str, Any], report: Reporter = silent, *, poll_s: float | None = None,
+         runnable_warn_s: float | None = None) -> list[dict[str, Any]]:
+    """Poll until every job has ended; ``progress`` events carry the rows, a job RUNNABLE for
+    too long gets one diagnosis (on AWS; on the local cloud only when it can never start)."""
+    from introaws.workflows import batch_diagnose
+
+    poll = poll_s or (0.5 if target.is_local else 10.0)
+    warn_after = runnable_warn_s if runnable_warn_s is not None else (30.0 if target.is_local else 180.0)
+    ids = [j["job_id"] for j in sweep["jobs"]]
+    diagnosed = False
+    while True:
+        current = rows(sweep, job_states(target, ids))
+        report(Event("progress", "jobs", {"rows": current, "done": sum(r["status"] in FINAL for r in current)}))
+        if all(r["status"] in FINAL for r in current):
+            return current
+        stuck = [r for r in current if r["status"] == "RUNNABLE" and r["created_at"]
+                 and time.time() - r["created_at"] / 1000 > warn_after]
+        if stuck and not diagnosed:
+            findings = batch_diagnose.diagnose(target, stuck[0]["job_id"])
+            if not target.is_local or any(f.blocking for f in findings):
+                diagnosed = True
+                report(Event("warning", f"{stuck[0]['name']} has been RUNNABLE for over {warn_after:.0f} s: "
+                                        + "; ".join(f.text for f in findings)))
+        time.sleep(poll)
+
+
+def status(target: Target, sweep_id: str | None = None) -> dict[str, Any]:
+    """The stack, and the given (else latest) sweep's jobs when there is one."""
+    data = lifecycle.status(target, NAME)
+    data["sweep"] = None
+    if data["status"] and data["status"].endswith("_COMPLETE") and not data["status"].startswith("DELETE"):
+        try:
+            current = manifest(target, sweep_id)
+        except NotFound:
+            if sweep_id:
+                raise
+            return data
+        jobs = rows(current, job_states(target, [j["job_id"] for j in current["jobs"]]))
+        add_log_tails(target, jobs)
+        data["sweep"] = {"sweep_id": current["sweep_id"], "epochs": current["epochs"], "jobs": jobs}
+    return data
+
+
+def add_log_tails(target: Target, job_rows: list[dict[str, Any]], lines: int = 3) -> None:
+    """Give each FAILED row the last lines of its log (``log_tail``): usually the reason."""
+    for row in job_rows:
+        if row["status"] == "FAILED":
+            row["log_tail"] = logs(target, row["job_id"], tail=lines)["lines"]
+
+
+def results(target: Target, sweep_id: str | None = None) -> dict[str, Any]:
+    """Best validation accuracy per point, the best pair and its test accuracy, from S3.
+
+    A point without results (its job failed or is still running) is listed with the reason
+    instead of a number."""
+    from introaws.tasks.mnist.__main__ import metrics_name, summary_name
+
+    stack = Stack.of(target)
+    current = manifest(target, sweep_id)
+    states = job_states(target, [j["job_id"] for j in current["jobs"]])
+    s3 = target.client("s3")
+    points = []
+    for row in rows(current, states):
+        point: dict[str, Any] = {"lr": row["lr"], "momentum": row["momentum"], "job": row["name"],
+                                 "job_id": row["job_id"], "status": row["status"], "missing": None}
+        prefix = f"{current['sweep_id']}/"
+        metrics = _read_text(s3, stack.bucket, prefix + metrics_name(row["lr"], row["momentum"]))
+        summary = _read_text(s3, stack.bucket, prefix + summary_name(row["lr"], row["momentum"]))
+        if metrics is None:
+            reason = row["reason"] if row["status"] == "FAILED" else f"job is {row['status']}"
+            exit_code = f" (exit code {row['exit_code']})" if row["exit_code"] not in (None, 0) else ""
+            point["missing"] = f"no results: {reason}{exit_code}"
+        else:
+            epochs = list(csv.DictReader(io.StringIO(metrics)))
+            best = min(epochs, key=lambda e: float(e["val_loss"]))
+            point.update(
+                best_val_accuracy=max(float(e["val_accuracy"]) for e in epochs),
+                best_epoch=int(best["epoch"]),
+                best_val_loss=float(best["val_loss"]),
+                epochs_run=len(epochs),
+                test_accuracy=json.loads(summary)["test_accuracy"] if summary else None,
+            )
+        points.append(point)
+    complete = [p for p in points if p["missing"] is None]
+    best_point = max(complete, key=lambda p: p["best_val_accuracy"]) if complete else None
+    return {"sweep_id": current["sweep_id"], "epochs": current["epochs"], "lrs": current["lrs"],
+            "momentums": current["momentums"], "points": points, "best": best_point,
+            "missing": [p for p in points if p["missing"]]}
+
+
+def _read_text(s3: Any, bucket: str, key: str) -> str | None:
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def logs(target: Target, job: str, sweep_id: str | None = None, tail: int | None = None) -> dict[str, Any]:
+    """A job's log lines from CloudWatch Logs; ``job`` is a job id or a job name of the sweep."""
+    job_id = job
+    if not _looks_like_id(job):
+        current = manifest(target, sweep_id)
+        match = next((j for j in current["jobs"] if j["name"] == job), None)
+        if match is None:
+            names = ", ".join(j["name"] for j in current["jobs"])
+            raise NotFound(f"no job {job} in {current['sweep_id']}", f"use one of: {names}")
+        job_id = match["job_id"]
+    described = job_states(target, [job_id]).get(job_id)
+    if described is None:
+        raise NotFound(f"no Batch job {job_id}", "see the jobs with 'introaws batch status'")
+    stream = described.get("container", {}).get("logStreamName")
+    lines: list[str] = []
+    if stream:
+        kwargs: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
+        client = target.client("logs")
+        while True:
+            try:
+                page = client.get_log_events(**kwargs)
+            except client.exceptions.ResourceNotFoundException:
+                break
+            lines += [e["message"] for e in page["events"]]
+            if not page["events"] or page.get("nextForwardToken") == kwargs.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextForwardToken"]
+    return {"job_id": job_id, "name": described["jobName"], "status": described["status"],
+            "reason": described.get("statusReason"), "lines": lines[-tail:] if tail else lines}
+
+
+def _looks_like_id(text: str) -> bool:
+    return len(text) == 36 and text.count("-") == 4

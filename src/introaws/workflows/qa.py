@@ -1,0 +1,402 @@
+"""The QA bot hands-on (textbook chapter 8): one ECS Fargate task per question.
+
+A question is a ``RunTask`` whose container command is the textbook's contract (context,
+question, item id); the task writes its answer to the table, and the caller reads it back
+from there once the task has STOPPED. On the local cloud the same tasks run as local
+processes (see :mod:`introaws.localcloud.runtime.ecs`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from introaws.deploy.engine import DeployResult
+from introaws.errors import IntroawsError, MissingTool, NotFound, UsageError
+from introaws.progress import Event, Reporter, silent
+from introaws.target import Target
+from introaws.workflows import lifecycle
+
+DEFAULT_MODEL = "distilbert-base-cased-distilled-squad"  # the payload's default too
+# RunTask refuses overrides larger than this (AWS's limit on the overrides structure).
+OVERRIDES_LIMIT = 8192
+LOG_TAIL_LINES = 20
+DESCRIBE_BATCH = 100  # DescribeTasks takes at most 100 tasks
+
+
+class TaskFailed(IntroawsError):
+    """A task stopped without an answer; carries its last log lines."""
+
+    def __init__(self, message: str, hint: str, log_tail: list[str]) -> None:
+        super().__init__(message, hint)
+        self.log_tail = log_tail
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What the workflow needs from the stack's outputs."""
+
+    cluster: str
+    task_definition: str
+    container: str
+    subnets: list[str]
+    security_group: str
+    table: str
+
+
+@dataclass
+class Outcome:
+    """One question's fate: answered, failed (with why) or only submitted (--no-wait)."""
+
+    question: str
+    context: str
+    status: str  # "answered" | "failed" | "submitted"
+    item_id: str = ""
+    task_arn: str = ""
+    answer: str | None = None
+    score: float | None = None
+    start: int | None = None
+    end: int | None = None
+    reason: str = ""
+    exit_code: int | None = None
+    log_tail: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- life cycle ------------------------------------------------------------------------
+
+
+def up(target: Target, *, model: str | None = None, image: str | None = None, dry_run: bool = False,
+       report: Reporter = silent) -> DeployResult:
+    """Deploy ``EcsClusterQaBot``; on AWS without ``image``, build and push containers/qa."""
+    chosen = model or os.environ.get("QA_MODEL") or DEFAULT_MODEL
+    local_dir = Path(chosen).expanduser()
+    if chosen.startswith((os.sep, ".", "~")) or local_dir.is_dir():
+        if not target.is_local:
+            raise UsageError(f"a model directory ({chosen}) cannot reach a Fargate task",
+                             "give a Hugging Face hub id, e.g. --model " + DEFAULT_MODEL)
+        if not (local_dir / "config.json").is_file():
+            raise UsageError(f"{chosen} is not a model directory (no config.json)",
+                             "give a directory saved with save_pretrained(), or a hub id")
+        chosen = str(local_dir.resolve())
+    if target.is_local:
+        _require_ml()
+        if not Path(chosen).is_dir() and not _in_hub_cache(chosen):
+            report(Event("warning", f"{chosen} is not in the Hugging Face cache here: each task will try "
+                                    "to download it (needs internet); or pass --model DIR"))
+    params: dict[str, Any] = {"model": chosen}
+    if image:
+        params["image"] = image
+    builder = None
+    if not target.is_local and not image and not dry_run:
+        from introaws.deploy import images
+
+        builder = images.ImageBuilder.for_qa(model=chosen)  # fails early without Docker
+    result = lifecycle.up(target, "qa", params, dry_run=dry_run, report=report)
+    if builder is not None:
+        builder.build_and_push(target, result.outputs["RepositoryUri"], report)
+    return result
+
+
+def deployment(target: Target) -> Deployment:
+    outputs = lifecycle.deployed(target, "qa").outputs
+    try:
+        return Deployment(
+            cluster=outputs["ClusterName"], task_definition=outputs["TaskDefinitionArn"],
+            container=outputs["ContainerName"], subnets=outputs["SubnetIds"].split(","),
+            security_group=outputs["SecurityGroupId"], table=outputs["TableName"],
+        )
+    except KeyError as missing:
+        raise NotFound(f"stack EcsClusterQaBot has no output {missing}", "redeploy with 'introaws qa up'") from None
+
+
+# --- asking ----------------------------------------------------------------------------
+
+
+def submit(target: Target, where: Deployment, context: str, question: str) -> tuple[dict[str, Any], str]:
+    """Run one task for the question; returns (the task as RunTask described it, item id)."""
+    context, question = _checked(context, question)
+    item_id = uuid.uuid4().hex
+    overrides = {"containerOverrides": [{"name": where.container, "command": [context, question, item_id]}]}
+    if len(json.dumps(overrides)) > OVERRIDES_LIMIT:
+        raise UsageError(f"context and question are over RunTask's {OVERRIDES_LIMIT}-byte override limit",
+                         "shorten the context (a few paragraphs at most)")
+    response = target.client("ecs").run_task(
+        cluster=where.cluster, taskDefinition=where.task_definition, launchType="FARGATE", count=1,
+        networkConfiguration={"awsvpcConfiguration": {
+            "subnets": where.subnets, "securityGroups": [where.security_group], "assignPublicIp": "ENABLED"}},
+        overrides=overrides,
+    )
+    if response.get("failures") or not response.get("tasks"):
+        failure = (response.get("failures") or [{}])[0]
+        raise IntroawsError(f"ECS did not start the task: {failure.get('reason', 'no reason given')}",
+                            "check the cluster with 'introaws qa status'")
+    return response["tasks"][0], item_id
+
+
+def ask(target: Target, context: str, question: str, *, timeout: float = 600,
+        report: Reporter = silent) -> Outcome:
+    """Ask one question: run its task, follow its status, read the answer from the table."""
+    where = deployment(target)
+    report(Event("step", "submitting the task"))
+    task, item_id = submit(target, where, context, question)
+    arn = task["taskArn"]
+    report(Event("info", f"task {arn}"))
+    last = ""
+    started = time.monotonic()
+    deadline = started + timeout
+    while True:
+        if task["lastStatus"] != last:
+            last = task["lastStatus"]
+            report(Event("status", last, {"task": arn, "status": last, "elapsed": time.monotonic() - started}))
+        if last == "STOPPED":
+            break
+        time.sleep(_poll_interval(target))
+        task = _describe(target, where, [arn])[arn]
+        if time.monotonic() > deadline and task["lastStatus"] != "STOPPED":
+            target.client("ecs").stop_task(cluster=where.cluster, task=arn, reason="introaws qa ask timed out")
+            raise IntroawsError(f"the task did not finish within {timeout:.0f} s; it was stopped",
+                                "try again with a larger --timeout")
+    outcome = _outcome(target, where, context, question, item_id, task)
+    if outcome.status != "answered":
+        raise TaskFailed(f"the task failed: {outcome.reason}", f"see 'introaws qa logs {arn.rsplit('/', 1)[-1]}'",
+                         outcome.log_tail)
+    return outcome
+
+
+def ask_many(target: Target, questions: list[Any], *, concurrency: int | None = None, wait: bool = True,
+             report: Reporter = silent) -> list[Outcome]:
+    """Ask every question; at most ``concurrency`` tasks in flight. A bad entry fails alone."""
+    if concurrency is not None and concurrency < 1:
+        raise UsageError(f"concurrency {concurrency} is not positive", "give --concurrency 1 or more")
+    where = deployment(target)
+    outcomes: list[Outcome] = []
+    pending: list[Outcome] = []
+    for index, entry in enumerate(questions, 1):
+        context, question = (entry.get("context"), entry.get("question")) if isinstance(entry, dict) else (None, None)
+        if not isinstance(context, str) or not isinstance(question, str):
+            outcomes.append(Outcome(str(question or ""), str(context or ""), "failed",
+                                    reason=f"entry {index} needs string fields 'context' and 'question'"))
+            continue
+        outcome = Outcome(question, context, "submitted")
+        outcomes.append(outcome)
+        pending.append(outcome)
+    total = len(outcomes)
+    done = total - len(pending)
+    report(Event("progress", f"{done}/{total}", {"done": done, "total": total}))
+    limit = concurrency or len(pending) or 1
+    running: dict[str, Outcome] = {}
+    while pending or (wait and running):
+        while pending and (len(running) < limit or not wait):
+            outcome = pending.pop(0)
+            try:
+                task, outcome.item_id = submit(target, where, outcome.context, outcome.question)
+                outcome.task_arn = task["taskArn"]
+                running[outcome.task_arn] = outcome
+            except IntroawsError as exc:
+                outcome.status, outcome.reason = "failed", exc.message
+                done += 1
+                report(Event("progress", f"{done}/{total}", {"done": done, "total": total}))
+        if not wait:
+            continue
+        time.sleep(_poll_interval(target))
+        for arn, task in _describe(target, where, list(running)).items():
+            if task["lastStatus"] != "STOPPED":
+                continue
+            outcome = running.pop(arn)
+            finished = _outcome(target, where, outcome.context, outcome.question, outcome.item_id, task)
+            outcomes[next(i for i, o in enumerate(outcomes) if o is outcome)] = finished
+            done += 1
+            report(Event("progress", f"{done}/{total}", {"done": done, "total": total}))
+    return outcomes
+
+
+def load_questions(path: Path | None) -> list[Any]:
+    """Entries of a JSON list or JSONL file (default: the sample set shipped with introaws)."""
+    if path is None:
+        return list(json.loads(resources.files("introaws.data").joinpath("qa_sample.json").read_text("utf-8")))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}", "give a JSON or JSONL file of {context, question}") from exc
+    try:
+        data = json.loads(text)
+        entries = data if isinstance(data, list) else [data]
+    except ValueError:
+        entries = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                raise UsageError(f"{path} line {number} is not JSON",
+                                 "write a JSON list, or one {\"context\", \"question\"} object per line") from None
+    if not entries:
+        raise UsageError(f"{path} has no questions", "add {\"context\": ..., \"question\": ...} entries")
+    return entries
+
+
+# --- the answers table and logs ----------------------------------------------------------
+
+
+def answers(target: Target, limit: int | None = None) -> list[dict[str, Any]]:
+    """Saved answers, newest first (a complete, paginated scan)."""
+    if limit is not None and limit < 1:
+        raise UsageError(f"limit {limit} is not positive", "give --limit 1 or more")
+    table = target.resource("dynamodb").Table(deployment(target).table)
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = table.scan(**kwargs)
+        items.extend(_plain(i) for i in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items.sort(key=lambda i: str(i.get("created_at", "")), reverse=True)
+    return items[:limit] if limit else items
+
+
+def clear(target: Target) -> int:
+    """Delete every saved answer; returns how many."""
+    table = target.resource("dynamodb").Table(deployment(target).table)
+    keys: list[str] = []
+    kwargs: dict[str, Any] = {"ProjectionExpression": "item_id"}
+    while True:
+        page = table.scan(**kwargs)
+        keys.extend(i["item_id"] for i in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    with table.batch_writer() as batch:
+        for key in keys:
+            batch.delete_item(Key={"item_id": key})
+    return len(keys)
+
+
+def logs(target: Target, task_id: str, limit: int | None = None) -> list[str]:
+    """A task's output lines from CloudWatch Logs (its last ``limit`` lines when given)."""
+    where = deployment(target)
+    task_id = task_id.rsplit("/", 1)[-1]
+    group, stream = _log_stream(target, where, task_id)
+    client = target.client("logs")
+    kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": limit is None}
+    if limit:
+        kwargs["limit"] = limit
+    lines: list[str] = []
+    try:
+        while True:
+            page = client.get_log_events(**kwargs)
+            lines.extend(e["message"] for e in page["events"])
+            token = page.get("nextForwardToken")
+            if limit or not page["events"] or token == kwargs.get("nextToken"):
+                return lines
+            kwargs["nextToken"] = token
+    except client.exceptions.ResourceNotFoundException:
+        raise NotFound(f"no logs for task {task_id}",
+                       "check the id with 'introaws qa answers' or the output of 'qa ask'") from None
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _require_ml() -> None:
+    """The local cloud runs the task here, so torch and transformers must be installed."""
+    import importlib.util
+
+    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MissingTool(f"the QA task needs {' and '.join(missing)} to run on the local cloud",
+                          "pip install 'introaws[ml]'")
+
+
+def _in_hub_cache(model: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    try:
+        return isinstance(try_to_load_from_cache(model, "config.json"), str)
+    except ValueError:  # not a valid hub id
+        return False
+
+
+def _checked(context: str, question: str) -> tuple[str, str]:
+    if not context.strip():
+        raise UsageError("the context is empty", "give a paragraph that contains the answer")
+    if not question.strip():
+        raise UsageError("the question is empty", "ask something about the context")
+    return context, question
+
+
+def _describe(target: Target, where: Deployment, arns: list[str]) -> dict[str, dict[str, Any]]:
+    ecs = target.client("ecs")
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(arns), DESCRIBE_BATCH):
+        response = ecs.describe_tasks(cluster=where.cluster, tasks=arns[start:start + DESCRIBE_BATCH])
+        found.update({t["taskArn"]: t for t in response["tasks"]})
+    return found
+
+
+def _outcome(target: Target, where: Deployment, context: str, question: str, item_id: str,
+             task: dict[str, Any]) -> Outcome:
+    """What a STOPPED task left: its answer from the table, or why it has none."""
+    outcome = Outcome(question, context, "failed", item_id=item_id, task_arn=task["taskArn"])
+    container = (task.get("containers") or [{}])[0]
+    outcome.exit_code = container.get("exitCode")
+    item = None
+    if outcome.exit_code == 0:
+        item = target.resource("dynamodb").Table(where.table).get_item(Key={"item_id": item_id}).get("Item")
+    if item is not None:
+        plain = _plain(item)
+        outcome.status = "answered"
+        outcome.answer, outcome.score = plain["answer"], plain["score"]
+        outcome.start, outcome.end = plain["start"], plain["end"]
+        return outcome
+    reason = task.get("stoppedReason") or "stopped"
+    if outcome.exit_code is not None:
+        reason += f" (exit code {outcome.exit_code})"
+    outcome.log_tail = _log_tail(target, where, task["taskArn"].rsplit("/", 1)[-1])
+    errors = [line for line in outcome.log_tail if line.startswith("error:")]
+    outcome.reason = f"{reason}: {errors[-1][len('error:'):].strip()}" if errors else reason
+    return outcome
+
+
+def _log_tail(target: Target, where: Deployment, task_id: str) -> list[str]:
+    try:
+        return logs(target, task_id, limit=LOG_TAIL_LINES)
+    except NotFound:
+        return []
+
+
+def _log_stream(target: Target, where: Deployment, task_id: str) -> tuple[str, str]:
+    """The task's awslogs group and stream, from the task definition's log configuration."""
+    definition = target.client("ecs").describe_task_definition(taskDefinition=where.task_definition)
+    container = next(c for c in definition["taskDefinition"]["containerDefinitions"]
+                     if c.get("name") == where.container)
+    options = (container.get("logConfiguration") or {}).get("options", {})
+    if "awslogs-group" not in options:
+        raise NotFound("the task definition does not log to CloudWatch Logs", "redeploy with 'introaws qa up'")
+    return options["awslogs-group"], f"{options.get('awslogs-stream-prefix', 'ecs')}/{where.container}/{task_id}"
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
+        return value
+
+    return {k: convert(v) for k, v in item.items()}
+
+
+def _poll_interval(target: Target) -> float:
+    return 0.2 if target.is_local else 3.0
