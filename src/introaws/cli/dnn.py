@@ -94,7 +94,8 @@ def tunnel(
     from introaws.workflows import dnn
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a polite kill, closes the tunnel
+        signal.signal(signum, lambda *_: stop.set())
     with render.progress() as report, dnn.tunnel(context.target(ctx), local_port, remote_port, report) as url:
         render.out.print(url, highlight=False, soft_wrap=True)
         render.note("tunnel open; press Ctrl-C to close it")
@@ -102,11 +103,7 @@ def tunnel(
             import webbrowser
 
             webbrowser.open(url)
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
+        stop.wait()
     render.success("tunnel closed")
 
 

@@ -29,8 +29,10 @@ NAME = "dnn"
 DEFAULT_INSTANCE_TYPE = "g4dn.xlarge"
 AWS_IDLE_STOP_MINUTES = 60
 WORKDIR = ".introaws-dnn"  # on the box, under the login user's home
-# The DLAMI keeps PyTorch (and Jupyter) in /opt/pytorch; elsewhere they are on PATH already.
-PRELUDE = "export PATH=/opt/pytorch/bin:$HOME/.local/bin:$PATH; "
+# The DLAMI keeps PyTorch (and Jupyter) in /opt/pytorch; a box may name another framework
+# environment in INTROAWS_FRAMEWORK_BIN (the local cloud's box names introaws's own).
+PRELUDE = 'export PATH="${INTROAWS_FRAMEWORK_BIN:-/opt/pytorch/bin}:$HOME/.local/bin:$PATH"; '
+
 JUPYTER_START_TIMEOUT_S = 180.0
 
 # Service Quotas codes of "Running On-Demand ... instances" (vCPUs), by instance family.
@@ -156,6 +158,7 @@ def remote(client: Any, script: str) -> tuple[int, str, str]:
 
 def _local_port_free(port: int) -> bool:
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a just-closed tunnel is free
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -48,7 +48,6 @@ _WATCHED = {
 _QUERY_PREFIX = "/_introaws/ec2/instances/"
 _DEFAULT_REGION = "ap-northeast-1"
 _SSHD_PATHS = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
-_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _SSHD_CONFIG = """\
 # Written by introaws for EC2 instance {instance_id}; runs as {user}.
 Port {port}
@@ -67,9 +66,9 @@ UsePAM no
 PrintMotd no
 AllowTcpForwarding yes
 Subsystem sftp internal-sftp
-# The local "image": introaws's own Python environment (PyTorch, Jupyter) comes first on the
-# PATH of commands run over SSH, as the Deep Learning AMI puts its frameworks on its PATH.
-SetEnv PATH={path}
+# The local "image": introaws's own Python environment (PyTorch, Jupyter) is its framework
+# environment, as /opt/pytorch is the Deep Learning AMI's (see workflows/dnn.py).
+SetEnv INTROAWS_FRAMEWORK_BIN={framework_bin}
 """
 
 
@@ -296,9 +295,8 @@ def _start_sshd(sshd: str, directory: Path, instance_id: str, user: str) -> None
     previous = _read(directory / "port")
     port = _free_port(int(previous) if previous and previous.strip().isdigit() else None)
     config = directory / "sshd_config"
-    path = os.pathsep.join([str(Path(sys.executable).parent), _SYSTEM_PATH])
     config.write_text(_SSHD_CONFIG.format(instance_id=instance_id, user=user, port=port, dir=directory,
-                                          path=path))
+                                          framework_bin=Path(sys.executable).parent))
     if os.geteuid() == 0:  # sshd run by root insists on its privilege separation folder
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     with (directory / "sshd.log").open("ab") as log_file:
