@@ -24,6 +24,7 @@ IDLE_HOURLY = {
     "ddb": 0.0,
     "s3": 0.0,
     "ec2": EC2_HOURLY["t2.micro"],  # its default type
+    "dnn": EC2_HOURLY["g4dn.xlarge"],  # its default type
     "qa": 0.0,  # no NAT gateway; tasks cost per run
     "batch": 0.0,  # the compute environment scales to 0 instances when no job runs
     "haiku": 0.0,  # serverless: per request

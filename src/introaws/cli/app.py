@@ -9,7 +9,7 @@ import typer
 from typer.exceptions import TyperException
 
 from introaws import __version__
-from introaws.cli import batch, cloud, context, data, ddb, ec2, haiku, keypair, lambda_, qa, render, s3
+from introaws.cli import batch, cloud, context, data, ddb, dnn, ec2, haiku, keypair, lambda_, qa, render, s3
 from introaws.errors import ExitCode, IntroawsError, UsageError
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(keypair.app, name="keypair")
 app.add_typer(ddb.app, name="ddb")
 app.add_typer(s3.app, name="s3")
 app.add_typer(ec2.app, name="ec2")
+app.add_typer(dnn.app, name="dnn")
 app.add_typer(qa.app, name="qa")
 app.add_typer(batch.app, name="batch")
 app.add_typer(data.app, name="data")

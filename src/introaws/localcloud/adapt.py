@@ -541,6 +541,22 @@ def zones_of_deploy_region(template: Template) -> None:
             template[section] = rewrite(template[section])
 
 
+# The one public image parameter family moto ships values for (per region).
+_MOTO_KNOWN_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+
+def known_image_for_public_ami_parameters(template: Template) -> None:
+    """moto ships only the Amazon Linux "latest AMI" parameters; any other public AMI
+    parameter (the Deep Learning AMI's) resolves to moto's Amazon Linux image instead. On the
+    local cloud the image is only a name: the box is this machine."""
+    for parameter in template.get("Parameters", {}).values():
+        default = parameter.get("Default")
+        if (str(parameter.get("Type", "")).startswith("AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>")
+                and isinstance(default, str) and default.startswith("/aws/service/")
+                and not default.startswith("/aws/service/ami-amazon-linux-latest/")):
+            parameter["Default"] = _MOTO_KNOWN_AMI_PARAMETER
+
+
 def upper_case_batch_environment_type(template: Template) -> None:
     """CloudFormation accepts ``Type: managed``; moto's Batch insists on ``MANAGED``."""
     for resource in _resources_of_type(template, "AWS::Batch::ComputeEnvironment"):
@@ -637,4 +653,5 @@ _TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [
     ref_instead_of_batch_get_att,
     lower_case_ecr_repository_name,
     complete_mock_integrations,
+    known_image_for_public_ami_parameters,
 ]

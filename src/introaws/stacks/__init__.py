@@ -12,6 +12,8 @@ from dataclasses import dataclass
 TAG_KEY = "introaws:hands-on"
 # Minutes an instance lives after launch; the local cloud's EC2 runtime honours it too.
 TTL_TAG = "introaws:ttl-minutes"
+# Minutes of idleness after which a GPU instance stops itself (hands-on 2).
+IDLE_STOP_TAG = "introaws:idle-stop-minutes"
 # File assets (Lambda zips, web pages) go to a bucket the deploy engine creates and fills
 # itself, so no bootstrap stack is needed. CloudFormation resolves the pseudo parameters.
 ASSETS_BUCKET = "introaws-assets-${AWS::AccountId}-${AWS::Region}"
@@ -38,6 +40,8 @@ HANDS_ONS: dict[str, HandsOn] = {
                 "an S3 bucket to upload to and download from (textbook 3.5.3)"),
         HandsOn("ec2", "MyFirstEc2", "introaws.stacks.ec2:build",
                 "your first EC2 instance, reached over SSH (textbook chapter 4)"),
+        HandsOn("dnn", "Ec2ForDl", "introaws.stacks.dnn:build",
+                "a GPU server with the Deep Learning AMI for Jupyter and PyTorch (chapters 5-6)"),
         HandsOn("qa", "EcsClusterQaBot", "introaws.stacks.qa:build",
                 "question-answering bot as ECS Fargate tasks (textbook 8)"),
         HandsOn("batch", "SimpleBatch", "introaws.stacks.batch:build",

@@ -19,20 +19,33 @@ from introaws.stacks import TTL_TAG
 from introaws.stacks.base import new_stack
 
 
-def build(scope: Construct, stack_name: str, *, key_name: str, ssh_from: str,
-          instance_type: str = "t2.micro", ttl_minutes: int = 0) -> cdk.Stack:
-    stack = new_stack(scope, stack_name, "ec2", "your first EC2 instance, reached over SSH")
+def public_network(stack: cdk.Stack, prefix: str, ssh_from: str) -> tuple[ec2.Vpc, ec2.SecurityGroup]:
+    """The course's network: 10.10.0.0/23 in one zone, public subnet only, no NAT gateway, and a
+    security group letting SSH in from ``ssh_from`` only. Hands-ons 1 and 2 share it."""
     vpc = ec2.Vpc(
         stack,
-        f"{stack_name}-Vpc",
+        f"{prefix}-Vpc",
         ip_addresses=ec2.IpAddresses.cidr("10.10.0.0/23"),
         max_azs=1,
         nat_gateways=0,
         subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
     )
-    group = ec2.SecurityGroup(stack, f"{stack_name}Vpc-Sg", vpc=vpc, allow_all_outbound=True,
+    group = ec2.SecurityGroup(stack, f"{prefix}Vpc-Sg", vpc=vpc, allow_all_outbound=True,
                               description="SSH from one address range")
     group.add_ingress_rule(ec2.Peer.ipv4(ssh_from), ec2.Port.tcp(22), "SSH")
+    return vpc, group
+
+
+def instance_outputs(stack: cdk.Stack, instance: ec2.Instance) -> None:
+    cdk.CfnOutput(stack, "InstancePublicIp", value=instance.instance_public_ip)
+    cdk.CfnOutput(stack, "InstancePublicDnsName", value=instance.instance_public_dns_name)
+    cdk.CfnOutput(stack, "InstanceId", value=instance.instance_id)
+
+
+def build(scope: Construct, stack_name: str, *, key_name: str, ssh_from: str,
+          instance_type: str = "t2.micro", ttl_minutes: int = 0) -> cdk.Stack:
+    stack = new_stack(scope, stack_name, "ec2", "your first EC2 instance, reached over SSH")
+    vpc, group = public_network(stack, stack_name, ssh_from)
 
     user_data = ec2.UserData.for_linux()
     if ttl_minutes:
@@ -53,7 +66,5 @@ def build(scope: Construct, stack_name: str, *, key_name: str, ssh_from: str,
     )
     if ttl_minutes:
         cdk.Tags.of(instance).add(TTL_TAG, str(ttl_minutes))
-    cdk.CfnOutput(stack, "InstancePublicIp", value=instance.instance_public_ip)
-    cdk.CfnOutput(stack, "InstancePublicDnsName", value=instance.instance_public_dns_name)
-    cdk.CfnOutput(stack, "InstanceId", value=instance.instance_id)
+    instance_outputs(stack, instance)
     return stack

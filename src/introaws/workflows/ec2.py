@@ -23,7 +23,7 @@ from introaws.deploy.stackinfo import describe
 from introaws.errors import MissingTool, NotFound, UsageError
 from introaws.progress import Event, Reporter, silent
 from introaws.ssh import Endpoint, Sink
-from introaws.stacks import TTL_TAG
+from introaws.stacks import IDLE_STOP_TAG, TTL_TAG
 from introaws.target import Target
 from introaws.workflows import keypair, lifecycle
 
@@ -117,9 +117,9 @@ def params(target: Target, request: UpRequest, report: Reporter = silent) -> dic
     return chosen
 
 
-def already_up(target: Target, request: UpRequest) -> engine.DeployResult | None:
+def already_up(target: Target, request: UpRequest, name: str = NAME) -> engine.DeployResult | None:
     """The deployed stack, when ``up`` with no options finds it up: it is reported, not redeployed."""
-    existing = describe(target, lifecycle.hands_on(NAME).stack_name)
+    existing = describe(target, lifecycle.hands_on(name).stack_name)
     if existing and existing.status.endswith("_COMPLETE") and not existing.status.startswith("DELETE") \
             and not request.given:
         return engine.DeployResult(existing.name, existing.status, existing.outputs, up_to_date=True)
@@ -136,28 +136,28 @@ def up(target: Target, request: UpRequest, *, dry_run: bool = False,
     return lifecycle.up(target, NAME, chosen, dry_run=dry_run, report=report)
 
 
-def instance(target: Target) -> dict[str, Any]:
+def instance(target: Target, name: str = NAME) -> dict[str, Any]:
     """The hands-on's instance as EC2 describes it; NotFound says to run ``up``."""
     try:
-        instance_id = lifecycle.output(target, NAME, "InstanceId")
+        instance_id = lifecycle.output(target, name, "InstanceId")
     except NotFound:
-        raise NotFound(f"no instance: the ec2 hands-on is not deployed on the {target.cloud} cloud",
-                       "run 'introaws ec2 up' first") from None
+        raise NotFound(f"no instance: the {name} hands-on is not deployed on the {target.cloud} cloud",
+                       f"run 'introaws {name} up' first") from None
     reservations = target.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"]
     found = [i for r in reservations for i in r["Instances"]]
     if not found:
         raise NotFound(f"instance {instance_id} no longer exists",
-                       "run 'introaws ec2 down', then 'introaws ec2 up'")
+                       f"run 'introaws {name} down', then 'introaws {name} up'")
     return found[0]
 
 
-def status(target: Target) -> dict[str, Any]:
+def status(target: Target, name: str = NAME) -> dict[str, Any]:
     """Stack and instance: state, address, type, age, time left, cost so far (AWS)."""
-    stack = lifecycle.status(target, NAME)
+    stack = lifecycle.status(target, name)
     if not stack["status"]:
         return {**stack, "instance": None}
     try:
-        found = instance(target)
+        found = instance(target, name)
     except NotFound:
         return {**stack, "instance": None}
     now = datetime.now(timezone.utc)
@@ -180,19 +180,21 @@ def status(target: Target) -> dict[str, Any]:
         "launched": launched.isoformat(),
         "age_s": round(hours * 3600),
         "ttl_left_s": ttl_left if running else None,
+        "idle_stop_minutes": int(tags[IDLE_STOP_TAG]) if IDLE_STOP_TAG in tags else None,
         "hourly_usd": None if target.is_local else hourly,
         "cost_so_far_usd": None if target.is_local or hourly is None else round(hours * hourly, 4),
     }}
 
 
-def endpoint(target: Target, key_dir: str | None = None) -> Endpoint:
+def endpoint(target: Target, key_dir: str | None = None, name: str = NAME) -> Endpoint:
     """Where to log in to the hands-on's instance, as whom, with which key."""
-    found = instance(target)
+    found = instance(target, name)
     state = found["State"]["Name"]
     if state != "running":
         raise NotFound(f"instance {found['InstanceId']} is {state}",
-                       "run 'introaws ec2 down', then 'introaws ec2 up'" if state in ("terminated", "shutting-down")
-                       else "start it, or run 'introaws ec2 down' and 'introaws ec2 up'")
+                       f"run 'introaws {name} down', then 'introaws {name} up'"
+                       if state in ("terminated", "shutting-down")
+                       else f"start it, or run 'introaws {name} down' and 'introaws {name} up'")
     key_name = found.get("KeyName") or ""
     key_file = keypair.key_path(key_name, key_dir)
     if target.is_local:
@@ -222,12 +224,13 @@ def _local_ssh_endpoint(target: Target, instance_id: str) -> dict[str, Any]:
                        "see 'introaws cloud logs'") from None
 
 
-def ssh_config(target: Target, host_alias: str = "introaws-ec2", key_dir: str | None = None) -> str:
+def ssh_config(target: Target, host_alias: str = "introaws-ec2", key_dir: str | None = None,
+               name: str = NAME) -> str:
     """A ``Host`` block for ``~/.ssh/config`` so plain ``ssh`` reaches the instance,
     sharing introaws's pinned host key."""
     from introaws import paths
 
-    where = endpoint(target, key_dir)
+    where = endpoint(target, key_dir, name)
     return "\n".join([
         f"Host {host_alias}",
         f"    HostName {where.host}",
@@ -243,22 +246,23 @@ def ssh_config(target: Target, host_alias: str = "introaws-ec2", key_dir: str | 
 
 
 def run_command(target: Target, words: list[str], stdout: Sink, stderr: Sink,
-                report: Reporter = silent) -> int:
+                report: Reporter = silent, name: str = NAME) -> int:
     """Run a command on the instance, streaming its output; returns its exit code."""
     from introaws import ssh
 
-    client = ssh.connect(endpoint(target), report=report)
+    client = ssh.connect(endpoint(target, name=name), report=report)
     try:
         return ssh.run(client, ssh.command_line(words), stdout, stderr)
     finally:
         client.close()
 
 
-def login(target: Target, stdin_fd: int, stdout_fd: int, report: Reporter = silent) -> int:
+def login(target: Target, stdin_fd: int, stdout_fd: int, report: Reporter = silent,
+          name: str = NAME) -> int:
     """An interactive shell on the instance; returns the shell's exit code."""
     from introaws import ssh
 
-    client = ssh.connect(endpoint(target), report=report)
+    client = ssh.connect(endpoint(target, name=name), report=report)
     try:
         return ssh.shell(client, stdin_fd, stdout_fd)
     finally:

@@ -24,6 +24,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -65,6 +66,9 @@ UsePAM no
 PrintMotd no
 AllowTcpForwarding yes
 Subsystem sftp internal-sftp
+# The local "image": introaws's own Python environment (PyTorch, Jupyter) is its framework
+# environment, as /opt/pytorch is the Deep Learning AMI's (see workflows/dnn.py).
+SetEnv INTROAWS_FRAMEWORK_BIN={framework_bin}
 """
 
 
@@ -291,7 +295,8 @@ def _start_sshd(sshd: str, directory: Path, instance_id: str, user: str) -> None
     previous = _read(directory / "port")
     port = _free_port(int(previous) if previous and previous.strip().isdigit() else None)
     config = directory / "sshd_config"
-    config.write_text(_SSHD_CONFIG.format(instance_id=instance_id, user=user, port=port, dir=directory))
+    config.write_text(_SSHD_CONFIG.format(instance_id=instance_id, user=user, port=port, dir=directory,
+                                          framework_bin=Path(sys.executable).parent))
     if os.geteuid() == 0:  # sshd run by root insists on its privilege separation folder
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     with (directory / "sshd.log").open("ab") as log_file:

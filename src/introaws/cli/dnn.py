@@ -1,0 +1,167 @@
+"""``introaws dnn``: hands-on 2, a GPU box with Jupyter and PyTorch (textbook chapters 5-6)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+import typer
+
+from introaws.cli import context, render
+from introaws.cli.stackcmds import confirm_cost, render_up
+
+app = typer.Typer(help="GPU hands-on: Deep Learning AMI, Jupyter through an SSH tunnel, PyTorch "
+                       "(textbook chapters 5-6).", no_args_is_help=True)
+
+
+@app.command("up")
+def up(
+    ctx: typer.Context,
+    key: str = typer.Option(None, "--key", help="Key pair to log in with (default: the one introaws made)."),
+    instance_type: str = typer.Option(None, "--instance-type", help="Instance type (default g4dn.xlarge)."),
+    ssh_from: str = typer.Option(None, "--ssh-from", help="Address range SSH is let in from (default: your IP/32)."),
+    ami: str = typer.Option(None, "--ami", help="AMI id instead of the region's current Deep Learning AMI."),
+    idle_stop: int = typer.Option(None, "--idle-stop", help="Stop the box after this many idle minutes "
+                                                            "(default 60 on AWS; 0 never)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
+    yes: bool = context.YES_OPTION,
+    json_out: bool = context.JSON_OPTION,
+) -> None:
+    """Deploy stack Ec2ForDl: a GPU instance with the Deep Learning AMI; checks your quota first."""
+    from introaws.workflows import dnn, ec2
+
+    target = context.target(ctx)
+    request = dnn.UpRequest(key, instance_type, ssh_from, ami, idle_stop)
+    if not dry_run and not (not request.given and ec2.already_up(target, request.as_ec2(), dnn.NAME)):
+        confirm_cost(ctx, "dnn", yes, hourly=dnn.hourly_cost(request), what=dnn.instance_type(request))
+    with render.progress() as report:
+        result = dnn.up(target, request, dry_run=dry_run, report=report)
+    if json_out:
+        render.print_json({"stack": result.stack, "status": result.status, "outputs": result.outputs,
+                           "up_to_date": result.up_to_date, "changes": [c.__dict__ for c in result.changes]})
+        return
+    render_up("dnn", result)
+    if result.status != "DRY_RUN":
+        render.note("next: introaws dnn tunnel   (Jupyter in your browser)   ·   introaws dnn train --epochs 5")
+
+
+@app.command("status")
+def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
+    """The stack and its box: state, IP, type, age, idle-stop, cost so far (AWS)."""
+    from introaws.workflows import dnn
+
+    data = dnn.status(context.target(ctx))
+    if json_out:
+        render.print_json(data)
+        return
+    box = data["instance"] or {}
+    rows: dict[str, object] = {"stack": data["stack"], "status": data["status"] or "not deployed"}
+    if box:
+        rows.update({"instance": box["id"], "state": box["state"], "type": box["type"],
+                     "public ip": box["public_ip"] or "-",
+                     "idle-stop": f"{box['idle_stop_minutes']} min" if box.get("idle_stop_minutes") else "off",
+                     "age": f"{box['age_s'] // 60} min"})
+        if box.get("cost_so_far_usd") is not None:
+            rows["cost so far"] = f"${box['cost_so_far_usd']:.2f} (${box['hourly_usd']}/h)"
+    render.key_values(rows)
+
+
+@app.command("ssh", context_settings={"allow_interspersed_args": False})
+def ssh(ctx: typer.Context,
+        command: list[str] = typer.Argument(None, help="Command to run (after --); none: interactive shell.")
+        ) -> None:
+    """Log in to the box, or run one command there: introaws dnn ssh -- nvidia-smi"""
+    from introaws.workflows import dnn, ec2
+
+    target = context.target(ctx)
+    with render.progress() as report:
+        if command:
+            code = ec2.run_command(target, command, render.stream_out, render.stream_err, report, dnn.NAME)
+        else:
+            code = ec2.login(target, sys.stdin.fileno(), sys.stdout.fileno(), report, dnn.NAME)
+    raise typer.Exit(code)
+
+
+@app.command("tunnel")
+def tunnel(
+    ctx: typer.Context,
+    local_port: int = typer.Option(8931, "--local-port", min=1, max=65535, help="Port on this machine."),
+    remote_port: int = typer.Option(8888, "--remote-port", min=1, max=65535, help="Jupyter's port on the box."),
+    open_browser: bool = typer.Option(False, "--open", help="Open the URL in a browser."),
+) -> None:
+    """Start Jupyter on the box if needed and forward localhost:8931 to it until Ctrl-C."""
+    from introaws.workflows import dnn
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a polite kill, closes the tunnel
+        signal.signal(signum, lambda *_: stop.set())
+    with render.progress() as report, dnn.tunnel(context.target(ctx), local_port, remote_port, report) as url:
+        render.out.print(url, highlight=False, soft_wrap=True)
+        render.note("tunnel open; press Ctrl-C to close it")
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+        stop.wait()
+    render.success("tunnel closed")
+
+
+@app.command("bench")
+def bench(ctx: typer.Context,
+          size: int = typer.Option(10000, "--size", help="Multiply two SIZE x SIZE float32 matrices."),
+          json_out: bool = context.JSON_OPTION) -> None:
+    """CPU vs GPU matrix multiplication on the box (GPU rows only where CUDA exists)."""
+    from introaws.workflows import dnn
+
+    with render.progress() as report:
+        result = dnn.bench(context.target(ctx), size, report)
+    if json_out:
+        render.print_json(result)
+        return
+    rows = [["CPU", f"{result['threads']} threads", f"{result['cpu_s']:.3f}"]]
+    if result["gpu_s"] is not None:
+        rows.append(["GPU", result["gpu_name"], f"{result['gpu_s']:.3f}"])
+    render.table(f"{size} x {size} float32 matmul", ["device", "what", "seconds"], rows)
+    if result["speedup"]:
+        render.note(f"the GPU is {result['speedup']}x faster")
+    else:
+        render.note("no CUDA GPU on this box: CPU only")
+
+
+@app.command("train")
+def train(ctx: typer.Context,
+          epochs: int = typer.Option(5, "--epochs", min=1, help="Passes over the training data."),
+          lr: float = typer.Option(0.01, "--lr", help="SGD learning rate."),
+          momentum: float = typer.Option(0.5, "--momentum", help="SGD momentum."),
+          batch_size: int = typer.Option(64, "--batch-size", min=1),
+          data_dir: str = typer.Option(None, "--data-dir", help="MNIST IDX files here (default: introaws's)."),
+          json_out: bool = context.JSON_OPTION) -> None:
+    """Train the textbook's MNIST CNN on the box, epoch by epoch, then test it."""
+    from introaws.workflows import dnn
+
+    with render.progress() as report:
+        result = dnn.train(context.target(ctx), epochs=epochs, lr=lr, momentum=momentum,
+                           batch_size=batch_size, data_dir=data_dir,
+                           on_line=lambda line: render.err.print(line, highlight=False, markup=False),
+                           report=report)
+    if json_out:
+        render.print_json(result)
+    else:
+        render.success(f"test accuracy {result['test_accuracy']}%")
+
+
+@app.command("down")
+def down(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
+    """Destroy the box and its network (stops Jupyter first)."""
+    from introaws.workflows import dnn, lifecycle
+
+    target = context.target(ctx)
+    context.confirm(f"destroy the dnn hands-on (the GPU box and its disk) on the {target.cloud} cloud?", yes)
+    dnn.stop_jupyter(target)
+    with render.progress() as report:
+        existed = lifecycle.down(target, dnn.NAME, report=report)
+    if existed:
+        render.success("Ec2ForDl destroyed")
+    else:
+        render.note("nothing to destroy: the dnn hands-on is not deployed")

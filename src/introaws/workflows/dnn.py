@@ -1,0 +1,346 @@
+"""Hands-on 2 (textbook chapters 5-6): a GPU box, Jupyter through an SSH tunnel, PyTorch on it.
+
+The box is hands-on 1's kind of instance (the same network, SSH layer and local sshd), with
+a GPU type and the Deep Learning AMI. ``bench`` and ``train`` copy their stand-alone payloads
+(``introaws.tasks.matmul``, ``introaws.tasks.mnist``) and the MNIST files to the box over
+SFTP and run them there, streaming what they print.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shlex
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from introaws import pricing
+from introaws.deploy import engine
+from introaws.errors import Conflict, IntroawsError, NotFound, UsageError
+from introaws.progress import Event, Reporter, silent
+from introaws.target import Target
+from introaws.workflows import ec2, lifecycle
+
+NAME = "dnn"
+DEFAULT_INSTANCE_TYPE = "g4dn.xlarge"
+AWS_IDLE_STOP_MINUTES = 60
+WORKDIR = ".introaws-dnn"  # on the box, under the login user's home
+# The DLAMI keeps PyTorch (and Jupyter) in /opt/pytorch; a box may name another framework
+# environment in INTROAWS_FRAMEWORK_BIN (the local cloud's box names introaws's own).
+PRELUDE = 'export PATH="${INTROAWS_FRAMEWORK_BIN:-/opt/pytorch/bin}:$HOME/.local/bin:$PATH"; '
+
+JUPYTER_START_TIMEOUT_S = 180.0
+
+# Service Quotas codes of "Running On-Demand ... instances" (vCPUs), by instance family.
+QUOTA_CODES = {"g": "L-DB2E81BA", "vt": "L-DB2E81BA", "p": "L-417A185B"}
+STANDARD_QUOTA_CODE = "L-1216C47A"
+QUOTA_URL = "https://console.aws.amazon.com/servicequotas/home/services/ec2/quotas/{code}"
+
+
+@dataclass(frozen=True)
+class UpRequest:
+    key: str | None = None
+    instance_type: str | None = None
+    ssh_from: str | None = None
+    ami: str | None = None
+    idle_stop: int | None = None
+
+    def as_ec2(self) -> ec2.UpRequest:
+        return ec2.UpRequest(self.key, self.instance_type, self.ssh_from)
+
+    @property
+    def given(self) -> bool:
+        return self.as_ec2().given or self.ami is not None or self.idle_stop is not None
+
+
+def instance_type(request: UpRequest) -> str:
+    return request.instance_type or DEFAULT_INSTANCE_TYPE
+
+
+def quota_code(instance_type_name: str) -> str:
+    family = instance_type_name.split(".", 1)[0]
+    for prefix, code in QUOTA_CODES.items():
+        if family.startswith(prefix) and family[len(prefix):len(prefix) + 1].isdigit():
+            return code
+    return STANDARD_QUOTA_CODE
+
+
+def check_quota(target: Target, instance_type_name: str) -> dict[str, Any]:
+    """Refuse before deploying when the account may not run the instance's vCPUs (AWS only).
+
+    New accounts often have 0 vCPUs for G instances, and the stack would then fail minutes in."""
+    code = quota_code(instance_type_name)
+    info = target.client("ec2").describe_instance_types(InstanceTypes=[instance_type_name])["InstanceTypes"]
+    if not info:
+        raise UsageError(f"unknown instance type {instance_type_name}", "see 'aws ec2 describe-instance-types'")
+    needed = int(info[0]["VCpuInfo"]["DefaultVCpus"])
+    quotas = target.client("service-quotas")
+    try:
+        quota = quotas.get_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]
+    except quotas.exceptions.NoSuchResourceException:
+        quota = quotas.get_aws_default_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]
+    allowed = float(quota["Value"])
+    if needed > allowed:
+        raise UsageError(
+            f"{instance_type_name} needs {needed} vCPUs but your quota '{quota.get('QuotaName', code)}' "
+            f"in {target.region} is {allowed:g}",
+            f"request more at {QUOTA_URL.format(code=code)} (it can take a day), or pick another --instance-type",
+        )
+    return {"quota_code": code, "vcpus_needed": needed, "vcpus_allowed": allowed}
+
+
+def params(target: Target, request: UpRequest, report: Reporter = silent) -> dict[str, Any]:
+    chosen = ec2.params(target, request.as_ec2(), report)
+    chosen.pop("ttl_minutes", None)
+    chosen["instance_type"] = instance_type(request)
+    if request.ami:
+        if not request.ami.startswith("ami-"):
+            raise UsageError(f"--ami '{request.ami}' is not an AMI id", "give an id like ami-0123456789abcdef0")
+        chosen["ami"] = request.ami
+    idle = request.idle_stop if request.idle_stop is not None else (0 if target.is_local else AWS_IDLE_STOP_MINUTES)
+    if idle < 0:
+        raise UsageError(f"--idle-stop {idle} is negative", "give minutes, or 0 to never stop")
+    if idle and target.is_local:
+        report(Event("warning", "--idle-stop is not enforced on the local cloud: its box is this machine"))
+    elif idle:
+        chosen["idle_stop_minutes"] = idle
+    return chosen
+
+
+def hourly_cost(request: UpRequest) -> float | None:
+    return pricing.ec2_hourly(instance_type(request))
+
+
+def up(target: Target, request: UpRequest, *, dry_run: bool = False,
+       report: Reporter = silent) -> engine.DeployResult:
+    existing = None if dry_run or request.given else ec2.already_up(target, request.as_ec2(), NAME)
+    if existing:
+        return existing
+    chosen = params(target, request, report)
+    if not target.is_local and not dry_run:
+        report(Event("step", "checking your vCPU quota for the instance type"))
+        check_quota(target, chosen["instance_type"])
+    return lifecycle.up(target, NAME, chosen, dry_run=dry_run, report=report)
+
+
+def status(target: Target) -> dict[str, Any]:
+    return ec2.status(target, NAME)
+
+
+@contextlib.contextmanager
+def session(target: Target, report: Reporter = silent) -> Iterator[Any]:
+    """An SSH connection to the box, closed afterwards."""
+    from introaws import ssh
+
+    client = ssh.connect(ec2.endpoint(target, name=NAME), report=report)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def remote(client: Any, script: str) -> tuple[int, str, str]:
+    """Run a shell script on the box; (exit code, stdout, stderr)."""
+    from introaws import ssh
+
+    out: list[bytes] = []
+    err: list[bytes] = []
+    code = ssh.run(client, PRELUDE + script, out.append, err.append)
+    return code, b"".join(out).decode(errors="replace"), b"".join(err).decode(errors="replace")
+
+
+# --- Jupyter through a tunnel --------------------------------------------------------------
+
+
+def _local_port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a just-closed tunnel is free
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def running_jupyter(client: Any, remote_port: int) -> dict[str, Any] | None:
+    """The Jupyter server listening on ``remote_port`` on the box, as ``jupyter … list`` tells."""
+    code, out, _ = remote(client, "jupyter server list --json 2>/dev/null || jupyter notebook list --json 2>/dev/null")
+    for line in out.splitlines():
+        with contextlib.suppress(ValueError):
+            server = json.loads(line)
+            if int(server.get("port", -1)) == remote_port:
+                return server
+    return None
+
+
+def start_jupyter(client: Any, remote_port: int, report: Reporter = silent) -> dict[str, Any]:
+    """Start Jupyter in the home directory in the background, whichever flavour the box has."""
+    code, flavour, _ = remote(client, "for c in jupyter-notebook jupyter-lab jupyter-server; do "
+                                      "command -v $c >/dev/null && { echo ${c#jupyter-}; exit 0; }; done; exit 1")
+    if code != 0:
+        raise NotFound("Jupyter is not installed on the box",
+                       "use the Deep Learning AMI (the default), or install it there: pip install notebook")
+    flavour = flavour.strip()
+    report(Event("step", f"starting jupyter {flavour} on the box (the first start can take a minute)"))
+    root = '$([ "$(id -u)" = 0 ] && echo --allow-root)'
+    remote(client, f"cd ~ && nohup jupyter {flavour} --no-browser --ip 127.0.0.1 --port {remote_port} "
+                   f"--port-retries 0 {root} > ~/{WORKDIR}-jupyter.log 2>&1 < /dev/null &")
+    deadline = time.monotonic() + JUPYTER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        server = running_jupyter(client, remote_port)
+        if server:
+            return server
+        time.sleep(1.0)
+    _, log, _ = remote(client, f"tail -n 5 ~/{WORKDIR}-jupyter.log")
+    raise IntroawsError(f"Jupyter did not start on port {remote_port} within {JUPYTER_START_TIMEOUT_S:.0f} s: "
+                        f"{' '.join(log.split())[-300:]}", "try another --remote-port, or log in with 'introaws dnn ssh'")
+
+
+@contextlib.contextmanager
+def tunnel(target: Target, local_port: int = 8931, remote_port: int = 8888,
+           report: Reporter = silent) -> Iterator[str]:
+    """Jupyter on the box reached at ``http://localhost:local_port`` while the block runs;
+    yields the URL with its token."""
+    from introaws import ssh
+
+    if not _local_port_free(local_port):
+        raise Conflict(f"local port {local_port} is already in use",
+                       f"choose another with --local-port {local_port + 1}, or stop what listens there")
+    with session(target, report) as client:
+        server = running_jupyter(client, remote_port) or start_jupyter(client, remote_port, report)
+        with ssh.forward_local_port(client, "127.0.0.1", remote_port, local_port) as port:
+            token = server.get("token") or ""
+            yield f"http://localhost:{port}/?token={token}" if token else f"http://localhost:{port}/"
+
+
+def stop_jupyter(target: Target, remote_port: int = 8888) -> None:
+    """Best effort before ``down``: on the local cloud the box is this machine, so a Jupyter
+    started there would outlive the instance."""
+    with contextlib.suppress(IntroawsError, OSError, Exception), session(target) as client:
+        remote(client, f"jupyter server stop {remote_port} >/dev/null 2>&1 || "
+                       f"jupyter notebook stop {remote_port} >/dev/null 2>&1; true")
+
+
+# --- payloads on the box -----------------------------------------------------------------
+
+
+def _upload(client: Any, files: dict[str, Path]) -> None:
+    """Copy ``{remote path under WORKDIR: local file}``, skipping files already there at that size."""
+    sftp = client.open_sftp()
+    try:
+        home = sftp.normalize(".")
+        for relative, local in files.items():
+            destination = f"{home}/{WORKDIR}/{relative}"
+            with contextlib.suppress(OSError):
+                if sftp.stat(destination).st_size == local.stat().st_size and not relative.endswith(".py"):
+                    continue
+            _makedirs(sftp, destination.rsplit("/", 1)[0])
+            sftp.put(str(local), destination)
+    finally:
+        sftp.close()
+
+
+def _makedirs(sftp: Any, folder: str) -> None:
+    path = ""
+    for part in folder.strip("/").split("/"):
+        path += "/" + part
+        with contextlib.suppress(OSError):
+            sftp.mkdir(path)
+
+
+def _package_files(module: str) -> dict[str, Path]:
+    """The payload's sources with the packages above it, as paths relative to WORKDIR."""
+    import importlib.util
+
+    import introaws
+
+    root = Path(introaws.__file__).parent.parent
+    spec = importlib.util.find_spec(module)
+    assert spec and spec.origin, module
+    origin = Path(spec.origin)
+    sources = sorted(origin.parent.glob("*.py")) if origin.name == "__init__.py" else [origin]
+    files = {str(p.relative_to(root)): p for p in sources}
+    parts = module.split(".")
+    for depth in range(1, len(parts)):
+        init = root.joinpath(*parts[:depth], "__init__.py")
+        if init.exists():
+            files[str(init.relative_to(root))] = init
+    return files
+
+
+def run_payload(target: Target, module: str, arguments: list[str], on_line: Callable[[str], None],
+                extra_files: dict[str, Path] | None = None, report: Reporter = silent) -> tuple[int, str]:
+    """Copy ``module`` to the box and run ``python3 -m module ARGS`` there, line by line."""
+    from introaws import ssh
+
+    with session(target, report) as client:
+        report(Event("step", "copying the payload to the box"))
+        _upload(client, {**_package_files(module), **(extra_files or {})})
+        pending = b""
+        errors: list[bytes] = []
+
+        def take(chunk: bytes) -> None:
+            nonlocal pending
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            for line in complete:
+                on_line(line.decode(errors="replace"))
+
+        command = f"cd ~/{WORKDIR} && python3 -m {module} {' '.join(shlex.quote(a) for a in arguments)}"
+        code = ssh.run(client, PRELUDE + command, take, errors.append)
+        if pending:
+            on_line(pending.decode(errors="replace"))
+        return code, b"".join(errors).decode(errors="replace").strip()
+
+
+def bench(target: Target, size: int, report: Reporter = silent) -> dict[str, Any]:
+    """Time a SIZE x SIZE float32 matmul on the box's CPU, and on its GPU when it has one."""
+    if not 1 <= size <= 40000:
+        raise UsageError(f"--size {size} is out of range", "give between 1 and 40000 (the textbook uses 10000)")
+    lines: list[str] = []
+    code, errors = run_payload(target, "introaws.tasks.matmul", ["--size", str(size)], lines.append, report=report)
+    if code != 0:
+        raise IntroawsError(f"the benchmark failed on the box (exit {code}): {errors.splitlines()[-1:] or ''}",
+                            "log in with 'introaws dnn ssh' to look")
+    result = json.loads(lines[-1])
+    result["speedup"] = round(result["cpu_s"] / result["gpu_s"], 1) if result.get("gpu_s") else None
+    return result
+
+
+def train(target: Target, *, epochs: int, lr: float = 0.01, momentum: float = 0.5, batch_size: int = 64,
+          data_dir: str | None = None, on_line: Callable[[str], None] = lambda line: None,
+          report: Reporter = silent) -> dict[str, Any]:
+    """Train the textbook's MNIST CNN on the box (GPU when it has one); lines stream to ``on_line``."""
+    if epochs < 1 or batch_size < 1 or lr <= 0 or not 0 <= momentum < 1:
+        raise UsageError("epochs and batch size must be positive, lr > 0 and 0 <= momentum < 1",
+                         "the textbook trains with --epochs 5 --lr 0.01 --momentum 0.5")
+    from introaws.tasks.mnist import data
+
+    folder = data.resolve_dir(data_dir)
+    missing = data.missing_files(folder)
+    if missing:
+        raise NotFound(f"MNIST files missing in {folder}: {', '.join(missing)}",
+                       "run 'introaws data mnist', or pass --data-dir with the four IDX files")
+    files = {f"mnist-data/{p.name}": p for p in sorted(folder.iterdir()) if p.is_file() and "-ubyte" in p.name}
+    arguments = ["--lr", str(lr), "--momentum", str(momentum), "--epochs", str(epochs),
+                 "--batch-size", str(batch_size), "--patience", str(epochs),
+                 "--data-dir", "mnist-data", "--out-dir", "runs"]
+    lines: list[str] = []
+
+    def keep(line: str) -> None:
+        lines.append(line)
+        on_line(line)
+
+    code, errors = run_payload(target, "introaws.tasks.mnist", arguments, keep, files, report)
+    if code != 0:
+        raise IntroawsError(f"training failed on the box (exit {code}): {(errors.splitlines() or [''])[-1]}",
+                            "log in with 'introaws dnn ssh' and look in ~/" + WORKDIR)
+    final = next((line for line in reversed(lines) if "test accuracy" in line), "")
+    accuracy = None
+    with contextlib.suppress(ValueError, IndexError):
+        accuracy = float(final.split("test accuracy", 1)[1].split("%", 1)[0])
+    return {"epochs": epochs, "lr": lr, "momentum": momentum, "test_accuracy": accuracy, "summary": final}
