@@ -20,17 +20,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+# In the course's order: key pairs and the hands-ons, then the small exercises, data, the cloud.
 app.add_typer(keypair.app, name="keypair")
-app.add_typer(ddb.app, name="ddb")
-app.add_typer(s3.app, name="s3")
 app.add_typer(ec2.app, name="ec2")
 app.add_typer(dnn.app, name="dnn")
 app.add_typer(qa.app, name="qa")
 app.add_typer(batch.app, name="batch")
-app.add_typer(data.app, name="data")
-app.add_typer(cloud.app, name="cloud")
 app.add_typer(haiku.app, name="haiku")
 app.add_typer(lambda_.app, name="lambda")
+app.add_typer(ddb.app, name="ddb")
+app.add_typer(s3.app, name="s3")
+app.add_typer(data.app, name="data")
+app.add_typer(cloud.app, name="cloud")
 
 
 def _version(value: bool) -> None:
