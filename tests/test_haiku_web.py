@@ -39,10 +39,13 @@ def browser():
 
 
 def test_post_list_and_like_in_the_browser(site, browser):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(browser, 30)
+    # The page re-renders its list after each change: elements found before may go stale, so
+    # every check looks them up again inside a wait that retries on staleness.
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
     browser.get(site["website_url"])
     wait.until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
     assert browser.find_element(By.ID, "endpoint").get_attribute("value") == site["api_endpoint"]
@@ -61,12 +64,20 @@ def test_post_list_and_like_in_the_browser(site, browser):
                 return item
         return False
 
-    posted = wait.until(card)
-    assert posted.find_element(By.CLASS_NAME, "username").text == "芭蕉"
-    assert posted.find_element(By.CLASS_NAME, "likes").text == "0"
-    posted.find_element(By.CLASS_NAME, "like").click()
-    wait.until(lambda b: card(b).find_element(By.CLASS_NAME, "likes").text == "1")
+    def text_of(b, part: str) -> str:
+        found = card(b)
+        return found.find_element(By.CLASS_NAME, part).text if found else ""
+
+    def click_like(b) -> bool:
+        found = card(b)
+        if found:
+            found.find_element(By.CLASS_NAME, "like").click()
+        return bool(found)
+
+    wait.until(lambda b: text_of(b, "username") == "芭蕉" and text_of(b, "likes") == "0")
+    wait.until(click_like)
+    wait.until(lambda b: text_of(b, "likes") == "1")
 
     browser.find_element(By.ID, "refresh").click()  # the like is stored, not only shown
-    wait.until(lambda b: card(b) and card(b).find_element(By.CLASS_NAME, "likes").text == "1")
+    wait.until(lambda b: text_of(b, "likes") == "1")
     assert browser.find_element(By.ID, "status").text in ("", "Posted.")

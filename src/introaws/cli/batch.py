@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from introaws.cli import context, render
-from introaws.cli.stackcmds import confirm_cost, render_up
+from introaws.cli.stackcmds import confirm_cost, show_up
 from introaws.errors import ExitCode
 
 app = typer.Typer(help="AWS Batch hands-on: an MNIST hyper-parameter sweep, results as a heat-map "
@@ -37,11 +37,7 @@ def up(
         params["spot"] = True
     with render.progress() as report:
         result = lifecycle.up(context.target(ctx), "batch", params, dry_run=dry_run, report=report)
-    if json_out:
-        render.print_json({"stack": result.stack, "status": result.status, "outputs": result.outputs,
-                           "up_to_date": result.up_to_date})
-    else:
-        render_up("batch", result)
+    show_up("batch", result, json_out)
 
 
 @app.command("down")

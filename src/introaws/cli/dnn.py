@@ -9,7 +9,7 @@ import threading
 import typer
 
 from introaws.cli import context, render
-from introaws.cli.stackcmds import confirm_cost, render_up
+from introaws.cli.stackcmds import confirm_cost, show_up
 
 app = typer.Typer(help="GPU hands-on: Deep Learning AMI, Jupyter through an SSH tunnel, PyTorch "
                        "(textbook chapters 5-6).", no_args_is_help=True)
@@ -37,13 +37,7 @@ def up(
         confirm_cost(ctx, "dnn", yes, hourly=dnn.hourly_cost(request), what=dnn.instance_type(request))
     with render.progress() as report:
         result = dnn.up(target, request, dry_run=dry_run, report=report)
-    if json_out:
-        render.print_json({"stack": result.stack, "status": result.status, "outputs": result.outputs,
-                           "up_to_date": result.up_to_date, "changes": [c.__dict__ for c in result.changes]})
-        return
-    render_up("dnn", result)
-    if result.status != "DRY_RUN":
-        render.note("next: introaws dnn tunnel   (Jupyter in your browser)   ·   introaws dnn train --epochs 5")
+    show_up("dnn", result, json_out, "next: introaws dnn tunnel   (Jupyter in your browser)   ·   introaws dnn train --epochs 5")
 
 
 @app.command("status")

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from introaws.cli import context, render
-from introaws.cli.stackcmds import confirm_cost, render_up
+from introaws.cli.stackcmds import confirm_cost, show_up
 
 app = typer.Typer(help="EC2 hands-on: a server of your own, reached over SSH (textbook chapter 4).",
                   no_args_is_help=True)
@@ -36,13 +36,7 @@ def up(
         confirm_cost(ctx, "ec2", yes, hourly=hourly, what=instance_type or ec2.DEFAULT_INSTANCE_TYPE)
     with render.progress() as report:
         result = ec2.up(target, request, dry_run=dry_run, report=report)
-    if json_out:
-        render.print_json({"stack": result.stack, "status": result.status, "outputs": result.outputs,
-                           "up_to_date": result.up_to_date, "changes": [c.__dict__ for c in result.changes]})
-        return
-    render_up("ec2", result)
-    if result.status != "DRY_RUN":
-        render.note("log in with: introaws ec2 ssh   (or run one command: introaws ec2 ssh -- uname -a)")
+    show_up("ec2", result, json_out, "log in with: introaws ec2 ssh   (or run one command: introaws ec2 ssh -- uname -a)")
 
 
 @app.command("status")

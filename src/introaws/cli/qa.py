@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from introaws.cli import context, render
-from introaws.cli.stackcmds import confirm_cost, render_up
+from introaws.cli.stackcmds import confirm_cost, show_up
 
 app = typer.Typer(help="QA bot hands-on: questions answered by Fargate tasks, answers in DynamoDB "
                        "(textbook chapter 8).", no_args_is_help=True)
@@ -37,13 +37,7 @@ def up(
         confirm_cost(ctx, "qa", yes)
     with render.progress() as report:
         result = qa.up(context.target(ctx), model=model, image=image, dry_run=dry_run, report=report)
-    if json_out:
-        render.print_json({"stack": result.stack, "status": result.status, "outputs": result.outputs,
-                           "up_to_date": result.up_to_date, "changes": [c.__dict__ for c in result.changes]})
-        return
-    render_up("qa", result)
-    if result.status != "DRY_RUN":
-        render.note('ask with: introaws qa ask "CONTEXT" "QUESTION"   (or: introaws qa ask-many)')
+    show_up("qa", result, json_out, 'ask with: introaws qa ask "CONTEXT" "QUESTION"   (or: introaws qa ask-many)')
 
 
 @app.command("down")

@@ -10,8 +10,20 @@ import typer
 from introaws.cli import context, render
 
 
+def show_up(name: str, result: Any, json_out: bool, next_step: str | None = None) -> None:
+    """What ``up`` prints: JSON, or the plan for a dry run, or outputs, what to do next and how
+    to tear down."""
+    if json_out:
+        render.print_json({"stack": result.stack, "status": result.status, "outputs": result.outputs,
+                           "up_to_date": result.up_to_date, "changes": [c.__dict__ for c in result.changes]})
+        return
+    render_up(name, result)
+    if next_step and result.status != "DRY_RUN":
+        render.note(next_step)
+
+
 def render_up(name: str, result: Any) -> None:
-    """What ``up`` prints: the plan for a dry run, else outputs and how to tear down."""
+    """The human form of ``up``'s result."""
     if result.status == "DRY_RUN":
         render.table(f"change set for {result.stack} (dry run, nothing deployed)",
                      ["action", "resource", "type", "replacement"],
@@ -65,12 +77,7 @@ def add_lifecycle(app: typer.Typer, name: str, params: Callable[..., dict[str, A
             confirm_cost(ctx, name, yes)
         with render.progress() as report:
             result = lifecycle.up(context.target(ctx), name, dry_run=dry_run, report=report)
-        if json_out:
-            render.print_json({"stack": result.stack, "status": result.status, "outputs": result.outputs,
-                               "up_to_date": result.up_to_date,
-                               "changes": [c.__dict__ for c in result.changes]})
-        else:
-            render_up(name, result)
+        show_up(name, result, json_out)
 
     if with_up:
         app.command("up")(up)
