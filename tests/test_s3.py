@@ -21,9 +21,10 @@ def test_upload_download_and_down_with_objects(fresh_home, tmp_path: Path):
     listed = {o["key"]: o for o in run_cli(fresh_home, "s3", "ls", "--json").json()}
     assert listed["data/big.bin"]["size"] == len(payload)
     back = tmp_path / "back.bin"
-    down = run_cli(fresh_home, "s3", "download", "data/big.bin", "--to", str(back))
+    down = run_cli(fresh_home, "s3", "download", "data/big.bin", "--to", str(back), "--json")
     assert down.code == 0, down.err
     assert back.read_bytes() == payload
+    assert down.json()["size"] == len(payload)  # HEAD's Content-Length survives the local cloud
 
     assert "no such file" in one_error_line(run_cli(fresh_home, "s3", "upload", str(tmp_path / "nope")))
     missing = run_cli(fresh_home, "s3", "download", "nope.txt", "--to", str(tmp_path / "x"))

@@ -136,8 +136,10 @@ class Front:
             # 400, not 500: the same request would fail the same way, so clients must not retry.
             return aws_error(request, "LocalCloudFailure", f"{type(exc).__name__}: {exc}", status=400,
                              error=str(exc))
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(body))))
+        headers = captured["headers"]
+        if request.method != "HEAD":  # a HEAD answer's Content-Length is the object's, not its (empty) body's
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(body))))
         return Reply(captured["status"], headers, body)
 
     def _introaws_api(self, request: Recorded) -> Reply:
