@@ -156,6 +156,10 @@ def ask(target: Target, context: str, question: str, *, timeout: float = 600,
     deadline = started + timeout
     while True:
         if task["lastStatus"] != last:
+            if task["lastStatus"] == "STOPPED" and task.get("startedAt") and last in ("", "PROVISIONING", "PENDING"):
+                # It ran between two polls: ECS's startedAt says so, so the user sees it too.
+                report(Event("status", "RUNNING", {"task": arn, "status": "RUNNING",
+                                                   "elapsed": time.monotonic() - started}))
             last = task["lastStatus"]
             report(Event("status", last, {"task": arn, "status": last, "elapsed": time.monotonic() - started}))
         if last == "STOPPED":
