@@ -18,6 +18,7 @@ import pytest
 from botocore.stub import Stubber
 
 from conftest import ROOT, cli_env, run_cli
+from introaws import quotas
 from introaws.errors import UsageError
 from introaws.target import Target
 from introaws.workflows import dnn
@@ -191,9 +192,9 @@ def test_quota_too_low_refuses_with_the_link(quota):
 
 
 def test_quota_codes_by_family():
-    assert dnn.quota_code("g4dn.xlarge") == dnn.quota_code("g5.2xlarge") == "L-DB2E81BA"
-    assert dnn.quota_code("p3.2xlarge") == "L-417A185B"
-    assert dnn.quota_code("t2.micro") == dnn.STANDARD_QUOTA_CODE
+    assert quotas.on_demand_code("g4dn.xlarge") == quotas.on_demand_code("g5.2xlarge") == "L-DB2E81BA"
+    assert quotas.on_demand_code("p3.2xlarge") == "L-417A185B"
+    assert quotas.on_demand_code("t2.micro") == quotas.STANDARD_ON_DEMAND
 
 
 def test_paid_up_on_aws_refuses_without_yes(home):

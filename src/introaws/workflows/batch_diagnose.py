@@ -11,12 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from introaws import quotas
 from introaws.target import Target
-
-# Service Quotas codes for EC2 vCPUs of G and VT instances.
-G_ON_DEMAND_QUOTA = "L-DB2E81BA"  # Running On-Demand G and VT instances
-G_SPOT_QUOTA = "L-3819A6DF"  # All G and VT Spot Instance Requests
-QUOTA_URL = "https://console.aws.amazon.com/servicequotas/home/services/ec2/quotas/{code}"
 
 
 @dataclass(frozen=True)
@@ -90,12 +86,12 @@ def _instance_fit(target: Target, instance_type: str, need: dict[str, int]) -> l
 
 
 def _quota(target: Target, spot: bool, vcpus: int) -> list[Finding]:
-    code = G_SPOT_QUOTA if spot else G_ON_DEMAND_QUOTA
+    code = quotas.G_SPOT if spot else quotas.ON_DEMAND["g"]
     try:
         value = target.client("service-quotas").get_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]["Value"]
     except Exception as exc:  # no permission or no such quota: say so, do not fail the wait
         return [Finding(f"could not read the G-instance vCPU quota ({type(exc).__name__})", False)]
     if value < vcpus:
         return [Finding(f"the account's quota for G instances is {value:g} vCPUs, below the job's {vcpus}; "
-                        f"request more at {QUOTA_URL.format(code=code)}", True)]
+                        f"request more at {quotas.request_url(code)}", True)]
     return []

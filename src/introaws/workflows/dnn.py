@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from introaws import pricing
+from introaws import pricing, quotas
 from introaws.deploy import engine
 from introaws.errors import Conflict, IntroawsError, NotFound, UsageError
 from introaws.progress import Event, Reporter, silent
@@ -35,10 +35,6 @@ PRELUDE = 'export PATH="${INTROAWS_FRAMEWORK_BIN:-/opt/pytorch/bin}:$HOME/.local
 
 JUPYTER_START_TIMEOUT_S = 180.0
 
-# Service Quotas codes of "Running On-Demand ... instances" (vCPUs), by instance family.
-QUOTA_CODES = {"g": "L-DB2E81BA", "vt": "L-DB2E81BA", "p": "L-417A185B"}
-STANDARD_QUOTA_CODE = "L-1216C47A"
-QUOTA_URL = "https://console.aws.amazon.com/servicequotas/home/services/ec2/quotas/{code}"
 
 
 @dataclass(frozen=True)
@@ -61,34 +57,26 @@ def instance_type(request: UpRequest) -> str:
     return request.instance_type or DEFAULT_INSTANCE_TYPE
 
 
-def quota_code(instance_type_name: str) -> str:
-    family = instance_type_name.split(".", 1)[0]
-    for prefix, code in QUOTA_CODES.items():
-        if family.startswith(prefix) and family[len(prefix):len(prefix) + 1].isdigit():
-            return code
-    return STANDARD_QUOTA_CODE
-
-
 def check_quota(target: Target, instance_type_name: str) -> dict[str, Any]:
     """Refuse before deploying when the account may not run the instance's vCPUs (AWS only).
 
     New accounts often have 0 vCPUs for G instances, and the stack would then fail minutes in."""
-    code = quota_code(instance_type_name)
+    code = quotas.on_demand_code(instance_type_name)
     info = target.client("ec2").describe_instance_types(InstanceTypes=[instance_type_name])["InstanceTypes"]
     if not info:
         raise UsageError(f"unknown instance type {instance_type_name}", "see 'aws ec2 describe-instance-types'")
     needed = int(info[0]["VCpuInfo"]["DefaultVCpus"])
-    quotas = target.client("service-quotas")
+    service_quotas = target.client("service-quotas")
     try:
-        quota = quotas.get_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]
-    except quotas.exceptions.NoSuchResourceException:
-        quota = quotas.get_aws_default_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]
+        quota = service_quotas.get_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]
+    except service_quotas.exceptions.NoSuchResourceException:
+        quota = service_quotas.get_aws_default_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]
     allowed = float(quota["Value"])
     if needed > allowed:
         raise UsageError(
             f"{instance_type_name} needs {needed} vCPUs but your quota '{quota.get('QuotaName', code)}' "
             f"in {target.region} is {allowed:g}",
-            f"request more at {QUOTA_URL.format(code=code)} (it can take a day), or pick another --instance-type",
+            f"request more at {quotas.request_url(code)} (it can take a day), or pick another --instance-type",
         )
     return {"quota_code": code, "vcpus_needed": needed, "vcpus_allowed": allowed}
 
