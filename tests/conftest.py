@@ -70,6 +70,15 @@ def cli(home: Path):
     return call
 
 
+@pytest.fixture(scope="module")
+def haiku_site(cli):
+    """Bashoutter deployed for one test module (its outputs and URLs), torn down after it."""
+    up = cli("haiku", "up", "--json")
+    assert up.code == 0, up.err
+    yield up.json()
+    cli("haiku", "down", "--yes")
+
+
 def target_for(home: Path):
     """A Target on ``home``'s local cloud (started if needed), for checks behind the CLI's back."""
     from introaws.target import resolve

@@ -16,11 +16,8 @@ POEM = {"username": "松尾芭蕉", "first": "閑さや", "second": "岩にし�
 
 
 @pytest.fixture(scope="module")
-def deployed(cli):
-    first = cli("haiku", "up", "--json")
-    assert first.code == 0, first.err
-    yield first.json()
-    cli("haiku", "down", "--yes")
+def deployed(haiku_site):
+    return haiku_site
 
 
 @pytest.fixture(scope="module")

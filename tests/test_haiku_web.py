@@ -16,11 +16,8 @@ LAUNCH_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
 
 
 @pytest.fixture(scope="module")
-def site(cli):
-    up = cli("haiku", "up", "--json")
-    assert up.code == 0, up.err
-    yield up.json()
-    cli("haiku", "down", "--yes")
+def site(haiku_site):
+    return haiku_site
 
 
 @pytest.fixture(scope="module")
