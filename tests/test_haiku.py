@@ -123,7 +123,7 @@ def test_flood_300_adds_exactly_300(cli, base):
     flooded = cli("haiku", "flood", "300", "--concurrency", "16", "--json")
     assert flooded.code == 0, flooded.err
     result = flooded.json()
-    assert result["succeeded"] == 300 and result["errors"] == 0
+    assert result["succeeded"] == 300 and result["errors"] == 0, result["status_counts"]
     assert set(result["latency_ms"]) >= {"p50", "p95", "p99"}
     assert len(cli("haiku", "list", "--json").json()) == before + 300
 

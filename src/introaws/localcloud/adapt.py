@@ -32,7 +32,6 @@ def install() -> None:
     """Adjust moto's classes where a request-level fix cannot reach (idempotent)."""
     make_backend_creation_deterministic()
     replace_instances_on_stack_update()
-    fast_dynamodb_responses()
 
 
 def replace_instances_on_stack_update() -> None:
@@ -80,68 +79,6 @@ def make_backend_creation_deterministic() -> None:
 
     getitem.introaws_deterministic = True  # type: ignore[attr-defined]
     AccountSpecificBackend.__getitem__ = getitem  # type: ignore[method-assign]
-
-
-# --- speed -------------------------------------------------------------------------------
-
-
-def fast_dynamodb_responses() -> None:
-    """moto 5.2.5 writes every DynamoDB answer through its generic, botocore-model-driven
-    serializer, which spends ~85% of a 1,000-item ``Scan`` walking shapes. DynamoDB's wire
-    format is the JSON of the result itself, so a result made only of JSON types is dumped
-    directly (``None`` members dropped, as the serializer does); anything else (binary
-    attributes, timestamps, errors) still takes moto's path. Installed once, in the daemon."""
-    import json
-
-    from moto.core.responses import ActionResult, PaginatedResult
-    from moto.dynamodb.responses import DynamoHandler
-
-    original = DynamoHandler.serialized
-    if getattr(original, "introaws_fast", False):
-        return
-
-    members: dict[str, frozenset[str]] = {}
-
-    def output_members(action: str) -> frozenset[str]:
-        if action not in members:
-            from moto.core.utils import get_service_model
-
-            shape = get_service_model("dynamodb").operation_model(action).output_shape
-            members[action] = frozenset(shape.members) if shape is not None else frozenset()
-        return members[action]
-
-    def serialized(self: Any, action_result: ActionResult) -> Any:
-        result = action_result.result
-        if not isinstance(action_result, PaginatedResult) and isinstance(result, dict):
-            wanted = output_members(self._get_action())
-            plain = _plain_json({k: v for k, v in result.items() if k in wanted})
-            if plain is not None:
-                headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
-                return 200, headers, json.dumps(plain, separators=(",", ":"))
-        return original(self, action_result)
-
-    serialized.introaws_fast = True  # type: ignore[attr-defined]
-    DynamoHandler.serialized = serialized
-
-
-def _plain_json(value: Any) -> Any:
-    """``value`` without ``None`` members, or None when it holds anything but JSON types."""
-    if isinstance(value, dict):
-        plain = {}
-        for key, member in value.items():
-            if member is None:
-                continue
-            converted = _plain_json(member)
-            if converted is None:
-                return None
-            plain[key] = converted
-        return plain
-    if isinstance(value, list):
-        items = [_plain_json(v) for v in value]
-        return None if any(i is None for i in items) else items
-    if isinstance(value, (str, bool, int, float)):
-        return value
-    return None
 
 
 # --- preparations before moto ------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The WSGI front of the local cloud: every request passes here before moto sees it.
+"""The front of the local cloud: every request passes here before moto sees it.
 
 It serializes moto (moto is not built for concurrent mutation and the journal needs one
 order), journals state-changing requests with a deterministic random seed, and lets runtime
@@ -74,18 +74,15 @@ class Front:
         self.journal.open_for_append()
         return count
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        body = _read_body(environ)
-        request = Recorded.from_environ(environ, body)
+    def respond(self, request: Recorded) -> Reply:
+        """The answer to one HTTP request (the listener's only call into the front)."""
         if request.path == "/_introaws/health":
-            reply = self._introaws_api(request)
-        else:
-            reply = self._ask_hooks(request)  # hooks may answer their own /_introaws/ queries too
-            if reply is None:
-                internal = request.path.startswith("/_introaws/")
-                reply = self._introaws_api(request) if internal else self.forward(request)
-        start_response(_status_line(reply.status), reply.headers)
-        return [reply.body]
+            return self._introaws_api(request)
+        reply = self._ask_hooks(request)  # hooks may answer their own /_introaws/ queries too
+        if reply is not None:
+            return reply
+        internal = request.path.startswith("/_introaws/")
+        return self._introaws_api(request) if internal else self.forward(request)
 
     def _ask_hooks(self, request: Recorded) -> Reply | None:
         for hook in self.hooks:
@@ -164,23 +161,3 @@ def aws_error(request: Recorded, code: str, message: str, status: int = 500,
     headers.append(("Content-Length", str(len(body))))
     return Reply(status, headers, body, error=error or message)
 
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    stream = environ["wsgi.input"]
-    length = environ.get("CONTENT_LENGTH")
-    if length:
-        return stream.read(int(length))
-    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or environ.get(
-        "wsgi.input_terminated"
-    ):
-        return stream.read()
-    return b""
-
-
-def _status_line(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"{status} Unknown"

@@ -46,19 +46,20 @@ class Recorded:
     http_headers: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_environ(cls, environ: dict[str, Any], body: bytes) -> Recorded:
-        headers = {k: environ[k] for k in _KEPT_HEADERS if k in environ}
-        for key, value in environ.items():
-            if key.startswith("HTTP_X_AMZ_META_"):
-                headers[key] = value
-        return cls(
-            method=environ["REQUEST_METHOD"],
-            path=environ.get("PATH_INFO", "/"),
-            query=environ.get("QUERY_STRING", ""),
-            headers=headers,
-            body=body,
-            http_headers=_http_headers(environ),
-        )
+    def from_http(cls, method: str, path: str, query: str, headers: list[tuple[str, str]],
+                  body: bytes) -> Recorded:
+        """``path`` and ``query`` as WSGI presents them; ``headers`` as sent."""
+        environ: dict[str, str] = {}
+        sent: dict[str, str] = {}
+        for name, value in headers:
+            key = name.upper().replace("-", "_")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = f"HTTP_{key}"
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+            sent[name] = f"{sent[name]},{value}" if name in sent else value
+        kept = {k: environ[k] for k in _KEPT_HEADERS if k in environ}
+        kept.update((k, v) for k, v in environ.items() if k.startswith("HTTP_X_AMZ_META_"))
+        return cls(method=method, path=path, query=query, headers=kept, body=body, http_headers=sent)
 
     def environ(self) -> dict[str, Any]:
         env: dict[str, Any] = {
@@ -156,11 +157,3 @@ class Recorded:
             extra=data.get("extra", {}),
         )
 
-
-def _http_headers(environ: dict[str, Any]) -> dict[str, str]:
-    headers = {"-".join(p.capitalize() for p in k[5:].split("_")): str(v)
-               for k, v in environ.items() if k.startswith("HTTP_")}
-    for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
-        if environ.get(key):
-            headers[name] = str(environ[key])
-    return headers

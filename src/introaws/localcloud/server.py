@@ -24,18 +24,18 @@ def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of modu
     os.environ.setdefault("MOTO_DOCKER_NETWORK_MODE", "none")
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from introaws.localcloud import adapt
+    from introaws.localcloud import adapt, speedups
     from introaws.localcloud.front import Front
     from introaws.localcloud.journal import Journal
 
     adapt.install()
+    speedups.install()
     moto_app = DomainDispatcherApplication(create_backend_app)
     return Front(moto_app=moto_app, journal=Journal(state_dir / JOURNAL_FILE), home=str(state_dir))
 
 
 def serve(state_dir: Path, port: int) -> None:
-    from werkzeug.serving import make_server
-
+    from introaws.localcloud.listener import Listener
     from introaws.localcloud.runtime import RuntimeContext, build_hooks
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -43,9 +43,8 @@ def serve(state_dir: Path, port: int) -> None:
     front = build_front(state_dir)
     replayed = front.replay()
     log.info("replayed %d journaled requests", replayed)
-    server = make_server("127.0.0.1", port, front, threaded=True)
-    endpoint = f"http://127.0.0.1:{server.server_port}"
-    front.hooks = build_hooks(RuntimeContext(state_dir, endpoint, front.forward))
+    server = Listener(port, front.respond)
+    front.hooks = build_hooks(RuntimeContext(state_dir, server.endpoint, front.forward))
     state = {"pid": os.getpid(), "port": server.server_port}
     tmp = state_dir / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(state))

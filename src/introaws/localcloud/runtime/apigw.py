@@ -126,8 +126,9 @@ def _match(pattern: list[str], wanted: list[str]) -> tuple[tuple[int, ...], dict
 def _proxy_event(request: Recorded, api_id: str, stage: str, resource_path: str, path: str,
                  path_params: dict[str, str]) -> dict[str, Any]:
     query = parse_qs(request.query, keep_blank_values=True)
-    headers = dict(request.http_headers)
-    content_type = headers.get("Content-Type", "")
+    headers = dict(request.http_headers)  # names as the client sent them, as on AWS
+    by_name = {k.lower(): v for k, v in headers.items()}
+    content_type = by_name.get("content-type", "")
     is_text = not request.body or any(content_type.startswith(t) for t in _TEXT_TYPES) or not content_type
     if request.body and is_text:
         try:
@@ -155,7 +156,7 @@ def _proxy_event(request: Recorded, api_id: str, stage: str, resource_path: str,
             "requestId": str(uuid.uuid4()), "protocol": "HTTP/1.1",
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "requestTimeEpoch": int(now * 1000),
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent")},
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": by_name.get("user-agent")},
         },
         "body": body,
         "isBase64Encoded": bool(request.body) and not is_text,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from introaws.localcloud import adapt
+from introaws.localcloud import speedups
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_fast_path_answers_like_moto(recorded):
 
     original = DynamoHandler.serialized
     try:
-        adapt.fast_dynamodb_responses()
+        speedups.fast_dynamodb_responses()
         fast = DynamoHandler.serialized
         assert fast is not original
         took_fast_path = 0
@@ -72,7 +72,7 @@ def test_fast_path_answers_like_moto(recorded):
             fast_status, headers, fast_body = fast(handler, action_result)
             assert (fast_status, json.loads(fast_body)) == (status, json.loads(body)), handler._get_action()
             assert headers["Content-Type"] == "application/x-amz-json-1.0"
-            took_fast_path += adapt._plain_json(action_result.result) is not None
+            took_fast_path += speedups.plain_json(action_result.result) is not None
         assert took_fast_path >= len(recorded) - 5  # only binary, timestamps and errors fall back
     finally:
         DynamoHandler.serialized = original

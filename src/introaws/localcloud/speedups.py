@@ -1,0 +1,106 @@
+"""moto's request path made cheaper, answers unchanged: each change is a cache of something
+moto recomputes on every request, or a direct path that gives the same bytes.
+
+Kept apart from :mod:`adapt` (which fixes what moto gets wrong): nothing here changes what
+the local cloud answers, only how fast. The haiku API's throughput target is what made these
+worth having; ``bench/haiku_api.py`` measures them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+
+def install() -> None:
+    """Install every speed-up (idempotent); the daemon calls this once, before serving."""
+    cache_moto_module_list()
+    cache_handler_method_names()
+    fast_dynamodb_responses()
+
+
+def cache_moto_module_list() -> None:
+    """moto's dispatcher lists its own package directory (a ``listdir`` and an ``isdir`` per
+    entry) on every request to tell a service name from a host; the list never changes."""
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "introaws_cached", False):
+        return
+    modules = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    list_of_moto_modules.introaws_cached = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules
+
+
+def cache_handler_method_names() -> None:
+    """moto finds an action's method by listing the handler class's members with ``inspect``
+    on every request; classes are final once the daemon serves, so one listing per class."""
+    from moto.core import responses
+
+    original = responses.method_names_from_class
+    if getattr(original, "introaws_cached", False):
+        return
+    cached = functools.cache(lambda cls: frozenset(original(cls)))
+    cached.introaws_cached = True  # type: ignore[attr-defined]
+    responses.method_names_from_class = cached
+
+
+def fast_dynamodb_responses() -> None:
+    """moto 5.2.5 writes every DynamoDB answer through its generic, botocore-model-driven
+    serializer, which spends ~85% of a 1,000-item ``Scan`` walking shapes. DynamoDB's wire
+    format is the JSON of the result itself, so a result made only of JSON types is dumped
+    directly (``None`` members dropped, as the serializer does); anything else (binary
+    attributes, timestamps, errors) still takes moto's path."""
+    from moto.core.responses import ActionResult, PaginatedResult
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.serialized
+    if getattr(original, "introaws_fast", False):
+        return
+
+    members: dict[str, frozenset[str]] = {}
+
+    def output_members(action: str) -> frozenset[str]:
+        if action not in members:
+            from moto.core.utils import get_service_model
+
+            shape = get_service_model("dynamodb").operation_model(action).output_shape
+            members[action] = frozenset(shape.members) if shape is not None else frozenset()
+        return members[action]
+
+    def serialized(self: Any, action_result: ActionResult) -> Any:
+        result = action_result.result
+        if not isinstance(action_result, PaginatedResult) and isinstance(result, dict):
+            wanted = output_members(self._get_action())
+            plain = plain_json({k: v for k, v in result.items() if k in wanted})
+            if plain is not None:
+                headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
+                return 200, headers, json.dumps(plain, separators=(",", ":"))
+        return original(self, action_result)
+
+    serialized.introaws_fast = True  # type: ignore[attr-defined]
+    DynamoHandler.serialized = serialized
+
+
+def plain_json(value: Any) -> Any:
+    """``value`` without ``None`` members, or None when it holds anything but JSON types."""
+    if isinstance(value, dict):
+        plain = {}
+        for key, member in value.items():
+            if member is None:
+                continue
+            converted = plain_json(member)
+            if converted is None:
+                return None
+            plain[key] = converted
+        return plain
+    if isinstance(value, list):
+        items = [plain_json(v) for v in value]
+        return None if any(i is None for i in items) else items
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    return None
