@@ -10,10 +10,11 @@ are told to stop when the daemon stops.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from introaws.localcloud.front import Hook, Reply
@@ -25,6 +26,21 @@ class RuntimeContext:
     state_dir: Path  # the daemon's state directory; runtimes keep files under state_dir/runtime/
     endpoint: str  # this daemon's own endpoint, for boto3 calls and child processes
     forward: Callable[[Recorded], Reply]  # call moto directly (journaled like any request)
+
+    def call(self, service: str, region: str, target: str, payload: dict[str, Any]) -> Reply:
+        """A JSON-protocol AWS call (``target`` like ``Logs_20140328.PutLogEvents``) answered
+        in-process: journaled like any request, without boto3's serializing or an HTTP round
+        trip, for what the daemon does often (shipping Lambda logs)."""
+        from introaws.localcloud.requests import Recorded
+
+        credential = f"introaws/19700101/{region}/{service}/aws4_request"
+        headers = {
+            "HTTP_X_AMZ_TARGET": target, "CONTENT_TYPE": "application/x-amz-json-1.1",
+            "HTTP_HOST": self.endpoint.split("://", 1)[-1],
+            "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=0",
+        }
+        return self.forward(Recorded(method="POST", path="/", query="", headers=headers,
+                                     body=json.dumps(payload).encode()))
 
     def runtime_dir(self, name: str) -> Path:
         path = self.state_dir / "runtime" / name

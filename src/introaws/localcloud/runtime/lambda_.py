@@ -221,7 +221,7 @@ class LambdaRuntime:
         self.pools: dict[FunctionSpec, Pool] = {}
         self._lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=max(self.limit * 2, 8), thread_name_prefix="lambda-async")
-        self.logs = LogShipper(ctx.endpoint, _WORKER_CREDENTIALS)
+        self.logs = LogShipper(ctx)
         self._stopping = threading.Event()
         self._reaper = threading.Thread(target=self._reap, daemon=True, name="lambda-reaper")
         self._reaper.start()
