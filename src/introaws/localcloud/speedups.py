@@ -18,6 +18,7 @@ def install() -> None:
     cache_moto_module_list()
     cache_handler_method_names()
     fast_dynamodb_responses()
+    fast_plain_scans()
 
 
 def cache_moto_module_list() -> None:
@@ -84,6 +85,66 @@ def fast_dynamodb_responses() -> None:
 
     serialized.introaws_fast = True  # type: ignore[attr-defined]
     DynamoHandler.serialized = serialized
+
+
+def fast_plain_scans() -> None:
+    """A ``Scan`` of a whole table (no filter, index, projection or segments: Bashoutter's
+    ``GET /haiku``, ``ddb scan``) spent most of its time in moto sorting items by comparing
+    ``DynamoType`` objects, deep-copying every item and sizing each twice. Here items are sorted
+    on their keys' values computed once (the same order: moto's comparisons compare those
+    values) and handed out uncopied: the whole request, serializing included, runs under the
+    daemon's moto lock, so nothing changes them before they are written out. Any other scan
+    takes moto's path."""
+    from moto.dynamodb.comparisons import OpDefault
+    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Item, Table
+
+    if getattr(Table.scan, "introaws_fast", False):
+        return
+    original_scan = Table.scan
+
+    def sort_key(item: Item) -> Any:
+        if item.range_key:
+            return item.hash_key.cast_value, item.range_key.cast_value
+        return item.hash_key.cast_value
+
+    def all_items(self: Table) -> list[Item]:
+        items: list[Item] = []
+        for hash_set in self.items.values():
+            if self.range_key_attr:
+                items.extend(hash_set.values())
+            else:
+                items.append(hash_set)
+        return sorted(items, key=sort_key)
+
+    def scan(self: Table, filters: dict[str, Any], limit: int, exclusive_start_key: dict[str, Any],
+             filter_expression: Any = None, index_name: str | None = None, consistent_read: bool = False,
+             projection_expression: Any = None, segments: tuple[Any, Any] = (None, None)) -> Any:
+        plain = (not filters and not index_name and not projection_expression and segments == (None, None)
+                 and (filter_expression is None or isinstance(filter_expression, OpDefault)))
+        if not plain:
+            return original_scan(self, filters, limit, exclusive_start_key, filter_expression, index_name,
+                                 consistent_read, projection_expression, segments)
+        results: list[Item] = []
+        result_size = 0
+        last_evaluated_key = None
+        skipping = exclusive_start_key is not None
+        keys = [self.hash_key_attr], [self.range_key_attr]
+        for item in self.all_items():
+            if skipping:
+                if self._item_comes_before_dct(item, exclusive_start_key, *keys, True):
+                    continue
+                skipping = False
+            size = item.size()
+            if len(results) == limit or result_size + size > RESULT_SIZE_LIMIT:
+                last_evaluated_key = self._get_last_evaluated_key(results[-1], None)
+                break
+            results.append(item)
+            result_size += size
+        return results, len(results), last_evaluated_key
+
+    scan.introaws_fast = True  # type: ignore[attr-defined]
+    Table.all_items = all_items
+    Table.scan = scan
 
 
 def plain_json(value: Any) -> Any:
