@@ -9,7 +9,7 @@ import socket
 import time
 from pathlib import Path
 
-from conftest import run_cli, target_for
+from conftest import cli_env, run_cli, target_for
 from introaws.localcloud.journal import Journal
 from introaws.localcloud.requests import Recorded
 from test_errors import one_error_line
@@ -129,3 +129,49 @@ def test_replayed_ids_match_the_originals(fresh_home):
     run_cli(fresh_home, "cloud", "stop")
     after = target_for(fresh_home).client("dynamodb").list_tables()["TableNames"]
     assert after == [before]
+
+
+def test_compaction_keeps_items_and_logs_and_shortens_the_journal(fresh_home):
+    """Item writes and log batches are history: a stop after a long run rewrites them as the
+    current state, and the next start comes back to exactly the same items and log events."""
+    env = cli_env(fresh_home, INTROAWS_COMPACT_AFTER="40")
+    assert run_cli(fresh_home, "ddb", "up", env=env).code == 0
+    target = target_for(fresh_home)
+    ddb, logs = target.client("dynamodb"), target.client("logs")
+    table = ddb.list_tables()["TableNames"][0]
+    key = ddb.describe_table(TableName=table)["Table"]["KeySchema"]
+    names = {k["KeyType"]: k["AttributeName"] for k in key}
+
+    def item_key(n: int) -> dict:
+        return {names["HASH"]: {"S": f"user{n}"}, **({names["RANGE"]: {"S": f"{n:04d}"}} if "RANGE" in names else {})}
+
+    for n in range(60):
+        ddb.put_item(TableName=table, Item={**item_key(n), "age": {"N": str(n)}, "poem": {"S": "閑さや"}})
+    for n in range(0, 60, 3):
+        ddb.update_item(TableName=table, Key=item_key(n), UpdateExpression="ADD likes :one",
+                        ExpressionAttributeValues={":one": {"N": "1"}})
+    for n in range(0, 60, 5):
+        ddb.delete_item(TableName=table, Key=item_key(n))
+    logs.create_log_group(logGroupName="/aws/lambda/kept")
+    logs.create_log_stream(logGroupName="/aws/lambda/kept", logStreamName="s")
+    for n in range(20):
+        logs.put_log_events(logGroupName="/aws/lambda/kept", logStreamName="s",
+                            logEvents=[{"timestamp": int(time.time() * 1000), "message": f"line {n}"}])
+
+    def state() -> tuple:
+        items = sorted(ddb.scan(TableName=table)["Items"], key=lambda i: json.dumps(i, sort_keys=True))
+        events = [e["message"] for e in logs.get_log_events(logGroupName="/aws/lambda/kept",
+                                                             logStreamName="s", startFromHead=True)["events"]]
+        return items, events
+
+    before = state()
+    journal = fresh_home / "data" / "localcloud" / "journal.jsonl"
+    entries_before = len(journal.read_text().splitlines())
+    assert run_cli(fresh_home, "cloud", "stop", env=env).code == 0
+    entries_after = journal.read_text().splitlines()
+    assert len(entries_after) < entries_before - 60
+    targets = [json.loads(line)["headers"].get("HTTP_X_AMZ_TARGET") for line in entries_after]
+    assert "DynamoDB_20120810.PutItem" not in targets and "DynamoDB_20120810.DeleteItem" not in targets
+    assert run_cli(fresh_home, "cloud", "start").code == 0  # same port: the clients above still work
+    assert state() == before
+    assert len(before[0]) == 48 and len(before[1]) == 20

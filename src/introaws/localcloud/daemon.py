@@ -30,7 +30,9 @@ from introaws.errors import LocalCloudError
 STATE_FILE = "daemon.json"
 PORT_FILE = "port"
 LOG_FILE = "daemon.log"
+JOURNAL_FILE = "journal.jsonl"
 START_TIMEOUT_S = 90.0
+REPLAY_S_PER_MB = 1.5  # a long journal (before its first compaction) replays at ~1 MB/s here
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ def start() -> DaemonStatus:
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
             start_new_session=True, close_fds=True,
         )
-        deadline = time.monotonic() + START_TIMEOUT_S
+        timeout = START_TIMEOUT_S + _journal_mb(directory) * REPLAY_S_PER_MB
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise LocalCloudError(
@@ -94,7 +97,7 @@ def start() -> DaemonStatus:
             time.sleep(0.1)
         process.kill()
         raise LocalCloudError(
-            f"the local cloud did not answer within {START_TIMEOUT_S:.0f} s",
+            f"the local cloud did not answer within {timeout:.0f} s",
             "see 'introaws cloud logs'",
         )
 
@@ -187,6 +190,13 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _journal_mb(directory: Path) -> float:
+    try:
+        return (directory / JOURNAL_FILE).stat().st_size / 2**20
+    except OSError:
+        return 0.0
 
 
 def _choose_port(directory: Path) -> int:

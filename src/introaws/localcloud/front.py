@@ -60,7 +60,7 @@ class Front:
     started_at: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
-        self._moto_lock = threading.RLock()
+        self.moto_lock = threading.RLock()  # moto's state changes one request at a time
 
     def replay(self) -> int:
         """Re-apply the journal to a fresh moto; returns how many requests were replayed."""
@@ -95,7 +95,7 @@ class Front:
         """Let moto answer, journaling the request when it changed state."""
         from moto.moto_api._internal import mock_random
 
-        with self._moto_lock:
+        with self.moto_lock:
             if not request.changes_state():
                 return self._call_moto(request)
             request.seq = self.journal.next_seq

@@ -8,8 +8,9 @@ so generated names and ids (stack resources, table names) come back identical.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from introaws.localcloud.requests import Recorded
@@ -21,6 +22,7 @@ class Journal:
         self._lock = threading.Lock()
         self._file = None
         self.next_seq = 1
+        self.appended = 0  # entries written since the daemon started
 
     def entries(self) -> Iterator[Recorded]:
         """Complete entries in order; stops at the first torn or corrupt line."""
@@ -46,6 +48,21 @@ class Journal:
         with self._lock:
             self._file.write(entry.to_json() + "\n")
             self._file.flush()
+            self.appended += 1
+
+    def rewrite(self, entries: Iterable[Recorded]) -> None:
+        """Replace the whole journal with ``entries``, atomically: a crash midway leaves the
+        old journal in place."""
+        staging = self.path.with_name(self.path.name + ".compacting")
+        with staging.open("w", encoding="utf-8") as handle:
+            for entry in entries:
+                handle.write(entry.to_json() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with self._lock:
+            self.close()
+            staging.replace(self.path)
+            self._file = self.path.open("a", encoding="utf-8")
 
     def close(self) -> None:
         if self._file is not None:

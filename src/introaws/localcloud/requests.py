@@ -61,6 +61,19 @@ class Recorded:
         kept.update((k, v) for k, v in environ.items() if k.startswith("HTTP_X_AMZ_META_"))
         return cls(method=method, path=path, query=query, headers=kept, body=body, http_headers=sent)
 
+    @classmethod
+    def json_call(cls, service: str, region: str, target: str, body: bytes) -> Recorded:
+        """A JSON-protocol AWS request made by the daemon itself (``target`` like
+        ``Logs_20140328.PutLogEvents``), shaped as boto3 would send it, unsigned."""
+        version = "1.0" if service == "dynamodb" else "1.1"
+        credential = f"introaws/19700101/{region}/{service}/aws4_request"
+        headers = {
+            "HTTP_X_AMZ_TARGET": target, "CONTENT_TYPE": f"application/x-amz-json-{version}",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=0",
+        }
+        return cls(method="POST", path="/", query="", headers=headers, body=body)
+
     def environ(self) -> dict[str, Any]:
         env: dict[str, Any] = {
             "REQUEST_METHOD": self.method,

@@ -15,8 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-STATE_FILE = "daemon.json"
-JOURNAL_FILE = "journal.jsonl"
+from introaws.localcloud.daemon import JOURNAL_FILE, STATE_FILE
 
 
 def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of module import
@@ -35,6 +34,7 @@ def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of modu
 
 
 def serve(state_dir: Path, port: int) -> None:
+    from introaws.localcloud.compaction import COMPACT_AFTER, compact
     from introaws.localcloud.listener import Listener
     from introaws.localcloud.runtime import RuntimeContext, build_hooks
 
@@ -43,6 +43,8 @@ def serve(state_dir: Path, port: int) -> None:
     front = build_front(state_dir)
     replayed = front.replay()
     log.info("replayed %d journaled requests", replayed)
+    if replayed >= COMPACT_AFTER:
+        compact(front)
     server = Listener(port, front.respond)
     front.hooks = build_hooks(RuntimeContext(state_dir, server.endpoint, front.forward))
     state = {"pid": os.getpid(), "port": server.server_port}
@@ -60,6 +62,8 @@ def serve(state_dir: Path, port: int) -> None:
     finally:
         for hook in front.hooks:
             hook.stop()
+        if front.journal.appended >= COMPACT_AFTER:
+            compact(front)
         front.journal.close()
         _remove_state_file(state_dir)
         log.info("stopped")

@@ -33,14 +33,7 @@ class RuntimeContext:
         trip, for what the daemon does often (shipping Lambda logs)."""
         from introaws.localcloud.requests import Recorded
 
-        credential = f"introaws/19700101/{region}/{service}/aws4_request"
-        headers = {
-            "HTTP_X_AMZ_TARGET": target, "CONTENT_TYPE": "application/x-amz-json-1.1",
-            "HTTP_HOST": self.endpoint.split("://", 1)[-1],
-            "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=0",
-        }
-        return self.forward(Recorded(method="POST", path="/", query="", headers=headers,
-                                     body=json.dumps(payload).encode()))
+        return self.forward(Recorded.json_call(service, region, target, json.dumps(payload).encode()))
 
     def runtime_dir(self, name: str) -> Path:
         path = self.state_dir / "runtime" / name
