@@ -175,3 +175,34 @@ def test_compaction_keeps_items_and_logs_and_shortens_the_journal(fresh_home):
     assert run_cli(fresh_home, "cloud", "start").code == 0  # same port: the clients above still work
     assert state() == before
     assert len(before[0]) == 48 and len(before[1]) == 20
+
+
+def _exchange(port: int, raw: bytes) -> tuple[bytes, bool]:
+    """Send ``raw`` on a new connection: what came back, and whether the server closed it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(raw)
+        sock.settimeout(1.0)
+        data = b""
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+        except TimeoutError:
+            return data, False
+        return data, True
+
+
+def test_listener_keeps_connections_alive_and_refuses_malformed_requests(home):
+    port = int(target_for(home).endpoint_url.rsplit(":", 1)[1])
+    health = b"GET /_introaws/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    data, closed = _exchange(port, health * 2)  # two requests, one connection
+    assert data.count(b"HTTP/1.1 200 OK") == 2 and not closed
+    chunked = (b"POST /_introaws/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"3\r\nabc\r\n0\r\n\r\n")
+    data, closed = _exchange(port, chunked + health)  # the chunked body is read to its end
+    assert data.count(b"HTTP/1.1 200 OK") == 2 and not closed
+    data, closed = _exchange(port, b"GET /_introaws/health HTTP/1.0\r\n\r\n")
+    assert data.startswith(b"HTTP/1.1 200 OK") and closed  # HTTP/1.0 closes after the answer
+    for raw in (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nno colon here\r\n\r\n",
+                b"POST / HTTP/1.1\r\nContent-Length: many\r\n\r\n"):
+        data, closed = _exchange(port, raw)
+        assert data.startswith(b"HTTP/1.1 400 ") and closed, raw
