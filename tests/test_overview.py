@@ -36,3 +36,22 @@ def test_doctor_aws_without_credentials_says_what_to_do(home, tmp_path):
     assert checks["identity"]["ok"] is False
     assert "aws configure" in checks["identity"]["fix"]
     assert result.code == 7
+
+
+def test_doctor_asks_the_docker_engine_not_just_the_client(home, tmp_path):
+    """A docker client whose engine does not answer is reported, with what to do; one whose
+    engine answers shows the engine's version. The clients here are stand-ins on PATH."""
+    for name, script in (("down", "echo 'Cannot connect to the Docker daemon' >&2; exit 1"),
+                         ("up", "echo 27.3.1")):
+        bin_dir = tmp_path / name
+        bin_dir.mkdir()
+        (bin_dir / "docker").write_text(f"#!/bin/sh\n{script}\n")
+        (bin_dir / "docker").chmod(0o755)
+        env = cli_env(home)
+        env["PATH"] = f"{bin_dir}:{env['PATH']}"
+        docker = {c["check"]: c for c in run_cli(home, "doctor", "--json", env=env).json()}["docker"]
+        if name == "down":
+            assert not docker["ok"] and not docker["required"]
+            assert "no engine answers: Cannot connect" in docker["detail"] and "engine" in docker["fix"]
+        else:
+            assert docker["ok"] and "engine 27.3.1" in docker["detail"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import shutil
+import subprocess
 import sys
 from typing import Any
 
@@ -50,8 +51,7 @@ def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[d
         _tool("node", "Node.js runs AWS CDK's synthesizer", "install Node.js 18+ (Debian: apt-get install nodejs)"),
         _tool("sshd", "OpenSSH server backs EC2 instances on the local cloud",
               "install it (Debian: apt-get install openssh-server)", paths=("/usr/sbin/sshd",)),
-        _tool("docker", "Docker builds the QA and MNIST images for AWS",
-              "install Docker to push images to AWS (not needed for the local cloud)", required=False),
+        _docker(),
     ]
     chosen = (cloud or "local").lower()
     try:
@@ -71,6 +71,26 @@ def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[d
 
 def _check(name: str, ok: bool, detail: str, fix: str, required: bool = True) -> dict[str, Any]:
     return {"check": name, "ok": ok, "required": required, "detail": detail, "fix": "" if ok else fix}
+
+
+def _docker() -> dict[str, Any]:
+    """A docker client is not enough: the image builds need an engine that answers."""
+    check = _tool("docker", "Docker builds the QA and MNIST images for AWS",
+                  "install Docker to push images to AWS (not needed for the local cloud)", required=False)
+    if not check["ok"]:
+        return check
+    try:
+        answer = subprocess.run([check["detail"], "info", "--format", "{{.ServerVersion}}"],
+                                capture_output=True, text=True, timeout=15)
+        engine = answer.stdout.strip() if answer.returncode == 0 else ""
+        problem = (answer.stderr.strip().splitlines() or ["no answer"])[-1]
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        engine, problem = "", str(exc)
+    if engine:
+        return _check("docker", True, f"{check['detail']} (engine {engine})", "", required=False)
+    return _check("docker", False, f"client found, but no engine answers: {problem}",
+                  "start the Docker engine (or join the 'docker' group) to push images to AWS",
+                  required=False)
 
 
 def _tool(name: str, why: str, fix: str, *, paths: tuple[str, ...] = (), required: bool = True) -> dict[str, Any]:
