@@ -31,8 +31,12 @@ def timed(args: list[str], env: dict[str, str]) -> float:
 
 
 def summary(samples: list[float]) -> dict[str, float]:
-    return {"median_s": round(statistics.median(samples), 4), "min_s": round(min(samples), 4),
-            "max_s": round(max(samples), 4), "runs": len(samples)}
+    return {
+        "median_s": round(statistics.median(samples), 4),
+        "min_s": round(min(samples), 4),
+        "max_s": round(max(samples), 4),
+        "runs": len(samples),
+    }
 
 
 def new_home() -> Path:

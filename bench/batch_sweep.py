@@ -37,13 +37,31 @@ def sweep(args: argparse.Namespace, cores: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="introaws-bench-") as tmp:
         home = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INTROAWS_"))}
-        env.update(INTROAWS_HOME=str(home), INTROAWS_LOCAL_CORES=str(cores), MNIST_DATA_DIR=str(args.data_dir),
-                   PYTHONPATH=str(ROOT / "src"), NO_COLOR="1")
+        env.update(
+            INTROAWS_HOME=str(home),
+            INTROAWS_LOCAL_CORES=str(cores),
+            MNIST_DATA_DIR=str(args.data_dir),
+            PYTHONPATH=str(ROOT / "src"),
+            NO_COLOR="1",
+        )
         try:
             cli(home, env, "batch", "up")
             started = time.time()
-            done = cli(home, env, "batch", "sweep", "--lr", args.lr, "--momentum", args.momentum,
-                       "--epochs", str(args.epochs), "--vcpus", str(args.vcpus), "--json")
+            done = cli(
+                home,
+                env,
+                "batch",
+                "sweep",
+                "--lr",
+                args.lr,
+                "--momentum",
+                args.momentum,
+                "--epochs",
+                str(args.epochs),
+                "--vcpus",
+                str(args.vcpus),
+                "--json",
+            )
             wall = time.time() - started
             submitted = json.loads(done.stdout)
             os.environ["INTROAWS_HOME"] = str(home)
@@ -59,14 +77,17 @@ def sweep(args: argparse.Namespace, cores: int) -> dict[str, object]:
                 state = states[job["job_id"]]
                 summary = _summary(s3, bucket, submitted["sweep_id"], job["lr"], job["momentum"])
                 epochs = summary.get("epochs", []) if summary else []
-                jobs.append({
-                    "name": job["name"], "status": state["status"],
-                    "wall_s": round((state["stoppedAt"] - state["startedAt"]) / 1000, 2),
-                    "queued_s": round((state["startedAt"] - state["createdAt"]) / 1000, 2),
-                    "cpu_s": round(summary["cpu_seconds"], 2) if summary else None,
-                    "train_wall_s": round(summary["wall_seconds"], 2) if summary else None,
-                    "epoch_s": round(sum(e["seconds"] for e in epochs) / len(epochs), 3) if epochs else None,
-                })
+                jobs.append(
+                    {
+                        "name": job["name"],
+                        "status": state["status"],
+                        "wall_s": round((state["stoppedAt"] - state["startedAt"]) / 1000, 2),
+                        "queued_s": round((state["startedAt"] - state["createdAt"]) / 1000, 2),
+                        "cpu_s": round(summary["cpu_seconds"], 2) if summary else None,
+                        "train_wall_s": round(summary["wall_seconds"], 2) if summary else None,
+                        "epoch_s": round(sum(e["seconds"] for e in epochs) / len(epochs), 3) if epochs else None,
+                    }
+                )
             first = min(s["createdAt"] for s in states.values())
             last = max(s["stoppedAt"] for s in states.values())
             makespan = (last - first) / 1000
@@ -74,16 +95,21 @@ def sweep(args: argparse.Namespace, cores: int) -> dict[str, object]:
             ideal = cpu_total / cores
             packed = sum(j["wall_s"] for j in jobs) / min(cores, len(jobs))
             return {
-                "jobs": len(jobs), "epochs": args.epochs, "cores": cores, "vcpus_per_job": args.vcpus,
+                "jobs": len(jobs),
+                "epochs": args.epochs,
+                "cores": cores,
+                "vcpus_per_job": args.vcpus,
                 "data_dir": str(args.data_dir),
-                "makespan_s": round(makespan, 2), "ideal_s": round(ideal, 2),
+                "makespan_s": round(makespan, 2),
+                "ideal_s": round(ideal, 2),
                 "efficiency": round(ideal / makespan, 3) if makespan else None,
                 # The scheduler alone: job wall times packed perfectly onto the cores vs the makespan
                 # (1.0 = no core ever idle while a job waited). Differs from efficiency when other
                 # processes on the machine take CPU from the jobs.
                 "packing": round(packed / makespan, 3) if makespan else None,
                 "load_average_after": [round(x, 2) for x in os.getloadavg()],
-                "cli_wall_s": round(wall, 2), "total_job_cpu_s": round(cpu_total, 2),
+                "cli_wall_s": round(wall, 2),
+                "total_job_cpu_s": round(cpu_total, 2),
                 "mean_epoch_s_in_jobs": round(sum(j["epoch_s"] or 0 for j in jobs) / len(jobs), 3),
                 "per_job": jobs,
             }
@@ -108,9 +134,11 @@ def epoch_times(data_dir: Path, cores: int) -> dict[str, object]:
     timings = {}
     for threads in sorted({1, cores}):
         result = train.train(mnist, train.Config(lr=0.01, momentum=0.5, epochs=1), device="cpu", threads=threads)
-        timings[f"{threads}_threads"] = {"epoch_s": round(result.epochs[0].seconds, 2),
-                                         "val_accuracy": round(result.epochs[0].val_accuracy, 2),
-                                         "test_accuracy": round(result.test_accuracy, 2)}
+        timings[f"{threads}_threads"] = {
+            "epoch_s": round(result.epochs[0].seconds, 2),
+            "val_accuracy": round(result.epochs[0].val_accuracy, 2),
+            "test_accuracy": round(result.test_accuracy, 2),
+        }
     return {"data_dir": str(data_dir), "train_images": int(len(mnist.train_images)), **timings}
 
 
@@ -125,9 +153,11 @@ def main() -> None:
     parser.add_argument("--epoch-data-dir", type=Path)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    report: dict[str, object] = {"machine_cores": len(os.sched_getaffinity(0)),
-                                 "load_average_before": [round(x, 2) for x in os.getloadavg()],
-                                 "sweep": sweep(args, args.cores)}
+    report: dict[str, object] = {
+        "machine_cores": len(os.sched_getaffinity(0)),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "sweep": sweep(args, args.cores),
+    }
     if args.epoch_data_dir:
         report["epoch"] = epoch_times(args.epoch_data_dir, args.cores)
     text = json.dumps(report, indent=1)

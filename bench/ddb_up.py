@@ -15,14 +15,16 @@ if __name__ == "__main__":
         scan = timed(["ddb", "scan", "--json"], env)
         timed(["cloud", "stop"], env)
         restart_scan = timed(["ddb", "scan", "--json"], env)
-        emit({
-            "benchmark": "ddb_up_local",
-            "first_up_s": round(first, 2),
-            "repeat_up_s": [round(s, 2) for s in again],
-            "write_1000_s": round(write, 2),
-            "write_items_per_s": round(1000 / write, 1),
-            "scan_1000_s": round(scan, 2),
-            "scan_after_restart_s": round(restart_scan, 2),
-        })
+        emit(
+            {
+                "benchmark": "ddb_up_local",
+                "first_up_s": round(first, 2),
+                "repeat_up_s": [round(s, 2) for s in again],
+                "write_1000_s": round(write, 2),
+                "write_items_per_s": round(1000 / write, 1),
+                "scan_1000_s": round(scan, 2),
+                "scan_after_restart_s": round(restart_scan, 2),
+            }
+        )
     finally:
         timed(["cloud", "stop"], env)

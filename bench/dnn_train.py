@@ -19,10 +19,21 @@ if __name__ == "__main__":
     mnist = data.load(args.data_dir)
     epochs: list[dict] = []
     start = time.perf_counter()
-    result = train.train(mnist, train.Config(lr=0.01, momentum=0.5, epochs=args.epochs, batch_size=64,
-                                             patience=args.epochs, seed=0),
-                         on_epoch=lambda m: epochs.append({"epoch": m.epoch, "seconds": round(m.seconds, 1),
-                                                           "val_accuracy": round(m.val_accuracy, 2)}))
-    emit({"benchmark": "dnn_train_mnist", "device": str(result.device), "threads": result.threads,
-          "train_images": len(mnist.train_images), "epochs": epochs,
-          "test_accuracy": round(result.test_accuracy, 2), "wall_s": round(time.perf_counter() - start, 1)})
+    result = train.train(
+        mnist,
+        train.Config(lr=0.01, momentum=0.5, epochs=args.epochs, batch_size=64, patience=args.epochs, seed=0),
+        on_epoch=lambda m: epochs.append(
+            {"epoch": m.epoch, "seconds": round(m.seconds, 1), "val_accuracy": round(m.val_accuracy, 2)}
+        ),
+    )
+    emit(
+        {
+            "benchmark": "dnn_train_mnist",
+            "device": str(result.device),
+            "threads": result.threads,
+            "train_images": len(mnist.train_images),
+            "epochs": epochs,
+            "test_accuracy": round(result.test_accuracy, 2),
+            "wall_s": round(time.perf_counter() - start, 1),
+        }
+    )

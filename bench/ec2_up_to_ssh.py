@@ -31,8 +31,14 @@ def main() -> None:
 
         def cli(*words: str) -> float:
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "introaws", *words], env=env, check=True,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "introaws", *words],
+                env=env,
+                check=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             return time.perf_counter() - started
 
         cli("cloud", "start")
@@ -43,18 +49,30 @@ def main() -> None:
                 up = cli("ec2", "up", "--yes")
                 ssh = cli("ec2", "ssh", "--", "true")
                 down = cli("ec2", "down", "--yes")
-                rounds.append({"round": n + 1, "up_s": round(up, 2), "first_ssh_s": round(ssh, 2),
-                               "up_to_ssh_s": round(up + ssh, 2), "down_s": round(down, 2)})
+                rounds.append(
+                    {
+                        "round": n + 1,
+                        "up_s": round(up, 2),
+                        "first_ssh_s": round(ssh, 2),
+                        "up_to_ssh_s": round(up + ssh, 2),
+                        "down_s": round(down, 2),
+                    }
+                )
         finally:
             cli("cloud", "stop")
     warm = [r["up_to_ssh_s"] for r in rounds[1:]]
-    print(json.dumps({
-        "benchmark": "ec2 up -> first successful ssh command (local cloud)",
-        "rounds": rounds,
-        "first_up_to_ssh_s": rounds[0]["up_to_ssh_s"] if rounds else None,
-        "cached_up_to_ssh_s_median": sorted(warm)[len(warm) // 2] if warm else None,
-        "cpus": os.cpu_count(),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "ec2 up -> first successful ssh command (local cloud)",
+                "rounds": rounds,
+                "first_up_to_ssh_s": rounds[0]["up_to_ssh_s"] if rounds else None,
+                "cached_up_to_ssh_s_median": sorted(warm)[len(warm) // 2] if warm else None,
+                "cpus": os.cpu_count(),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

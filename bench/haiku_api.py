@@ -72,23 +72,38 @@ def rate(count: int, clients: int, action) -> dict[str, float]:
         thread.join()
     seconds = time.perf_counter() - started
     ordered = sorted(latencies)
-    return {"clients": clients, "requests": count, "per_s": round(count / seconds, 1),
-            "p50_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1), "errors": errors}
+    return {
+        "clients": clients,
+        "requests": count,
+        "per_s": round(count / seconds, 1),
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1),
+        "errors": errors,
+    }
 
 
 def raw_dynamodb(target, posts: int, scans: int) -> dict:
     """PutItem and Scan straight to the local cloud's DynamoDB: the ceiling for the API."""
     ddb = target.client("dynamodb")
     name = f"bench-raw-{uuid.uuid4().hex[:6]}"
-    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "item_id", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "item_id", "KeyType": "HASH"}])
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "item_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "item_id", "KeyType": "HASH"}],
+    )
     item = {k: {"S": v} for k, v in POEM.items()}
 
     def put(n: int) -> None:
-        ddb.put_item(TableName=name, Item={**item, "item_id": {"S": uuid.uuid4().hex},
-                                           "created_at": {"S": "2026-01-01T00:00:00+00:00"}, "likes": {"N": "0"}})
+        ddb.put_item(
+            TableName=name,
+            Item={
+                **item,
+                "item_id": {"S": uuid.uuid4().hex},
+                "created_at": {"S": "2026-01-01T00:00:00+00:00"},
+                "likes": {"N": "0"},
+            },
+        )
 
     puts = [rate(posts, clients, put) for clients in CLIENTS]
     filled = sum(p["requests"] for p in puts)
@@ -142,11 +157,13 @@ def lambda_warm_cold(target, runs: int) -> dict:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", "import boto3\n\ndef handler(event, context):\n    return event\n")
-    role = target.client("iam").create_role(RoleName=f"bench-{uuid.uuid4().hex[:6]}",
-                                            AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    role = target.client("iam").create_role(RoleName=f"bench-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument="{}")[
+        "Role"
+    ]["Arn"]
     name = f"bench-{uuid.uuid4().hex[:6]}"
-    client.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
-                           Code={"ZipFile": buffer.getvalue()})
+    client.create_function(
+        FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler", Code={"ZipFile": buffer.getvalue()}
+    )
 
     def timed_invoke() -> float:
         started = time.perf_counter()
@@ -159,8 +176,12 @@ def lambda_warm_cold(target, runs: int) -> dict:
         cold.append(timed_invoke())
     warm = [timed_invoke() for _ in range(runs * 4)]
     client.delete_function(FunctionName=name)
-    return {"handler_imports": "boto3", "cold_ms_median": round(statistics.median(cold), 1),
-            "warm_ms_median": round(statistics.median(warm), 1), "runs": runs}
+    return {
+        "handler_imports": "boto3",
+        "cold_ms_median": round(statistics.median(cold), 1),
+        "warm_ms_median": round(statistics.median(warm), 1),
+        "runs": runs,
+    }
 
 
 def main() -> None:

@@ -49,8 +49,13 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
 
 
 def cli(home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "introaws", *args], env=env_for(home, **extra),
-                          capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [sys.executable, "-m", "introaws", *args],
+        env=env_for(home, **extra),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     if done.returncode != 0:
         raise SystemExit(f"introaws {' '.join(args)} failed: {done.stderr[-2000:]}")
     return done
@@ -68,8 +73,13 @@ def payload_cold(model: Path, cores: int) -> float:
     env = {**env_for(Path("/nonexistent")), "QA_MODEL": str(model), "OMP_NUM_THREADS": "1"}
 
     def one(entry: dict[str, str]) -> None:
-        subprocess.run([sys.executable, "-m", "introaws.tasks.qa", entry["context"], entry["question"], "x",
-                        "--no-save"], env=env, check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [sys.executable, "-m", "introaws.tasks.qa", entry["context"], entry["question"], "x", "--no-save"],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
 
     started = time.perf_counter()
     with ThreadPoolExecutor(cores) as pool:
@@ -87,8 +97,11 @@ def main() -> None:
         base = Path(work)
         model = args.model or tiny_model(base / "model")
         cold_home, warm_home = base / "cold", base / "warm"
-        results: dict[str, object] = {"questions": len(SAMPLE), "cores": cores,
-                                      "model": str(args.model) if args.model else "tiny random distilbert (base shape)"}
+        results: dict[str, object] = {
+            "questions": len(SAMPLE),
+            "cores": cores,
+            "model": str(args.model) if args.model else "tiny random distilbert (base shape)",
+        }
         try:
             cli(cold_home, "qa", "up", "--model", str(model), INTROAWS_ECS_WORKER="cold")
             shutil.copytree(cold_home / "cache", warm_home / "cache")
@@ -102,11 +115,16 @@ def main() -> None:
         finally:
             for home in (cold_home, warm_home):
                 if (home / "data").exists():
-                    subprocess.run([sys.executable, "-m", "introaws", "cloud", "stop"], env=env_for(home),
-                                   capture_output=True, timeout=120)
+                    subprocess.run(
+                        [sys.executable, "-m", "introaws", "cloud", "stop"],
+                        env=env_for(home),
+                        capture_output=True,
+                        timeout=120,
+                    )
         n = len(SAMPLE)
-        results["questions_per_s"] = {k[:-2]: round(n / v, 2) for k, v in results.items()
-                                      if k.endswith("_s") and isinstance(v, float)}
+        results["questions_per_s"] = {
+            k[:-2]: round(n / v, 2) for k, v in results.items() if k.endswith("_s") and isinstance(v, float)
+        }
         results["warm_speedup_vs_cloud_cold"] = round(results["cloud_cold_s"] / results["cloud_warm_s"], 1)  # type: ignore[operator]
     print(json.dumps(results, indent=2))
 

@@ -8,8 +8,10 @@ RUNS = 10
 
 if __name__ == "__main__":
     env = env_for(new_home())
-    emit({
-        "benchmark": "startup",
-        "help": summary([timed(["--help"], env) for _ in range(RUNS)]),
-        "version": summary([timed(["--version"], env) for _ in range(RUNS)]),
-    })
+    emit(
+        {
+            "benchmark": "startup",
+            "help": summary([timed(["--help"], env) for _ in range(RUNS)]),
+            "version": summary([timed(["--version"], env) for _ in range(RUNS)]),
+        }
+    )

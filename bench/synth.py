@@ -23,7 +23,9 @@ if __name__ == "__main__":
         cached = synthesize(HANDS_ONS[name])
         cached_s = time.perf_counter() - start
         assert not cold.cache_hit and cached.cache_hit
-        results[name] = {"cold_s": round(cold_s, 3), "cached_s": round(cached_s, 5),
-                         "speedup": round(cold_s / cached_s, 1)}
-    emit({"benchmark": "synth", "note": "the first cold synth also starts the jsii/Node kernel",
-          "stacks": results})
+        results[name] = {
+            "cold_s": round(cold_s, 3),
+            "cached_s": round(cached_s, 5),
+            "speedup": round(cold_s / cached_s, 1),
+        }
+    emit({"benchmark": "synth", "note": "the first cold synth also starts the jsii/Node kernel", "stacks": results})

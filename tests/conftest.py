@@ -32,18 +32,28 @@ class Result:
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INTROAWS_"))}
-    env.update(INTROAWS_HOME=str(home), INTROAWS_SSH_DIR=str(home / "ssh"), COLUMNS="200",
-               NO_COLOR="1", PYTHONPATH=str(ROOT / "src"))
+    env.update(
+        INTROAWS_HOME=str(home),
+        INTROAWS_SSH_DIR=str(home / "ssh"),
+        COLUMNS="200",
+        NO_COLOR="1",
+        PYTHONPATH=str(ROOT / "src"),
+    )
     env.update(extra)
     return env
 
 
-def run_cli(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300,
-            input: str | None = None) -> Result:
+def run_cli(
+    home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300, input: str | None = None
+) -> Result:
     proc = subprocess.run(
         [sys.executable, "-m", "introaws", *args],
-        env=env or cli_env(home), capture_output=True, text=True, timeout=timeout,
-        input=input, stdin=None if input is not None else subprocess.DEVNULL,
+        env=env or cli_env(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
@@ -113,6 +123,5 @@ def fresh_home(tmp_path: Path, home: Path):
 def path_without_node() -> dict[str, str]:
     """PATH with the directory that holds ``node`` removed (and python kept)."""
     node = shutil.which("node")
-    keep = [p for p in os.environ.get("PATH", "").split(os.pathsep)
-            if not (node and Path(p, "node").exists())]
+    keep = [p for p in os.environ.get("PATH", "").split(os.pathsep) if not (node and Path(p, "node").exists())]
     return {"PATH": os.pathsep.join(keep + [str(Path(sys.executable).parent)])}

@@ -14,9 +14,12 @@ def broken(scope: Construct, stack_name: str) -> cdk.Stack:
     """A table whose key names an attribute it never defines: CloudFormation rejects it."""
     stack = new_stack(scope, stack_name, "testbroken", "fails on purpose")
     table = dynamodb.CfnTable(
-        stack, "BadTable",
+        stack,
+        "BadTable",
         key_schema=[dynamodb.CfnTable.KeySchemaProperty(attribute_name="missing", key_type="HASH")],
-        attribute_definitions=[dynamodb.CfnTable.AttributeDefinitionProperty(attribute_name="other", attribute_type="S")],
+        attribute_definitions=[
+            dynamodb.CfnTable.AttributeDefinitionProperty(attribute_name="other", attribute_type="S")
+        ],
         billing_mode="PAY_PER_REQUEST",
     )
     cdk.CfnOutput(stack, "TableName", value=table.ref)
@@ -27,8 +30,12 @@ def large(scope: Construct, stack_name: str, count: int = 120) -> cdk.Stack:
     """Over 51,200 bytes of template: must be deployed through the assets bucket."""
     stack = new_stack(scope, stack_name, "testlarge", "a template too big for TemplateBody")
     for n in range(count):
-        logs.LogGroup(stack, f"PaddingLogGroupWithAVeryLongLogicalName{n:03d}",
-                      log_group_name=f"/introaws/test/large/{n:03d}/" + "p" * 200,
-                      retention=logs.RetentionDays.ONE_DAY, removal_policy=cdk.RemovalPolicy.DESTROY)
+        logs.LogGroup(
+            stack,
+            f"PaddingLogGroupWithAVeryLongLogicalName{n:03d}",
+            log_group_name=f"/introaws/test/large/{n:03d}/" + "p" * 200,
+            retention=logs.RetentionDays.ONE_DAY,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
     cdk.CfnOutput(stack, "Count", value=str(count))
     return stack

@@ -20,8 +20,9 @@ TABLE = {
 
 def run_change_set(cfn, stack: str, template: dict) -> None:
     name = f"cs{int(time.time() * 1000)}"
-    cfn.create_change_set(StackName=stack, ChangeSetName=name, ChangeSetType="CREATE",
-                          TemplateBody=json.dumps(template))
+    cfn.create_change_set(
+        StackName=stack, ChangeSetName=name, ChangeSetType="CREATE", TemplateBody=json.dumps(template)
+    )
     cfn.get_waiter("change_set_create_complete").wait(StackName=stack, ChangeSetName=name)
     try:
         cfn.execute_change_set(StackName=stack, ChangeSetName=name)
@@ -55,12 +56,16 @@ def test_failed_change_set_rolls_back_with_a_reason(cfn):
     created.append("AdaptFails")
     bad = json.loads(json.dumps(TABLE))
     bad["Properties"]["KeySchema"][0]["AttributeName"] = "missing"
-    run_change_set(client, "AdaptFails", {"Resources": {"Good": TABLE, "Bad": bad},
-                                          "Outputs": {"Name": {"Value": {"Ref": "Bad"}}}})
+    run_change_set(
+        client, "AdaptFails", {"Resources": {"Good": TABLE, "Bad": bad}, "Outputs": {"Name": {"Value": {"Ref": "Bad"}}}}
+    )
     stack = client.describe_stacks(StackName="AdaptFails")["Stacks"][0]
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
-    failed = [e for e in client.describe_stack_events(StackName="AdaptFails")["StackEvents"]
-              if e["ResourceStatus"] == "CREATE_FAILED"]
+    failed = [
+        e
+        for e in client.describe_stack_events(StackName="AdaptFails")["StackEvents"]
+        if e["ResourceStatus"] == "CREATE_FAILED"
+    ]
     assert [e["LogicalResourceId"] for e in failed] == ["Bad"]
     assert failed[0]["ResourceStatusReason"]
     # The stack stays describable and deletable, as on AWS.

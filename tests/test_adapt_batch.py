@@ -11,14 +11,23 @@ from introaws.localcloud import adapt
 
 
 def _template() -> dict:
-    return {"Resources": {
-        "Env": {"Type": "AWS::Batch::ComputeEnvironment", "Properties": {"Type": "managed"}},
-        "Queue": {"Type": "AWS::Batch::JobQueue", "Properties": {
-            "ComputeEnvironmentOrder": [{"ComputeEnvironment": {"Fn::GetAtt": ["Env", "ComputeEnvironmentArn"]}}]}},
-        "Repo": {"Type": "AWS::ECR::Repository", "Properties": {}},
-        "Role": {"Type": "AWS::IAM::Role", "Properties": {}},
-        "Uses": {"Type": "AWS::IAM::Policy", "Properties": {"Arn": {"Fn::GetAtt": ["Role", "Arn"]}}},
-    }, "Outputs": {"Queue": {"Value": {"Fn::GetAtt": ["Queue", "JobQueueArn"]}}}}
+    return {
+        "Resources": {
+            "Env": {"Type": "AWS::Batch::ComputeEnvironment", "Properties": {"Type": "managed"}},
+            "Queue": {
+                "Type": "AWS::Batch::JobQueue",
+                "Properties": {
+                    "ComputeEnvironmentOrder": [
+                        {"ComputeEnvironment": {"Fn::GetAtt": ["Env", "ComputeEnvironmentArn"]}}
+                    ]
+                },
+            },
+            "Repo": {"Type": "AWS::ECR::Repository", "Properties": {}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {}},
+            "Uses": {"Type": "AWS::IAM::Policy", "Properties": {"Arn": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        },
+        "Outputs": {"Queue": {"Value": {"Fn::GetAtt": ["Queue", "JobQueueArn"]}}},
+    }
 
 
 def test_environment_type_upper_cased():
@@ -34,7 +43,9 @@ def test_explicit_service_role_added_once():
     role = template["Resources"][adapt.BATCH_SERVICE_ROLE_ID]
     assert role["Type"] == "AWS::IAM::Role"
     assert "batch.amazonaws.com" in json.dumps(role)
-    assert template["Resources"]["Env"]["Properties"]["ServiceRole"] == {"Fn::GetAtt": [adapt.BATCH_SERVICE_ROLE_ID, "Arn"]}
+    assert template["Resources"]["Env"]["Properties"]["ServiceRole"] == {
+        "Fn::GetAtt": [adapt.BATCH_SERVICE_ROLE_ID, "Arn"]
+    }
 
 
 def test_batch_get_att_becomes_ref_and_others_stay():
@@ -67,7 +78,9 @@ def test_simplebatch_template_passes_cfn_lint(home, tmp_path, monkeypatch):
         template = synth.synthesize(HANDS_ONS["batch"], params).template
         path = tmp_path / "SimpleBatch.json"
         path.write_text(json.dumps(template))
-        lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(path)], capture_output=True, text=True)
+        lint = subprocess.run(
+            [str(Path(sys.executable).parent / "cfn-lint"), str(path)], capture_output=True, text=True
+        )
         assert lint.returncode == 0, lint.stdout + lint.stderr
         env = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Batch::ComputeEnvironment")
         resources = env["Properties"]["ComputeResources"]

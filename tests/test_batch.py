@@ -103,7 +103,11 @@ def _cell_centres(png: Path) -> tuple[int, int]:
     pixels = (image.imread(str(png))[:, :, :3] * 255).astype(int)
     flat = pixels.reshape(-1, 3)
     colours, counts = __import__("numpy").unique(flat, axis=0, return_counts=True)
-    blocks = [tuple(c) for c, n in zip(colours, counts) if n > flat.shape[0] * 0.02 and tuple(c) != (255, 255, 255)]
+    blocks = [
+        tuple(c)
+        for c, n in zip(colours, counts, strict=True)
+        if n > flat.shape[0] * 0.02 and tuple(c) != (255, 255, 255)
+    ]
     centres = []
     for colour in blocks:
         ys, xs = (pixels == colour).all(axis=2).nonzero()
@@ -143,8 +147,21 @@ def test_status_and_logs(bad_sweep, home):
 def test_runnable_job_that_can_never_start_is_diagnosed_and_cancelled(deployed, home, target):
     from introaws.workflows import batch_diagnose
 
-    submitted = bcli(home, "batch", "sweep", "--lr", "0.1", "--momentum", "0.5", "--epochs", "1",
-                     "--vcpus", "128", "--no-wait", "--json")
+    submitted = bcli(
+        home,
+        "batch",
+        "sweep",
+        "--lr",
+        "0.1",
+        "--momentum",
+        "0.5",
+        "--epochs",
+        "1",
+        "--vcpus",
+        "128",
+        "--no-wait",
+        "--json",
+    )
     assert submitted.code == 0, submitted.err
     job_id = submitted.json()["jobs"][0]["job_id"]
     time.sleep(1.5)  # the scheduler looks at RUNNABLE jobs every second
@@ -169,21 +186,47 @@ def test_bad_input_is_one_line(deployed, home):
 def test_push_needs_no_image_locally_and_docker_on_aws(home):
     local = bcli(home, "batch", "push")
     assert local.code == 0 and "no image to push" in local.err
-    aws = bcli(home, "--cloud", "aws", "--region", "us-east-1", "batch", "push",
-               DOCKER_HOST="unix:///nonexistent/docker.sock", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y")
+    aws = bcli(
+        home,
+        "--cloud",
+        "aws",
+        "--region",
+        "us-east-1",
+        "batch",
+        "push",
+        DOCKER_HOST="unix:///nonexistent/docker.sock",
+        AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="y",
+    )
     assert aws.code == 7 and "Docker is not available" in aws.err
 
 
 def test_killed_daemon_fails_or_reruns_running_jobs(fresh_home):
     assert bcli(fresh_home, "batch", "up").code == 0
-    once = bcli(fresh_home, "batch", "sweep", "--lr", "0.1", "--momentum", "0.5", "--epochs", "30",
-                "--no-wait", "--json").json()
-    twice = bcli(fresh_home, "batch", "sweep", "--lr", "0.05", "--momentum", "0.5", "--epochs", "1",
-                 "--attempts", "2", "--no-wait", "--json").json()
+    once = bcli(
+        fresh_home, "batch", "sweep", "--lr", "0.1", "--momentum", "0.5", "--epochs", "30", "--no-wait", "--json"
+    ).json()
+    twice = bcli(
+        fresh_home,
+        "batch",
+        "sweep",
+        "--lr",
+        "0.05",
+        "--momentum",
+        "0.5",
+        "--epochs",
+        "1",
+        "--attempts",
+        "2",
+        "--no-wait",
+        "--json",
+    ).json()
     deadline = time.time() + 60
     while time.time() < deadline:
-        jobs = [bcli(fresh_home, "batch", "status", s["sweep_id"], "--json").json()["sweep"]["jobs"][0]
-                for s in (once, twice)]
+        jobs = [
+            bcli(fresh_home, "batch", "status", s["sweep_id"], "--json").json()["sweep"]["jobs"][0]
+            for s in (once, twice)
+        ]
         if all(j["status"] == "RUNNING" for j in jobs):
             break
         time.sleep(0.5)

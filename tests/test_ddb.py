@@ -91,12 +91,14 @@ def test_down_leaves_nothing_tagged(fresh_home):
     assert [row["hands_on"] for row in listed] == ["ddb"]
     target = target_for(fresh_home)
     tagged = target.client("resourcegroupstaggingapi").get_resources(
-        TagFilters=[{"Key": "introaws:hands-on", "Values": ["ddb"]}])["ResourceTagMappingList"]
+        TagFilters=[{"Key": "introaws:hands-on", "Values": ["ddb"]}]
+    )["ResourceTagMappingList"]
     assert any(":dynamodb:" in t["ResourceARN"] for t in tagged)  # so the check below means something
     assert run_cli(fresh_home, "ddb", "down", "--yes").code == 0
     assert run_cli(fresh_home, "status", "--json").json() == []
     tagged = target.client("resourcegroupstaggingapi").get_resources(
-        TagFilters=[{"Key": "introaws:hands-on", "Values": ["ddb"]}])["ResourceTagMappingList"]
+        TagFilters=[{"Key": "introaws:hands-on", "Values": ["ddb"]}]
+    )["ResourceTagMappingList"]
     assert tagged == []
     assert target.client("dynamodb").list_tables()["TableNames"] == []
     assert run_cli(fresh_home, "ddb", "status", "--json").json()["status"] is None

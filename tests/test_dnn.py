@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -24,8 +23,10 @@ from introaws.target import Target
 from introaws.workflows import dnn
 from test_errors import one_error_line
 
-pytestmark = pytest.mark.skipif(not Path("/usr/sbin/sshd").exists() and not shutil.which("sshd"),
-                                reason="needs OpenSSH's sshd (apt-get install openssh-server)")
+pytestmark = pytest.mark.skipif(
+    not Path("/usr/sbin/sshd").exists() and not shutil.which("sshd"),
+    reason="needs OpenSSH's sshd (apt-get install openssh-server)",
+)
 
 KEY = "DnnKey"
 FIXTURE = ROOT / "tests" / "fixtures" / "mnist-small"
@@ -70,8 +71,13 @@ def test_train_streams_epochs_and_ends_with_test_accuracy(box, cli):
 
 def test_tunnel_reaches_jupyter_and_closes_on_ctrl_c(box, home):
     port = 18000 + os.getpid() % 1000
-    tunnel = subprocess.Popen([sys.executable, "-m", "introaws", "dnn", "tunnel", "--local-port", str(port)],
-                              env=cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tunnel = subprocess.Popen(
+        [sys.executable, "-m", "introaws", "dnn", "tunnel", "--local-port", str(port)],
+        env=cli_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = tunnel.stdout.readline().strip()
         assert url.startswith(f"http://localhost:{port}/?token="), tunnel.stderr.read() if tunnel.poll() else url
@@ -100,13 +106,23 @@ def test_second_up_reports_without_redeploying(box, cli):
 
 @pytest.fixture(scope="module")
 def templates(home) -> dict[str, dict]:
-    code = ("import json, sys; from introaws.deploy import synth; from introaws.stacks import HANDS_ONS; "
-            "print(json.dumps([synth.synthesize(HANDS_ONS['dnn'], p).template for p in json.loads(sys.argv[1])]))")
-    params = [{"key_name": KEY, "ssh_from": "203.0.113.7/32"},
-              {"key_name": KEY, "ssh_from": "203.0.113.7/32", "ami": "ami-0123456789abcdef0",
-               "idle_stop_minutes": 60, "instance_type": "g5.xlarge"}]
-    out = subprocess.run([sys.executable, "-c", code, json.dumps(params)], env=cli_env(home),
-                         capture_output=True, text=True, check=True).stdout
+    code = (
+        "import json, sys; from introaws.deploy import synth; from introaws.stacks import HANDS_ONS; "
+        "print(json.dumps([synth.synthesize(HANDS_ONS['dnn'], p).template for p in json.loads(sys.argv[1])]))"
+    )
+    params = [
+        {"key_name": KEY, "ssh_from": "203.0.113.7/32"},
+        {
+            "key_name": KEY,
+            "ssh_from": "203.0.113.7/32",
+            "ami": "ami-0123456789abcdef0",
+            "idle_stop_minutes": 60,
+            "instance_type": "g5.xlarge",
+        },
+    ]
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(params)], env=cli_env(home), capture_output=True, text=True, check=True
+    ).stdout
     default, custom = json.loads(out)
     return {"default": default, "custom": custom}
 
@@ -141,8 +157,11 @@ def test_templates_pass_cfn_lint(templates, tmp_path):
     for name, template in templates.items():
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(template))
-        lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), "--regions", "ap-northeast-1", "--",
-                               str(path)], capture_output=True, text=True)
+        lint = subprocess.run(
+            [str(Path(sys.executable).parent / "cfn-lint"), "--regions", "ap-northeast-1", "--", str(path)],
+            capture_output=True,
+            text=True,
+        )
         assert lint.returncode == 0, lint.stdout
 
 
@@ -157,19 +176,29 @@ def _aws_target() -> Target:
 
 def _stubbed(target: Target, quota: float | None, vcpus: int = 4):
     ec2 = Stubber(target.client("ec2"))
-    ec2.add_response("describe_instance_types", {"InstanceTypes": [
-        {"InstanceType": "g4dn.xlarge", "VCpuInfo": {"DefaultVCpus": vcpus}}]},
-        {"InstanceTypes": ["g4dn.xlarge"]})
+    ec2.add_response(
+        "describe_instance_types",
+        {"InstanceTypes": [{"InstanceType": "g4dn.xlarge", "VCpuInfo": {"DefaultVCpus": vcpus}}]},
+        {"InstanceTypes": ["g4dn.xlarge"]},
+    )
     quotas = Stubber(target.client("service-quotas"))
     if quota is None:
-        quotas.add_client_error("get_service_quota", "NoSuchResourceException", expected_params={
-            "ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA"})
-        quotas.add_response("get_aws_default_service_quota", {"Quota": {"Value": 0.0, "QuotaName": "G"}},
-                            {"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA"})
+        quotas.add_client_error(
+            "get_service_quota",
+            "NoSuchResourceException",
+            expected_params={"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA"},
+        )
+        quotas.add_response(
+            "get_aws_default_service_quota",
+            {"Quota": {"Value": 0.0, "QuotaName": "G"}},
+            {"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA"},
+        )
     else:
-        quotas.add_response("get_service_quota", {"Quota": {
-            "Value": quota, "QuotaName": "Running On-Demand G and VT instances"}},
-            {"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA"})
+        quotas.add_response(
+            "get_service_quota",
+            {"Quota": {"Value": quota, "QuotaName": "Running On-Demand G and VT instances"}},
+            {"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA"},
+        )
     return ec2, quotas
 
 
@@ -178,7 +207,10 @@ def test_quota_high_enough_passes():
     ec2, quotas = _stubbed(target, quota=8.0)
     with ec2, quotas:
         assert dnn.check_quota(target, "g4dn.xlarge") == {
-            "quota_code": "L-DB2E81BA", "vcpus_needed": 4, "vcpus_allowed": 8.0}
+            "quota_code": "L-DB2E81BA",
+            "vcpus_needed": 4,
+            "vcpus_allowed": 8.0,
+        }
 
 
 @pytest.mark.parametrize("quota", [0.0, None])
@@ -198,9 +230,21 @@ def test_quota_codes_by_family():
 
 
 def test_paid_up_on_aws_refuses_without_yes(home):
-    env = cli_env(home, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                  AWS_EC2_METADATA_DISABLED="true")
-    result = run_cli(home, "--cloud", "aws", "--region", "ap-northeast-1", "dnn", "up", "--ssh-from",
-                     "203.0.113.7/32", "--key", KEY, env=env, timeout=120)
+    env = cli_env(home, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_EC2_METADATA_DISABLED="true")
+    result = run_cli(
+        home,
+        "--cloud",
+        "aws",
+        "--region",
+        "ap-northeast-1",
+        "dnn",
+        "up",
+        "--ssh-from",
+        "203.0.113.7/32",
+        "--key",
+        KEY,
+        env=env,
+        timeout=120,
+    )
     assert result.code != 0
     assert "$0.526/hour" in result.err and "--yes" in result.err

@@ -19,8 +19,10 @@ import pytest
 
 from conftest import ROOT, cli_env, run_cli, target_for
 
-pytestmark = pytest.mark.skipif(not Path("/usr/sbin/sshd").exists() and not shutil.which("sshd"),
-                                reason="needs OpenSSH's sshd (apt-get install openssh-server)")
+pytestmark = pytest.mark.skipif(
+    not Path("/usr/sbin/sshd").exists() and not shutil.which("sshd"),
+    reason="needs OpenSSH's sshd (apt-get install openssh-server)",
+)
 
 KEY = "HirakeGoma"
 DEFAULT_PARAMS = {"key_name": KEY, "ssh_from": "127.0.0.1/32", "instance_type": "t2.micro"}
@@ -43,9 +45,14 @@ def short_lived(deployed, target):
     """An instance with a one-minute time to live, launched early; checked by the last test."""
     ec2 = target.client("ec2")
     subnet = ec2.describe_instances(InstanceIds=[_instance_id(target)])["Reservations"][0]["Instances"][0]["SubnetId"]
-    launched = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, KeyName=KEY, SubnetId=subnet,
-                                 TagSpecifications=[{"ResourceType": "instance", "Tags": [
-                                     {"Key": "introaws:ttl-minutes", "Value": "1"}]}])
+    launched = ec2.run_instances(
+        ImageId="ami-12345678",
+        MinCount=1,
+        MaxCount=1,
+        KeyName=KEY,
+        SubnetId=subnet,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "introaws:ttl-minutes", "Value": "1"}]}],
+    )
     return launched["Instances"][0]["InstanceId"], time.monotonic()
 
 
@@ -57,12 +64,20 @@ def _instance_id(target) -> str:
 @pytest.fixture(scope="module")
 def templates(deployed, home) -> dict[str, dict]:
     """The stack synthesized with each set of parameters, in one process (one Node start)."""
-    code = ("import json, sys; from introaws.deploy import synth; from introaws.stacks import HANDS_ONS; "
-            "print(json.dumps({name: synth.synthesize(HANDS_ONS['ec2'], params).template "
-            "for name, params in json.loads(sys.argv[1]).items()}))")
+    code = (
+        "import json, sys; from introaws.deploy import synth; from introaws.stacks import HANDS_ONS; "
+        "print(json.dumps({name: synth.synthesize(HANDS_ONS['ec2'], params).template "
+        "for name, params in json.loads(sys.argv[1]).items()}))"
+    )
     sets = {"default": DEFAULT_PARAMS, "ttl": TTL_PARAMS, "open": OPEN_PARAMS}
-    proc = subprocess.run([sys.executable, "-c", code, json.dumps(sets)], env=cli_env(home),
-                          capture_output=True, text=True, timeout=300, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(sets)],
+        env=cli_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     return json.loads(proc.stdout)
 
 
@@ -78,8 +93,10 @@ def _sshd_processes(home: Path, instance_id: str) -> list[int]:
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if (str(config).encode() in (proc / "cmdline").read_bytes()
-                    and (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"):
+            if (
+                str(config).encode() in (proc / "cmdline").read_bytes()
+                and (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+            ):
                 found.append(int(proc.name))
         except OSError:
             pass
@@ -130,8 +147,15 @@ def test_ssh_runs_a_command_and_returns_its_exit_code(deployed, cli, short_lived
 
 
 def test_interactive_shell_through_a_pty(deployed, home):
-    child = pexpect.spawn(sys.executable, ["-m", "introaws", "ec2", "ssh"], env=cli_env(home, TERM="dumb"),
-                          cwd=str(ROOT), timeout=60, encoding="utf-8", dimensions=(30, 100))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "introaws", "ec2", "ssh"],
+        env=cli_env(home, TERM="dumb"),
+        cwd=str(ROOT),
+        timeout=60,
+        encoding="utf-8",
+        dimensions=(30, 100),
+    )
     child.expect(r"[#$] ")
     child.sendline("echo hi; stty size")
     child.expect("hi\r\n30 100")
@@ -146,8 +170,12 @@ def test_plain_openssh_with_ssh_config(deployed, cli, home, tmp_path):
     assert config.code == 0, config.err
     assert "Host introaws-ec2" in config.out
     (tmp_path / "config").write_text(config.out)
-    plain = subprocess.run(["ssh", "-F", str(tmp_path / "config"), "-o", "BatchMode=yes", "introaws-ec2",
-                            "echo via-openssh"], capture_output=True, text=True, timeout=60)
+    plain = subprocess.run(
+        ["ssh", "-F", str(tmp_path / "config"), "-o", "BatchMode=yes", "introaws-ec2", "echo via-openssh"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout == "via-openssh\n"
 
@@ -175,9 +203,12 @@ def test_changed_host_key_is_refused(deployed, cli, home):
     original = known.read_text()
     other = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"  # another ed25519 key
     instance_id = _instance_id(target_for(home))
-    known.write_text("".join(
-        " ".join(line.split()[:2] + [other]) + "\n" if line.startswith(instance_id) else line + "\n"
-        for line in original.splitlines()))
+    known.write_text(
+        "".join(
+            " ".join(line.split()[:2] + [other]) + "\n" if line.startswith(instance_id) else line + "\n"
+            for line in original.splitlines()
+        )
+    )
     try:
         refused = cli("ec2", "ssh", "--", "true")
         assert refused.code != 0 and "host key" in refused.err and "changed" in refused.err
@@ -212,7 +243,7 @@ def test_local_port_forwarding(deployed, home):
 
 
 class _Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = b"hello through the tunnel"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -234,14 +265,17 @@ def test_template_is_one_public_subnet_no_nat_ssh_from_one_address(templates):
     assert len(subnets) == 1 and subnets[0]["Properties"]["MapPublicIpOnLaunch"] is True
     [group] = _of_type(template, "AWS::EC2::SecurityGroup")
     assert group["Properties"]["SecurityGroupIngress"] == [
-        {"CidrIp": "127.0.0.1/32", "Description": "SSH", "FromPort": 22, "IpProtocol": "tcp", "ToPort": 22}]
+        {"CidrIp": "127.0.0.1/32", "Description": "SSH", "FromPort": 22, "IpProtocol": "tcp", "ToPort": 22}
+    ]
     [instance] = _of_type(template, "AWS::EC2::Instance")
     props = instance["Properties"]
     assert props["InstanceType"] == "t2.micro" and props["KeyName"] == KEY
     assert props["NetworkInterfaces"][0]["AssociatePublicIpAddress"] is True
     image_param = template["Parameters"][props["ImageId"]["Ref"]]
-    assert image_param == {"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-                           "Default": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64"}
+    assert image_param == {
+        "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+        "Default": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64",
+    }
     assert "shutdown" not in json.dumps(props.get("UserData")) and "InstanceInitiatedShutdownBehavior" not in props
     assert set(template["Outputs"]) == {"InstancePublicIp", "InstancePublicDnsName", "InstanceId"}
 
@@ -259,8 +293,12 @@ def test_templates_pass_cfn_lint(templates, tmp_path):
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(template))
         files.append(str(path))
-    lint = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), *files, "--regions", "ap-northeast-1"],
-                          capture_output=True, text=True, timeout=300)
+    lint = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), *files, "--regions", "ap-northeast-1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
@@ -296,8 +334,11 @@ def test_up_with_a_ttl_replaces_the_instance_and_status_counts_down(deployed, te
 
 
 def test_bad_options_fail_before_anything_is_made(deployed, cli):
-    for args, words in ((["--ssh-from", "nowhere"], "--ssh-from"), (["--ttl", "soon"], "--ttl"),
-                        (["--key", "NoSuchKey"], "keypair create NoSuchKey")):
+    for args, words in (
+        (["--ssh-from", "nowhere"], "--ssh-from"),
+        (["--ttl", "soon"], "--ttl"),
+        (["--key", "NoSuchKey"], "keypair create NoSuchKey"),
+    ):
         result = cli("ec2", "up", "--yes", *args)
         assert result.code != 0 and words in result.err, result.err
         assert len(result.err.strip().splitlines()) == 1
@@ -326,8 +367,12 @@ def test_down_leaves_no_sshd_and_nothing_tagged(fresh_home):
     target = target_for(fresh_home)
     instance_id = _instance_id(target)
     assert _sshd_processes(fresh_home, instance_id)
-    session = subprocess.Popen([sys.executable, "-m", "introaws", "ec2", "ssh", "--", "sleep", "300"],
-                               env=cli_env(fresh_home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    session = subprocess.Popen(
+        [sys.executable, "-m", "introaws", "ec2", "ssh", "--", "sleep", "300"],
+        env=cli_env(fresh_home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         time.sleep(3)
         assert len(_sshd_processes(fresh_home, instance_id)) >= 1
@@ -338,7 +383,8 @@ def test_down_leaves_no_sshd_and_nothing_tagged(fresh_home):
     finally:
         session.kill()
     tagged = target.client("resourcegroupstaggingapi").get_resources(
-        TagFilters=[{"Key": "introaws:hands-on", "Values": ["ec2"]}])["ResourceTagMappingList"]
+        TagFilters=[{"Key": "introaws:hands-on", "Values": ["ec2"]}]
+    )["ResourceTagMappingList"]
     live = [t for t in tagged if ":instance/" not in t["ResourceARN"]]
     assert live == []
     ec2 = target.client("ec2")

@@ -12,8 +12,7 @@ from introaws.target import Target
 from introaws.workflows import ec2
 
 
-@pytest.mark.parametrize(("text", "minutes"), [("45m", 45), ("2h", 120), ("1h30m", 90), ("1d", 1440),
-                                               (" 3H ", 180)])
+@pytest.mark.parametrize(("text", "minutes"), [("45m", 45), ("2h", 120), ("1h30m", 90), ("1d", 1440), (" 3H ", 180)])
 def test_ttl_is_read_in_minutes(text, minutes):
     assert ec2.parse_ttl(text) == minutes
 
@@ -48,8 +47,10 @@ def test_aws_caller_address_or_a_hint_to_pass_it():
 
 def test_get_azs_names_the_deploy_regions_zones():
     select = {"Fn::Select": [0, {"Fn::GetAZs": ""}]}
-    template = {"Resources": {"Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"AvailabilityZone": select}}},
-                "Outputs": {"Zone": {"Value": {"Fn::Select": [1, {"Fn::GetAZs": {"Ref": "AWS::Region"}}]}}}}
+    template = {
+        "Resources": {"Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"AvailabilityZone": select}}},
+        "Outputs": {"Zone": {"Value": {"Fn::Select": [1, {"Fn::GetAZs": {"Ref": "AWS::Region"}}]}}},
+    }
     adapted = adapt_template(template)
     zones = [{"Fn::Sub": "${AWS::Region}a"}, {"Fn::Sub": "${AWS::Region}c"}, {"Fn::Sub": "${AWS::Region}d"}]
     assert adapted["Resources"]["Subnet"]["Properties"]["AvailabilityZone"] == {"Fn::Select": [0, zones]}

@@ -54,8 +54,11 @@ def cfn_lint(template: dict, folder: Path) -> subprocess.CompletedProcess:
     path.write_text(json.dumps(template))
     executable = Path(sys.executable).parent / "cfn-lint"
     # W3005 (DependsOn beside a GetAtt) is how CDK writes some stacks on purpose; harmless on AWS.
-    return subprocess.run([str(executable), "--regions", "ap-northeast-1", "us-east-1",
-                           "--ignore-checks", "W3005", "--", str(path)], capture_output=True, text=True)
+    return subprocess.run(
+        [str(executable), "--regions", "ap-northeast-1", "us-east-1", "--ignore-checks", "W3005", "--", str(path)],
+        capture_output=True,
+        text=True,
+    )
 
 
 # Parameters for the stacks that need some (the rest synthesize with their defaults).

@@ -21,12 +21,15 @@ def ddb_up(cli):
     cli("ddb", "down", "--yes")
 
 
-@pytest.mark.parametrize("args, expected", [
-    (("ddb", "write", "-5"), "greater than or equal to 1"),
-    (("ddb", "write", "0"), "greater than or equal to 1"),
-    (("ddb", "write", "abc"), "valid integer"),
-    (("ddb", "search", "--under-age", "-1"), "--under-age"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (("ddb", "write", "-5"), "greater than or equal to 1"),
+        (("ddb", "write", "0"), "greater than or equal to 1"),
+        (("ddb", "write", "abc"), "valid integer"),
+        (("ddb", "search", "--under-age", "-1"), "--under-age"),
+    ],
+)
 def test_bad_numbers(ddb_up, cli, args, expected):
     result = cli(*args)
     line = one_error_line(result)

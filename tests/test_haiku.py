@@ -27,8 +27,9 @@ def base(deployed):
 
 def http(method, url, body=None, raw=None, headers=None):
     data = raw if raw is not None else (None if body is None else json.dumps(body, ensure_ascii=False).encode())
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as reply:
             status, reply_headers, text = reply.status, reply.headers, reply.read().decode()
@@ -51,8 +52,9 @@ def test_up_prints_both_local_urls(cli, deployed):
 
 
 def test_cli_round_trip_keeps_japanese(cli, deployed):
-    posted = cli("haiku", "post", POEM["first"], POEM["second"], POEM["third"], "--username", POEM["username"],
-                 "--json")
+    posted = cli(
+        "haiku", "post", POEM["first"], POEM["second"], POEM["third"], "--username", POEM["username"], "--json"
+    )
     assert posted.code == 0, posted.err
     item_id = posted.json()["item_id"]
     listed = cli("haiku", "list", "--json").json()
@@ -66,8 +68,22 @@ def test_cli_round_trip_keeps_japanese(cli, deployed):
 
 
 def test_curl_round_trip_with_trailing_slash(base):
-    out = subprocess.run(["curl", "-s", "-X", "POST", base + "haiku", "-H", "Content-Type: application/json",
-                          "-d", json.dumps(POEM, ensure_ascii=False)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            "curl",
+            "-s",
+            "-X",
+            "POST",
+            base + "haiku",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            json.dumps(POEM, ensure_ascii=False),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     item_id = json.loads(out.stdout)["item_id"]
     assert base.endswith("/")  # clients append "haiku" to a base ending in "/prod/"
     status, _, items = http("GET", base + "/haiku")
@@ -77,14 +93,17 @@ def test_curl_round_trip_with_trailing_slash(base):
     assert http("DELETE", f"{base}haiku/{item_id}")[0] == 204
 
 
-@pytest.mark.parametrize("raw, message", [
-    (b"", "body is missing"),
-    (b"{oops", "not valid JSON"),
-    (json.dumps({**POEM, "first": ""}).encode(), "'first' is empty"),
-    (json.dumps({**POEM, "second": 5}).encode(), "'second' must be a string"),
-    (json.dumps({k: v for k, v in POEM.items() if k != "username"}).encode(), "'username' is missing"),
-    (json.dumps({**POEM, "third": "x" * 101}).encode(), "longer than 100"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (b"", "body is missing"),
+        (b"{oops", "not valid JSON"),
+        (json.dumps({**POEM, "first": ""}).encode(), "'first' is empty"),
+        (json.dumps({**POEM, "second": 5}).encode(), "'second' must be a string"),
+        (json.dumps({k: v for k, v in POEM.items() if k != "username"}).encode(), "'username' is missing"),
+        (json.dumps({**POEM, "third": "x" * 101}).encode(), "longer than 100"),
+    ],
+)
 def test_bad_input_is_400_with_cors_and_writes_nothing(base, raw, message):
     before = count(base)
     status, headers, body = http("POST", base + "haiku", raw=raw)
@@ -105,8 +124,9 @@ def test_unknown_ids_are_404_never_phantoms(base):
 
 @pytest.mark.parametrize("path", ["haiku", "haiku/0123abcd", ""])
 def test_preflight_answers_every_path(base, path):
-    status, headers, _ = http("OPTIONS", base + path, headers={"Origin": "http://example.com",
-                                                              "Access-Control-Request-Method": "PATCH"})
+    status, headers, _ = http(
+        "OPTIONS", base + path, headers={"Origin": "http://example.com", "Access-Control-Request-Method": "PATCH"}
+    )
     assert status == 204
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert "PATCH" in headers["Access-Control-Allow-Methods"]

@@ -18,9 +18,12 @@ POEM = {"username": "松尾芭蕉", "first": "閑さや", "second": "岩にし�
 def table(target):
     name = f"haiku-handlers-{uuid.uuid4().hex[:8]}"
     ddb = target.client("dynamodb")
-    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "item_id", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "item_id", "KeyType": "HASH"}])
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "item_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "item_id", "KeyType": "HASH"}],
+    )
     yield name
     ddb.delete_table(TableName=name)
 
@@ -39,8 +42,12 @@ def event(body=None, item_id=None, query=None, b64=False):
     raw = body if isinstance(body, str) or body is None else json.dumps(body, ensure_ascii=False)
     if b64 and raw is not None:
         raw = base64.b64encode(raw.encode()).decode()
-    return {"body": raw, "isBase64Encoded": b64, "queryStringParameters": query,
-            "pathParameters": {"item_id": item_id} if item_id else None}
+    return {
+        "body": raw,
+        "isBase64Encoded": b64,
+        "queryStringParameters": query,
+        "pathParameters": {"item_id": item_id} if item_id else None,
+    }
 
 
 def body(response):
@@ -68,18 +75,21 @@ def test_base64_body_is_decoded(handlers):
     assert handlers.post_haiku(event(POEM, b64=True))["statusCode"] == 201
 
 
-@pytest.mark.parametrize("payload, message", [
-    (None, "body is missing"),
-    ("", "body is missing"),
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "must be a JSON object"),
-    ({**POEM, "first": None}, "'first' is missing"),
-    ({k: v for k, v in POEM.items() if k != "third"}, "'third' is missing"),
-    ({**POEM, "second": "   "}, "'second' is empty"),
-    ({**POEM, "username": 7}, "'username' must be a string"),
-    ({**POEM, "first": "あ" * 101}, "'first' is longer than 100"),
-    ({**POEM, "username": "x" * 65}, "'username' is longer than 64"),
-])
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        (None, "body is missing"),
+        ("", "body is missing"),
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ({**POEM, "first": None}, "'first' is missing"),
+        ({k: v for k, v in POEM.items() if k != "third"}, "'third' is missing"),
+        ({**POEM, "second": "   "}, "'second' is empty"),
+        ({**POEM, "username": 7}, "'username' must be a string"),
+        ({**POEM, "first": "あ" * 101}, "'first' is longer than 100"),
+        ({**POEM, "username": "x" * 65}, "'username' is longer than 64"),
+    ],
+)
 def test_bad_posts_are_400_and_write_nothing(handlers, payload, message):
     before = len(body(handlers.get_haiku(event())))
     response = handlers.post_haiku(event(payload))

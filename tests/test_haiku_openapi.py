@@ -59,8 +59,11 @@ def call(url, method, body=None, raw=None):
 
 def test_document_has_exactly_the_deployed_routes(spec, deployed, target):
     api_id = deployed["api_endpoint"].split("/_introaws/execute-api/")[1].split("/")[0]
-    live = {(r["path"], m.lower()) for r in target.client("apigateway").get_resources(restApiId=api_id)["items"]
-            for m in r.get("resourceMethods", {})}
+    live = {
+        (r["path"], m.lower())
+        for r in target.client("apigateway").get_resources(restApiId=api_id)["items"]
+        for m in r.get("resourceMethods", {})
+    }
     documented = {(path, method) for path, item in spec["paths"].items() for method in item if method != "parameters"}
     assert documented == live
 
@@ -101,6 +104,12 @@ def test_every_answer_is_documented(spec, deployed):
             assert text == "", f"{method.upper()} {path} {status} has an undocumented body"
         else:
             OAS30Validator(schema).validate(json.loads(text))
-    documented_pairs = {(p, m, s) for p, item in spec["paths"].items() for m, op in item.items()
-                        if m != "parameters" for s in op["responses"] if s != "500"}
+    documented_pairs = {
+        (p, m, s)
+        for p, item in spec["paths"].items()
+        for m, op in item.items()
+        if m != "parameters"
+        for s in op["responses"]
+        if s != "500"
+    }
     assert documented_pairs == seen  # every documented answer but 500 was produced and checked

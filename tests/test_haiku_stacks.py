@@ -12,8 +12,16 @@ import pytest
 
 from introaws.localcloud import adapt
 
-READ_ONLY = {"dynamodb:BatchGetItem", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:Query",
-             "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}
+READ_ONLY = {
+    "dynamodb:BatchGetItem",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:Query",
+    "dynamodb:GetItem",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +48,29 @@ def test_template_passes_cfn_lint(templates, tmp_path, name):
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(templates[name].template))
     # W3005: CDK states DependsOn next to GetAtt on purpose; harmless on AWS.
-    lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), "--regions", "ap-northeast-1",
-                           "--ignore-checks", "W3005", "--", str(path)], capture_output=True, text=True)
+    lint = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--regions",
+            "ap-northeast-1",
+            "--ignore-checks",
+            "W3005",
+            "--",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def test_get_function_may_only_read(templates):
     resources = templates["haiku"].template["Resources"]
-    roles = {fn_id: res["Properties"]["Role"]["Fn::GetAtt"][0] for fn_id, res in resources.items()
-             if res["Type"] == "AWS::Lambda::Function"}
+    roles = {
+        fn_id: res["Properties"]["Role"]["Fn::GetAtt"][0]
+        for fn_id, res in resources.items()
+        if res["Type"] == "AWS::Lambda::Function"
+    }
     actions: dict[str, set[str]] = {}
     for res in resources.values():
         if res["Type"] == "AWS::IAM::Policy":
@@ -72,8 +94,14 @@ def test_handlers_ship_as_a_published_asset(templates):
 
 
 def test_mock_integrations_are_completed_for_moto():
-    template = {"Resources": {"Options": {"Type": "AWS::ApiGateway::Method", "Properties": {
-        "HttpMethod": "OPTIONS", "Integration": {"Type": "MOCK"}}}}}
+    template = {
+        "Resources": {
+            "Options": {
+                "Type": "AWS::ApiGateway::Method",
+                "Properties": {"HttpMethod": "OPTIONS", "Integration": {"Type": "MOCK"}},
+            }
+        }
+    }
     adapted = adapt.adapt_template(template)
     integration = adapted["Resources"]["Options"]["Properties"]["Integration"]
     assert integration["IntegrationHttpMethod"] == "OPTIONS" and integration["Uri"] == ""
@@ -81,8 +109,10 @@ def test_mock_integrations_are_completed_for_moto():
 
 
 def test_dependencies_come_from_depends_on_refs_and_getatts():
-    resource = {"DependsOn": ["A"], "Properties": {"X": {"Ref": "B"}, "Y": [{"Fn::GetAtt": ["C", "Arn"]}],
-                                                    "Z": {"Ref": "AWS::Region"}}}
+    resource = {
+        "DependsOn": ["A"],
+        "Properties": {"X": {"Ref": "B"}, "Y": [{"Fn::GetAtt": ["C", "Arn"]}], "Z": {"Ref": "AWS::Region"}},
+    }
     assert adapt._dependencies(resource) == {"A", "B", "C", "AWS::Region"}
 
 

@@ -53,7 +53,9 @@ def test_unwritable_dir_creates_nothing(cli, home):
 
 def test_rsa_and_import(cli, home, tmp_path: Path):
     assert cli("keypair", "create", "RsaKey", "--type", "rsa").code == 0
-    assert "RSA" in (home / "ssh" / "RsaKey.pem").read_text() or "PRIVATE KEY" in (home / "ssh" / "RsaKey.pem").read_text()
+    assert (
+        "RSA" in (home / "ssh" / "RsaKey.pem").read_text() or "PRIVATE KEY" in (home / "ssh" / "RsaKey.pem").read_text()
+    )
     pub = tmp_path / "id.pub"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "id")], check=True)
     imported = cli("keypair", "import", "Imported", str(pub))

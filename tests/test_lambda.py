@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-CODE = '''
+CODE = """
 import json, os, time
 
 def ok(event, context):
@@ -29,7 +29,7 @@ def slow(event, context):
 def hog(event, context):
     block = bytearray(300 * 2**20)
     return len(block)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +44,20 @@ def make_function(lambda_client, target):
         archive.writestr("app.py", CODE)
     role = target.client("iam").create_role(
         RoleName=f"lambda-test-{uuid.uuid4().hex[:6]}",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
     created = []
 
     def make(handler: str, **config) -> str:
         name = f"test-{handler}-{uuid.uuid4().hex[:6]}"
-        lambda_client.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler=f"app.{handler}",
-                                      Code={"ZipFile": buffer.getvalue()}, **config)
+        lambda_client.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler=f"app.{handler}",
+            Code={"ZipFile": buffer.getvalue()},
+            **config,
+        )
         created.append(name)
         return name
 

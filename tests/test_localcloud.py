@@ -108,8 +108,13 @@ def test_journal_skips_reads_and_keeps_writes(tmp_path):
 
 def test_which_requests_change_state():
     def form(action: str) -> Recorded:
-        return Recorded("POST", "/", "", {"CONTENT_TYPE": "application/x-www-form-urlencoded"},
-                        f"Action={action}&Version=1".encode())
+        return Recorded(
+            "POST",
+            "/",
+            "",
+            {"CONTENT_TYPE": "application/x-www-form-urlencoded"},
+            f"Action={action}&Version=1".encode(),
+        )
 
     assert form("CreateChangeSet").changes_state()
     assert not form("DescribeStacks").changes_state()
@@ -148,20 +153,31 @@ def test_compaction_keeps_items_and_logs_and_shortens_the_journal(fresh_home):
     for n in range(60):
         ddb.put_item(TableName=table, Item={**item_key(n), "age": {"N": str(n)}, "poem": {"S": "閑さや"}})
     for n in range(0, 60, 3):
-        ddb.update_item(TableName=table, Key=item_key(n), UpdateExpression="ADD likes :one",
-                        ExpressionAttributeValues={":one": {"N": "1"}})
+        ddb.update_item(
+            TableName=table,
+            Key=item_key(n),
+            UpdateExpression="ADD likes :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
     for n in range(0, 60, 5):
         ddb.delete_item(TableName=table, Key=item_key(n))
     logs.create_log_group(logGroupName="/aws/lambda/kept")
     logs.create_log_stream(logGroupName="/aws/lambda/kept", logStreamName="s")
     for n in range(20):
-        logs.put_log_events(logGroupName="/aws/lambda/kept", logStreamName="s",
-                            logEvents=[{"timestamp": int(time.time() * 1000), "message": f"line {n}"}])
+        logs.put_log_events(
+            logGroupName="/aws/lambda/kept",
+            logStreamName="s",
+            logEvents=[{"timestamp": int(time.time() * 1000), "message": f"line {n}"}],
+        )
 
     def state() -> tuple:
         items = sorted(ddb.scan(TableName=table)["Items"], key=lambda i: json.dumps(i, sort_keys=True))
-        events = [e["message"] for e in logs.get_log_events(logGroupName="/aws/lambda/kept",
-                                                             logStreamName="s", startFromHead=True)["events"]]
+        events = [
+            e["message"]
+            for e in logs.get_log_events(logGroupName="/aws/lambda/kept", logStreamName="s", startFromHead=True)[
+                "events"
+            ]
+        ]
         return items, events
 
     before = state()
@@ -196,13 +212,15 @@ def test_listener_keeps_connections_alive_and_refuses_malformed_requests(home):
     health = b"GET /_introaws/health HTTP/1.1\r\nHost: x\r\n\r\n"
     data, closed = _exchange(port, health * 2)  # two requests, one connection
     assert data.count(b"HTTP/1.1 200 OK") == 2 and not closed
-    chunked = (b"POST /_introaws/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-               b"3\r\nabc\r\n0\r\n\r\n")
+    chunked = b"POST /_introaws/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
     data, closed = _exchange(port, chunked + health)  # the chunked body is read to its end
     assert data.count(b"HTTP/1.1 200 OK") == 2 and not closed
     data, closed = _exchange(port, b"GET /_introaws/health HTTP/1.0\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 200 OK") and closed  # HTTP/1.0 closes after the answer
-    for raw in (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nno colon here\r\n\r\n",
-                b"POST / HTTP/1.1\r\nContent-Length: many\r\n\r\n"):
+    for raw in (
+        b"GARBAGE\r\n\r\n",
+        b"GET / HTTP/1.1\r\nno colon here\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: many\r\n\r\n",
+    ):
         data, closed = _exchange(port, raw)
         assert data.startswith(b"HTTP/1.1 400 ") and closed, raw

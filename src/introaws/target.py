@@ -51,9 +51,7 @@ class Target:
                 s3={"addressing_style": "path"} if self.is_local else {},
                 max_pool_connections=32,
             )
-            self._clients[service] = self.session.client(
-                service, endpoint_url=self.endpoint_url, config=config
-            )
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=config)
         return self._clients[service]
 
     def resource(self, service: str) -> Any:

@@ -43,13 +43,15 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    cloud_: str = typer.Option(None, "--cloud", envvar="INTROAWS_CLOUD",
-                               help="Where to run: local (embedded, offline; default) or aws."),
+    cloud_: str = typer.Option(
+        None, "--cloud", envvar="INTROAWS_CLOUD", help="Where to run: local (embedded, offline; default) or aws."
+    ),
     profile: str = typer.Option(None, "--profile", help="AWS profile (with --cloud aws)."),
     region: str = typer.Option(None, "--region", help="Region (local default ap-northeast-1)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     settings = context.settings(ctx)
     settings.cloud, settings.profile, settings.region, settings.debug = cloud_, profile, region, debug
@@ -69,14 +71,28 @@ def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
     if not rows:
         render.note("no introaws stacks on this target")
         return
-    render.table(None, ["hands-on", "stack", "status", "created", "$/hour"],
-                 [[r["hands_on"], r["stack"], r["status"], r["created"],
-                   "-" if r["hourly_usd"] is None else f"{r['hourly_usd']:.3f}"] for r in rows])
+    render.table(
+        None,
+        ["hands-on", "stack", "status", "created", "$/hour"],
+        [
+            [
+                r["hands_on"],
+                r["stack"],
+                r["status"],
+                r["created"],
+                "-" if r["hourly_usd"] is None else f"{r['hourly_usd']:.3f}",
+            ]
+            for r in rows
+        ],
+    )
 
 
 @app.command("down")
-def down(ctx: typer.Context, all_: bool = typer.Option(False, "--all", help="Destroy every introaws stack."),
-         yes: bool = context.YES_OPTION) -> None:
+def down(
+    ctx: typer.Context,
+    all_: bool = typer.Option(False, "--all", help="Destroy every introaws stack."),
+    yes: bool = context.YES_OPTION,
+) -> None:
     """Destroy every stack introaws created on the target (with --all)."""
     from introaws.workflows import overview
 
@@ -99,9 +115,14 @@ def doctor(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
     if json_out:
         render.print_json(checks)
     else:
-        render.table(None, ["check", "ok", "detail", "to fix"],
-                     [[c["check"], "yes" if c["ok"] else ("NO" if c["required"] else "optional"),
-                       c["detail"], c["fix"]] for c in checks])
+        render.table(
+            None,
+            ["check", "ok", "detail", "to fix"],
+            [
+                [c["check"], "yes" if c["ok"] else ("NO" if c["required"] else "optional"), c["detail"], c["fix"]]
+                for c in checks
+            ],
+        )
     if any(c["required"] and not c["ok"] for c in checks):
         raise typer.Exit(ExitCode.MISSING_TOOL)
 

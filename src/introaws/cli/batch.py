@@ -11,8 +11,9 @@ from introaws.cli import context, render
 from introaws.cli.stackcmds import confirm_cost, show_up
 from introaws.errors import ExitCode
 
-app = typer.Typer(help="AWS Batch hands-on: an MNIST hyper-parameter sweep, results as a heat-map "
-                       "(textbook 9).", no_args_is_help=True)
+app = typer.Typer(
+    help="AWS Batch hands-on: an MNIST hyper-parameter sweep, results as a heat-map (textbook 9).", no_args_is_help=True
+)
 JOB_COLUMNS = ["job", "lr", "momentum", "status", "seconds", "reason"]
 
 
@@ -56,8 +57,11 @@ def down(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
 
 
 @app.command("status")
-def status(ctx: typer.Context, sweep_id: str = typer.Argument(None, help="Sweep (default: the latest)."),
-           json_out: bool = context.JSON_OPTION) -> None:
+def status(
+    ctx: typer.Context,
+    sweep_id: str = typer.Argument(None, help="Sweep (default: the latest)."),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """The stack, and the jobs of a sweep with their states and reasons."""
     from introaws.workflows import batch
 
@@ -105,9 +109,19 @@ def sweep(
     target = context.target(ctx)
     lrs, momentums = batch.parse_values(lr, "learning rates"), batch.parse_values(momentum, "momentums")
     with render.progress() as report:
-        submitted = batch.sweep(target, lrs, momentums, epochs, batch_size=batch_size, patience=patience,
-                                vcpus=vcpus, gpus=gpus, memory=memory, attempts=attempts,
-                                report=report)
+        submitted = batch.sweep(
+            target,
+            lrs,
+            momentums,
+            epochs,
+            batch_size=batch_size,
+            patience=patience,
+            vcpus=vcpus,
+            gpus=gpus,
+            memory=memory,
+            attempts=attempts,
+            report=report,
+        )
     render.success(f"{submitted['sweep_id']}: {len(submitted['jobs'])} jobs submitted")
     if not wait:
         if json_out:
@@ -115,6 +129,7 @@ def sweep(
         render.note(f"follow it with: introaws batch status {submitted['sweep_id']}")
         return
     with render.live_table(submitted["sweep_id"], JOB_COLUMNS) as update:
+
         def report(event: Any) -> None:
             if event.kind == "progress":
                 update([_job_cells(row) for row in event.data["rows"]])
@@ -152,18 +167,33 @@ def results(
     if json_out:
         render.print_json(data)
         return
-    render.table(f"{data['sweep_id']} ({data['epochs']} epochs)",
-                 ["lr", "momentum", "best val acc %", "best epoch", "epochs run", "test acc %", "note"],
-                 [[f"{p['lr']:g}", f"{p['momentum']:g}", _num(p.get("best_val_accuracy")), p.get("best_epoch"),
-                   p.get("epochs_run"), _num(p.get("test_accuracy")), p["missing"] or ""] for p in data["points"]])
+    render.table(
+        f"{data['sweep_id']} ({data['epochs']} epochs)",
+        ["lr", "momentum", "best val acc %", "best epoch", "epochs run", "test acc %", "note"],
+        [
+            [
+                f"{p['lr']:g}",
+                f"{p['momentum']:g}",
+                _num(p.get("best_val_accuracy")),
+                p.get("best_epoch"),
+                p.get("epochs_run"),
+                _num(p.get("test_accuracy")),
+                p["missing"] or "",
+            ]
+            for p in data["points"]
+        ],
+    )
     lrs, momentums, values = heatmap.grid(data)
-    render.heatmap("best validation accuracy (%)", "lr \\ momentum", [f"{v:g}" for v in lrs],
-                   [f"{v:g}" for v in momentums], values)
+    render.heatmap(
+        "best validation accuracy (%)", "lr \\ momentum", [f"{v:g}" for v in lrs], [f"{v:g}" for v in momentums], values
+    )
     best = data["best"]
     if best:
-        render.success(f"best: lr {best['lr']:g}, momentum {best['momentum']:g} — validation "
-                       f"{best['best_val_accuracy']:.2f}%, test {_num(best.get('test_accuracy'))}% "
-                       f"(epoch {best['best_epoch']})")
+        render.success(
+            f"best: lr {best['lr']:g}, momentum {best['momentum']:g} — validation "
+            f"{best['best_val_accuracy']:.2f}%, test {_num(best.get('test_accuracy'))}% "
+            f"(epoch {best['best_epoch']})"
+        )
     for point in data["missing"]:
         render.warning(f"lr {point['lr']:g}, momentum {point['momentum']:g}: {point['missing']}")
     if plot is not None:
@@ -171,10 +201,13 @@ def results(
 
 
 @app.command("logs")
-def logs(ctx: typer.Context, job: str = typer.Argument(..., help="Job id, or job name in the sweep (lr0p1_m0p5)."),
-         sweep_id: str = typer.Option(None, "--sweep", help="Sweep of the job name (default: the latest)."),
-         tail: int = typer.Option(None, "--tail", "-n", min=1, help="Only the last N lines."),
-         json_out: bool = context.JSON_OPTION) -> None:
+def logs(
+    ctx: typer.Context,
+    job: str = typer.Argument(..., help="Job id, or job name in the sweep (lr0p1_m0p5)."),
+    sweep_id: str = typer.Option(None, "--sweep", help="Sweep of the job name (default: the latest)."),
+    tail: int = typer.Option(None, "--tail", "-n", min=1, help="Only the last N lines."),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """A job's log from CloudWatch Logs."""
     from introaws.workflows import batch
 
@@ -182,8 +215,9 @@ def logs(ctx: typer.Context, job: str = typer.Argument(..., help="Job id, or job
     if json_out:
         render.print_json(data)
         return
-    render.note(f"{data['name']} ({data['job_id']}): {data['status']}"
-                + (f" — {data['reason']}" if data["reason"] else ""))
+    render.note(
+        f"{data['name']} ({data['job_id']}): {data['status']}" + (f" — {data['reason']}" if data["reason"] else "")
+    )
     for line in data["lines"]:
         render.out.print(line, highlight=False, markup=False)
 
@@ -193,9 +227,14 @@ def _num(value: float | None) -> str:
 
 
 def _job_cells(row: dict[str, Any]) -> list[Any]:
-    return [row["name"], f"{row['lr']:g}", f"{row['momentum']:g}", row["status"],
-            "" if row["seconds"] is None else f"{row['seconds']:.0f}",
-            _reason(row)]
+    return [
+        row["name"],
+        f"{row['lr']:g}",
+        f"{row['momentum']:g}",
+        row["status"],
+        "" if row["seconds"] is None else f"{row['seconds']:.0f}",
+        _reason(row),
+    ]
 
 
 def _reason(row: dict[str, Any]) -> str:
@@ -210,8 +249,10 @@ def _failures(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         if row["status"] == "FAILED":
             exit_code = "" if row["exit_code"] is None else f" (exit code {row['exit_code']})"
-            render.warning(f"{row['name']} FAILED: {row['reason']}{exit_code}"
-                           + "".join(f"\n    {line}" for line in row.get("log_tail", [])))
+            render.warning(
+                f"{row['name']} FAILED: {row['reason']}{exit_code}"
+                + "".join(f"\n    {line}" for line in row.get("log_tail", []))
+            )
 
 
 def _jobs_table(title: str, rows: list[dict[str, Any]]) -> None:

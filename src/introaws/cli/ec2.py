@@ -9,8 +9,9 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import confirm_cost, show_up
 
-app = typer.Typer(help="EC2 hands-on: a server of your own, reached over SSH (textbook chapter 4).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="EC2 hands-on: a server of your own, reached over SSH (textbook chapter 4).", no_args_is_help=True
+)
 
 
 @app.command("up")
@@ -18,8 +19,9 @@ def up(
     ctx: typer.Context,
     key: str = typer.Option(None, "--key", help="Key pair to log in with (default: the one introaws made)."),
     instance_type: str = typer.Option(None, "--instance-type", help="Instance type (default t2.micro)."),
-    ssh_from: str = typer.Option(None, "--ssh-from",
-                                 help="Address range SSH is let in from (default: your public IP/32)."),
+    ssh_from: str = typer.Option(
+        None, "--ssh-from", help="Address range SSH is let in from (default: your public IP/32)."
+    ),
     ttl: str = typer.Option(None, "--ttl", help="Terminate the instance after this long, e.g. 2h, 90m."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
     yes: bool = context.YES_OPTION,
@@ -36,7 +38,9 @@ def up(
         confirm_cost(ctx, "ec2", yes, hourly=hourly, what=instance_type or ec2.DEFAULT_INSTANCE_TYPE)
     with render.progress() as report:
         result = ec2.up(target, request, dry_run=dry_run, report=report)
-    show_up("ec2", result, json_out, "log in with: introaws ec2 ssh   (or run one command: introaws ec2 ssh -- uname -a)")
+    show_up(
+        "ec2", result, json_out, "log in with: introaws ec2 ssh   (or run one command: introaws ec2 ssh -- uname -a)"
+    )
 
 
 @app.command("status")
@@ -51,21 +55,27 @@ def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
     instance = data["instance"] or {}
     rows: dict[str, object] = {"stack": data["stack"], "status": data["status"] or "not deployed"}
     if instance:
-        rows.update({
-            "instance": instance["id"], "state": instance["state"], "type": instance["type"],
-            "public IP": instance["public_ip"] or "-", "key pair": instance["key_name"] or "-",
-            "age": _duration(instance["age_s"]),
-            "time left": "-" if instance["ttl_left_s"] is None else _duration(instance["ttl_left_s"]),
-        })
+        rows.update(
+            {
+                "instance": instance["id"],
+                "state": instance["state"],
+                "type": instance["type"],
+                "public IP": instance["public_ip"] or "-",
+                "key pair": instance["key_name"] or "-",
+                "age": _duration(instance["age_s"]),
+                "time left": "-" if instance["ttl_left_s"] is None else _duration(instance["ttl_left_s"]),
+            }
+        )
         if instance["cost_so_far_usd"] is not None:
             rows["cost so far"] = f"${instance['cost_so_far_usd']:.4f} (${instance['hourly_usd']}/hour)"
     render.key_values(rows)
 
 
 @app.command("ssh", context_settings={"allow_interspersed_args": False})
-def ssh(ctx: typer.Context,
-        command: list[str] = typer.Argument(None, help="Command to run (after --); none: interactive shell."),
-        ) -> None:
+def ssh(
+    ctx: typer.Context,
+    command: list[str] = typer.Argument(None, help="Command to run (after --); none: interactive shell."),
+) -> None:
     """Log in to the instance, or run one command there: introaws ec2 ssh -- cat /proc/cpuinfo.
 
     The command's output is streamed and its exit code becomes introaws's. One argument is a
@@ -83,8 +93,9 @@ def ssh(ctx: typer.Context,
 
 
 @app.command("ssh-config")
-def ssh_config(ctx: typer.Context,
-               host: str = typer.Option("introaws-ec2", "--host", help="Name for the Host block.")) -> None:
+def ssh_config(
+    ctx: typer.Context, host: str = typer.Option("introaws-ec2", "--host", help="Name for the Host block.")
+) -> None:
     """Print a Host block for ~/.ssh/config, so plain 'ssh introaws-ec2' works."""
     from introaws.workflows import ec2
 

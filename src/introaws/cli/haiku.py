@@ -7,17 +7,21 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import add_lifecycle, confirm_cost, render_up
 
-app = typer.Typer(help="Bashoutter: a haiku SNS on API Gateway + Lambda + DynamoDB + S3 (textbook 13).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Bashoutter: a haiku SNS on API Gateway + Lambda + DynamoDB + S3 (textbook 13).", no_args_is_help=True
+)
 add_lifecycle(app, "haiku", with_up=False)
 
 COLUMNS = ["item_id", "poem", "username", "likes", "created_at"]
 
 
 @app.command("up")
-def up(ctx: typer.Context,
-       dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
-       yes: bool = context.YES_OPTION, json_out: bool = context.JSON_OPTION) -> None:
+def up(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
+    yes: bool = context.YES_OPTION,
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """Deploy Bashoutter and upload its web page; prints the API endpoint and the page URL."""
     from introaws.workflows import haiku
 
@@ -26,9 +30,15 @@ def up(ctx: typer.Context,
     with render.progress() as report:
         result, urls = haiku.up(context.target(ctx), dry_run=dry_run, report=report)
     if json_out:
-        render.print_json({"stack": result.stack, "status": result.status, "outputs": result.outputs,
-                           "api_endpoint": urls.api if urls else None,
-                           "website_url": urls.website if urls else None})
+        render.print_json(
+            {
+                "stack": result.stack,
+                "status": result.status,
+                "outputs": result.outputs,
+                "api_endpoint": urls.api if urls else None,
+                "website_url": urls.website if urls else None,
+            }
+        )
         return
     render_up("haiku", result)
     if urls:
@@ -36,12 +46,14 @@ def up(ctx: typer.Context,
 
 
 @app.command("post")
-def post(ctx: typer.Context,
-         first: str = typer.Argument(..., help="First line (5 morae)."),
-         second: str = typer.Argument(..., help="Second line (7 morae)."),
-         third: str = typer.Argument(..., help="Third line (5 morae)."),
-         username: str = typer.Option("詠み人知らず", "--username", "-u", help="Who wrote it."),
-         json_out: bool = context.JSON_OPTION) -> None:
+def post(
+    ctx: typer.Context,
+    first: str = typer.Argument(..., help="First line (5 morae)."),
+    second: str = typer.Argument(..., help="Second line (7 morae)."),
+    third: str = typer.Argument(..., help="Third line (5 morae)."),
+    username: str = typer.Option("詠み人知らず", "--username", "-u", help="Who wrote it."),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """Post a haiku: three lines and a name."""
     from introaws.workflows import haiku
 
@@ -61,9 +73,14 @@ def list_(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
     if json_out:
         render.print_json(items)
         return
-    render.table(f"{len(items)} haiku", COLUMNS,
-                 [[i["item_id"], f"{i['first']} {i['second']} {i['third']}", i["username"], i["likes"],
-                   i["created_at"]] for i in items])
+    render.table(
+        f"{len(items)} haiku",
+        COLUMNS,
+        [
+            [i["item_id"], f"{i['first']} {i['second']} {i['third']}", i["username"], i["likes"], i["created_at"]]
+            for i in items
+        ],
+    )
 
 
 @app.command("like")
@@ -100,9 +117,12 @@ def clear(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
 
 
 @app.command("flood")
-def flood(ctx: typer.Context, count: int = typer.Argument(300, min=1, help="How many POSTs to send."),
-          concurrency: int = typer.Option(16, "--concurrency", "-c", min=1, help="Clients at once."),
-          json_out: bool = context.JSON_OPTION) -> None:
+def flood(
+    ctx: typer.Context,
+    count: int = typer.Argument(300, min=1, help="How many POSTs to send."),
+    concurrency: int = typer.Option(16, "--concurrency", "-c", min=1, help="Clients at once."),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """Load test: COUNT real HTTP POSTs; prints requests/s, latency percentiles and errors."""
     from introaws.workflows import haiku
 
@@ -112,13 +132,15 @@ def flood(ctx: typer.Context, count: int = typer.Argument(300, min=1, help="How 
     if json_out:
         render.print_json(result)
         return
-    render.key_values({
-        "requests": f"{result.requests} ({result.succeeded} ok, {result.errors} errors)",
-        "concurrency": result.concurrency,
-        "throughput": f"{result.requests_per_s} requests/s over {result.seconds} s",
-        "latency ms": ", ".join(f"{k} {v}" for k, v in result.latency_ms.items()),
-        "status codes": ", ".join(f"{k}: {v}" for k, v in sorted(result.status_counts.items())),
-    })
+    render.key_values(
+        {
+            "requests": f"{result.requests} ({result.succeeded} ok, {result.errors} errors)",
+            "concurrency": result.concurrency,
+            "throughput": f"{result.requests_per_s} requests/s over {result.seconds} s",
+            "latency ms": ", ".join(f"{k} {v}" for k, v in result.latency_ms.items()),
+            "status codes": ", ".join(f"{k}: {v}" for k, v in sorted(result.status_counts.items())),
+        }
+    )
     if result.errors:
         raise typer.Exit(1)
 

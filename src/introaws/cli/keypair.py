@@ -13,9 +13,13 @@ DIR_OPTION = typer.Option(None, "--dir", help="Folder for private keys (default:
 
 
 @app.command("create")
-def create(ctx: typer.Context, name: str,
-           key_type: str = typer.Option("ed25519", "--type", help="ed25519 or rsa."),
-           directory: str = DIR_OPTION, json_out: bool = context.JSON_OPTION) -> None:
+def create(
+    ctx: typer.Context,
+    name: str,
+    key_type: str = typer.Option("ed25519", "--type", help="ed25519 or rsa."),
+    directory: str = DIR_OPTION,
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """Create key pair NAME and write its private key to DIR/NAME.pem (mode 0600)."""
     from introaws.workflows import keypair
 
@@ -27,7 +31,9 @@ def create(ctx: typer.Context, name: str,
 
 
 @app.command("import")
-def import_(ctx: typer.Context, name: str, public_key: Path = typer.Argument(..., help="Public key file (.pub).")) -> None:
+def import_(
+    ctx: typer.Context, name: str, public_key: Path = typer.Argument(..., help="Public key file (.pub).")
+) -> None:
     """Register an existing public key as key pair NAME."""
     from introaws.workflows import keypair
 
@@ -44,9 +50,19 @@ def list_(ctx: typer.Context, directory: str = DIR_OPTION, json_out: bool = cont
     if json_out:
         render.print_json(pairs)
         return
-    render.table(f"{len(pairs)} key pairs", ["name", "type", "private key", "by introaws"],
-                 [[p["name"], p["type"], p["private_key"] or "(not on this machine)",
-                   "yes" if p["created_by_introaws"] else "no"] for p in pairs])
+    render.table(
+        f"{len(pairs)} key pairs",
+        ["name", "type", "private key", "by introaws"],
+        [
+            [
+                p["name"],
+                p["type"],
+                p["private_key"] or "(not on this machine)",
+                "yes" if p["created_by_introaws"] else "no",
+            ]
+            for p in pairs
+        ],
+    )
 
 
 @app.command("delete")

@@ -7,8 +7,9 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import add_lifecycle
 
-app = typer.Typer(help="Lambda hands-on: a function that hands out a starter Pokémon (textbook 12.1).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Lambda hands-on: a function that hands out a starter Pokémon (textbook 12.1).", no_args_is_help=True
+)
 add_lifecycle(app, "lambda")
 
 
@@ -25,9 +26,12 @@ def invoke(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
 
 
 @app.command("invoke-many", context_settings={"ignore_unknown_options": True})
-def invoke_many(ctx: typer.Context, count: int = typer.Argument(100, min=1, help="How many invocations."),
-                wait: float = typer.Option(120.0, "--wait", help="Seconds to wait for them to finish."),
-                json_out: bool = context.JSON_OPTION) -> None:
+def invoke_many(
+    ctx: typer.Context,
+    count: int = typer.Argument(100, min=1, help="How many invocations."),
+    wait: float = typer.Option(120.0, "--wait", help="Seconds to wait for them to finish."),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """Fire COUNT asynchronous invocations; report how many completed and the peak concurrency."""
     from introaws.workflows import lambda_
 
@@ -36,7 +40,13 @@ def invoke_many(ctx: typer.Context, count: int = typer.Argument(100, min=1, help
     if json_out:
         render.print_json(result)
         return
-    render.key_values({"submitted": result.submitted, "completed": result.completed,
-                       "peak concurrency": result.peak_concurrency, "seconds": result.seconds})
+    render.key_values(
+        {
+            "submitted": result.submitted,
+            "completed": result.completed,
+            "peak concurrency": result.peak_concurrency,
+            "seconds": result.seconds,
+        }
+    )
     if result.completed < result.submitted:
         render.warning(f"{result.submitted - result.completed} did not finish within {wait:.0f} s")

@@ -9,8 +9,10 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import confirm_cost, show_up
 
-app = typer.Typer(help="QA bot hands-on: questions answered by Fargate tasks, answers in DynamoDB "
-                       "(textbook chapter 8).", no_args_is_help=True)
+app = typer.Typer(
+    help="QA bot hands-on: questions answered by Fargate tasks, answers in DynamoDB (textbook chapter 8).",
+    no_args_is_help=True,
+)
 
 ANSWER_COLUMNS = ["question", "answer", "score"]
 
@@ -22,9 +24,12 @@ def _score(value: object) -> str:
 @app.command("up")
 def up(
     ctx: typer.Context,
-    model: str = typer.Option(None, "--model", envvar="QA_MODEL",
-                              help="Hub id, or (local cloud) a model directory "
-                                   "[default: distilbert-base-cased-distilled-squad]."),
+    model: str = typer.Option(
+        None,
+        "--model",
+        envvar="QA_MODEL",
+        help="Hub id, or (local cloud) a model directory [default: distilbert-base-cased-distilled-squad].",
+    ),
     image: str = typer.Option(None, "--image", help="Image URI to run (AWS: skips the Docker build)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
     yes: bool = context.YES_OPTION,
@@ -88,15 +93,22 @@ def ask(
     if json_out:
         render.print_json(outcome.to_dict())
         return
-    render.key_values({"answer": outcome.answer, "score": _score(outcome.score),
-                       "span": f"{outcome.start}:{outcome.end}", "item_id": outcome.item_id})
+    render.key_values(
+        {
+            "answer": outcome.answer,
+            "score": _score(outcome.score),
+            "span": f"{outcome.start}:{outcome.end}",
+            "item_id": outcome.item_id,
+        }
+    )
 
 
 @app.command("ask-many")
 def ask_many(
     ctx: typer.Context,
-    file: Path = typer.Argument(None, help="JSON list or JSONL of {context, question} "
-                                           "[default: the 9-question sample shipped with introaws]."),
+    file: Path = typer.Argument(
+        None, help="JSON list or JSONL of {context, question} [default: the 9-question sample shipped with introaws]."
+    ),
     concurrency: int = typer.Option(None, "--concurrency", min=1, help="Tasks in flight at once [default: all]."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Submit and return; read with 'qa answers'."),
     json_out: bool = context.JSON_OPTION,
@@ -112,11 +124,14 @@ def ask_many(
     if json_out:
         render.print_json([o.to_dict() for o in outcomes])
     else:
-        render.table(f"{len(outcomes) - len(failed)} of {len(outcomes)} "
-                     + ("submitted" if no_wait else "answered"),
-                     ["#", "question", "answer", "score", "status"],
-                     [[n, o.question, o.answer if o.status == "answered" else o.reason, _score(o.score), o.status]
-                      for n, o in enumerate(outcomes, 1)])
+        render.table(
+            f"{len(outcomes) - len(failed)} of {len(outcomes)} " + ("submitted" if no_wait else "answered"),
+            ["#", "question", "answer", "score", "status"],
+            [
+                [n, o.question, o.answer if o.status == "answered" else o.reason, _score(o.score), o.status]
+                for n, o in enumerate(outcomes, 1)
+            ],
+        )
     if no_wait and not json_out:
         render.note("read the answers when the tasks have stopped: introaws qa answers")
     if failed:
@@ -125,8 +140,11 @@ def ask_many(
 
 
 @app.command("answers")
-def answers(ctx: typer.Context, limit: int = typer.Option(None, "--limit", min=1, help="Newest N only."),
-            json_out: bool = context.JSON_OPTION) -> None:
+def answers(
+    ctx: typer.Context,
+    limit: int = typer.Option(None, "--limit", min=1, help="Newest N only."),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """Saved answers, newest first."""
     from introaws.workflows import qa
 
@@ -134,9 +152,14 @@ def answers(ctx: typer.Context, limit: int = typer.Option(None, "--limit", min=1
     if json_out:
         render.print_json(items)
         return
-    render.table(f"{len(items)} answers", ["created", "question", "answer", "score", "item_id"],
-                 [[i.get("created_at", ""), i.get("question"), i.get("answer"), _score(i.get("score")),
-                   i.get("item_id")] for i in items])
+    render.table(
+        f"{len(items)} answers",
+        ["created", "question", "answer", "score", "item_id"],
+        [
+            [i.get("created_at", ""), i.get("question"), i.get("answer"), _score(i.get("score")), i.get("item_id")]
+            for i in items
+        ],
+    )
 
 
 @app.command("clear")

@@ -88,8 +88,11 @@ def _render_event(event: Event) -> None:
         status = event.data.get("status", "")
         colour = "red" if "FAILED" in status else "green" if status.endswith("COMPLETE") else "cyan"
         reason = f" — {event.data['reason']}" if event.data.get("reason") and "FAILED" in status else ""
-        err.print(f"  [{colour}]{status:<20}[/{colour}] {event.data.get('logical_id', '')}"
-                  f" [dim]{event.data.get('type', '')}[/dim]{reason}", highlight=False)
+        err.print(
+            f"  [{colour}]{status:<20}[/{colour}] {event.data.get('logical_id', '')}"
+            f" [dim]{event.data.get('type', '')}[/dim]{reason}",
+            highlight=False,
+        )
     elif event.kind == "warning":
         warning(event.message)
     elif event.kind == "status":  # a task's lastStatus changed
@@ -108,8 +111,14 @@ def progress(total: int | None = None, description: str = "") -> Iterator[Report
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=False) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
         task = bar.add_task(description, total=total)
 
         def report(event: Event) -> None:
@@ -138,8 +147,13 @@ def live_table(title: str, columns: Sequence[str]) -> Iterator[Any]:
         yield lambda rows: live.update(build(rows))
 
 
-def heatmap(title: str, corner: str, row_labels: Sequence[str], column_labels: Sequence[str],
-            values: Sequence[Sequence[float | None]]) -> None:
+def heatmap(
+    title: str,
+    corner: str,
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+) -> None:
     """A grid of numbers with coloured cells, low red to high green; None is 'missing'."""
     from rich.color import Color
     from rich.style import Style
@@ -150,7 +164,7 @@ def heatmap(title: str, corner: str, row_labels: Sequence[str], column_labels: S
     grid.add_column(corner, style="bold")
     for label in column_labels:
         grid.add_column(label, justify="center")
-    for label, row in zip(row_labels, values):
+    for label, row in zip(row_labels, values, strict=True):
         cells: list[Any] = [label]
         for value in row:
             if value is None:

@@ -9,15 +9,17 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import add_lifecycle
 
-app = typer.Typer(help="S3 hands-on: a bucket to upload to and download from (textbook 3.5.3).",
-                  no_args_is_help=True)
+app = typer.Typer(help="S3 hands-on: a bucket to upload to and download from (textbook 3.5.3).", no_args_is_help=True)
 add_lifecycle(app, "s3")
 
 
 @app.command("upload")
-def upload(ctx: typer.Context, file: Path = typer.Argument(..., help="Local file to upload."),
-           key: str = typer.Option(None, "--key", help="Object key (default: the file's name)."),
-           json_out: bool = context.JSON_OPTION) -> None:
+def upload(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Local file to upload."),
+    key: str = typer.Option(None, "--key", help="Object key (default: the file's name)."),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """Upload FILE to the hands-on's bucket."""
     from introaws.workflows import s3
 
@@ -29,9 +31,12 @@ def upload(ctx: typer.Context, file: Path = typer.Argument(..., help="Local file
 
 
 @app.command("download")
-def download(ctx: typer.Context, key: str = typer.Argument(..., help="Object key to download."),
-             to: Path = typer.Option(None, "--to", help="Destination file or folder (default: ./KEY)."),
-             json_out: bool = context.JSON_OPTION) -> None:
+def download(
+    ctx: typer.Context,
+    key: str = typer.Argument(..., help="Object key to download."),
+    to: Path = typer.Option(None, "--to", help="Destination file or folder (default: ./KEY)."),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """Download KEY from the hands-on's bucket."""
     from introaws.workflows import s3
 
@@ -51,5 +56,8 @@ def ls(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
     if json_out:
         render.print_json(objects)
     else:
-        render.table(f"{len(objects)} objects", ["key", "size", "last modified"],
-                     [[o["key"], f"{o['size']:,}", o["last_modified"]] for o in objects])
+        render.table(
+            f"{len(objects)} objects",
+            ["key", "size", "last modified"],
+            [[o["key"], f"{o['size']:,}", o["last_modified"]] for o in objects],
+        )

@@ -14,8 +14,15 @@ def show_up(name: str, result: Any, json_out: bool, next_step: str | None = None
     """What ``up`` prints: JSON, or the plan for a dry run, or outputs, what to do next and how
     to tear down."""
     if json_out:
-        render.print_json({"stack": result.stack, "status": result.status, "outputs": result.outputs,
-                           "up_to_date": result.up_to_date, "changes": [c.__dict__ for c in result.changes]})
+        render.print_json(
+            {
+                "stack": result.stack,
+                "status": result.status,
+                "outputs": result.outputs,
+                "up_to_date": result.up_to_date,
+                "changes": [c.__dict__ for c in result.changes],
+            }
+        )
         return
     render_up(name, result)
     if next_step and result.status != "DRY_RUN":
@@ -25,9 +32,11 @@ def show_up(name: str, result: Any, json_out: bool, next_step: str | None = None
 def render_up(name: str, result: Any) -> None:
     """The human form of ``up``'s result."""
     if result.status == "DRY_RUN":
-        render.table(f"change set for {result.stack} (dry run, nothing deployed)",
-                     ["action", "resource", "type", "replacement"],
-                     [[c.action, c.logical_id, c.resource_type, c.replacement] for c in result.changes])
+        render.table(
+            f"change set for {result.stack} (dry run, nothing deployed)",
+            ["action", "resource", "type", "replacement"],
+            [[c.action, c.logical_id, c.resource_type, c.replacement] for c in result.changes],
+        )
         return
     if result.up_to_date:
         render.success(f"{result.stack} is up to date (no changes)")
@@ -38,8 +47,9 @@ def render_up(name: str, result: Any) -> None:
     render.note(f"tear it down with: introaws {name} down")
 
 
-def confirm_cost(ctx: typer.Context, name: str, yes: bool, hourly: float | None = None,
-                 what: str | None = None) -> None:
+def confirm_cost(
+    ctx: typer.Context, name: str, yes: bool, hourly: float | None = None, what: str | None = None
+) -> None:
     """On AWS, show what a hands-on costs while it runs and ask before creating it.
 
     ``hourly`` overrides the hands-on's idle price (an instance type chosen on the command
@@ -55,13 +65,15 @@ def confirm_cost(ctx: typer.Context, name: str, yes: bool, hourly: float | None 
     elif not hourly:
         return
     else:
-        render.warning(f"this creates paid resources: about ${hourly:.3f}/hour, "
-                       f"${hourly * 24:.2f} if forgotten for a day")
+        render.warning(
+            f"this creates paid resources: about ${hourly:.3f}/hour, ${hourly * 24:.2f} if forgotten for a day"
+        )
     context.confirm(f"create the {name} hands-on on AWS ({target.region})?", yes)
 
 
-def add_lifecycle(app: typer.Typer, name: str, params: Callable[..., dict[str, Any]] | None = None,
-                  with_up: bool = True) -> None:
+def add_lifecycle(
+    app: typer.Typer, name: str, params: Callable[..., dict[str, Any]] | None = None, with_up: bool = True
+) -> None:
     """Register ``up`` (unless the group brings its own), ``down`` and ``status`` for ``name``."""
 
     def up(
@@ -105,5 +117,4 @@ def add_lifecycle(app: typer.Typer, name: str, params: Callable[..., dict[str, A
         if json_out:
             render.print_json(data)
             return
-        render.key_values({"stack": data["stack"], "status": data["status"] or "not deployed",
-                           **data["outputs"]})
+        render.key_values({"stack": data["stack"], "status": data["status"] or "not deployed", **data["outputs"]})

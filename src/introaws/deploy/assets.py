@@ -18,9 +18,7 @@ from introaws.target import Target
 
 
 def bucket_name(target: Target, template_name: str) -> str:
-    return template_name.replace("${AWS::AccountId}", target.account_id).replace(
-        "${AWS::Region}", target.region
-    )
+    return template_name.replace("${AWS::AccountId}", target.account_id).replace("${AWS::Region}", target.region)
 
 
 def ensure_bucket(target: Target, name: str) -> None:
@@ -38,8 +36,10 @@ def ensure_bucket(target: Target, name: str) -> None:
     s3.put_public_access_block(
         Bucket=name,
         PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
         },
     )
 
@@ -59,13 +59,15 @@ def publish(target: Target, assets: list[FileAsset], report: Reporter = silent) 
         s3.put_object(Bucket=bucket, Key=asset.key, Body=body)
 
 
-def upload_directory(target: Target, bucket: str, directory: Path,
-                     extra: dict[str, bytes] | None = None) -> list[str]:
+def upload_directory(target: Target, bucket: str, directory: Path, extra: dict[str, bytes] | None = None) -> list[str]:
     """Put every file of ``directory`` (and ``extra`` generated files) into ``bucket`` with its
     content type, as a website needs; returns the keys written."""
     s3 = target.client("s3")
-    files = {str(p.relative_to(directory)): p.read_bytes()
-             for p in sorted(directory.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    files = {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     files.update(extra or {})
     for key, body in files.items():
         content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"

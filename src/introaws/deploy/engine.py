@@ -75,14 +75,17 @@ def deploy(
     tags = [{"Key": TAG_KEY, "Value": hands_on.name}]
 
     if not creating and existing and _deployed_matches(target, existing, template):
-        return DeployResult(existing.name, existing.status, existing.outputs, up_to_date=True,
-                            synth_cache_hit=synthesized.cache_hit)
+        return DeployResult(
+            existing.name, existing.status, existing.outputs, up_to_date=True, synth_cache_hit=synthesized.cache_hit
+        )
 
     body = json.dumps(template, sort_keys=True)
     template_arg: dict[str, str]
     if len(body) > TEMPLATE_BODY_LIMIT:
         url = assets.upload_template(
-            target, ASSETS_BUCKET, f"templates/{hands_on.stack_name}-{synth.cache_key(hands_on, params or {})}.json",
+            target,
+            ASSETS_BUCKET,
+            f"templates/{hands_on.stack_name}-{synth.cache_key(hands_on, params or {})}.json",
             body.encode(),
         )
         template_arg = {"TemplateURL": url}
@@ -102,8 +105,13 @@ def deploy(
     )
     described = _wait_change_set(target, hands_on.stack_name, change_set_name)
     if described is None:  # nothing to change
-        return DeployResult(hands_on.stack_name, existing.status if existing else "", existing.outputs if existing else {},
-                            up_to_date=True, synth_cache_hit=synthesized.cache_hit)
+        return DeployResult(
+            hands_on.stack_name,
+            existing.status if existing else "",
+            existing.outputs if existing else {},
+            up_to_date=True,
+            synth_cache_hit=synthesized.cache_hit,
+        )
     changes = [_change(c) for c in described.get("Changes", [])]
 
     if dry_run:
@@ -128,8 +136,9 @@ def deploy(
     final = _wait_stack(target, hands_on.stack_name, started, report)
     if not final.status.endswith("_COMPLETE") or "ROLLBACK" in final.status:
         raise _failure(target, final, hands_on)
-    return DeployResult(final.name, final.status, final.outputs, changes, executed=True,
-                        synth_cache_hit=synthesized.cache_hit)
+    return DeployResult(
+        final.name, final.status, final.outputs, changes, executed=True, synth_cache_hit=synthesized.cache_hit
+    )
 
 
 def destroy(target: Target, hands_on: HandsOn, report: Reporter = silent) -> bool:
@@ -186,8 +195,9 @@ def _wait_change_set(target: Target, stack_name: str, name: str) -> dict[str, An
             if any(marker in reason for marker in _NO_CHANGES):
                 cfn.delete_change_set(StackName=stack_name, ChangeSetName=name)
                 return None
-            raise DeployFailed(f"the change set for {stack_name} failed: {reason}",
-                               "fix the template parameters and try again")
+            raise DeployFailed(
+                f"the change set for {stack_name} failed: {reason}", "fix the template parameters and try again"
+            )
         time.sleep(_poll_interval(target))
 
 
@@ -201,12 +211,18 @@ def _wait_stack(target: Target, stack_name: str, started: float, report: Reporte
             if event["EventId"] in seen or event["Timestamp"].timestamp() < started - 5:
                 continue
             seen.add(event["EventId"])
-            report(Event("resource", f"{event['LogicalResourceId']} {event['ResourceStatus']}", {
-                "logical_id": event["LogicalResourceId"],
-                "type": event.get("ResourceType", ""),
-                "status": event["ResourceStatus"],
-                "reason": event.get("ResourceStatusReason") or "",
-            }))
+            report(
+                Event(
+                    "resource",
+                    f"{event['LogicalResourceId']} {event['ResourceStatus']}",
+                    {
+                        "logical_id": event["LogicalResourceId"],
+                        "type": event.get("ResourceType", ""),
+                        "status": event["ResourceStatus"],
+                        "reason": event.get("ResourceStatusReason") or "",
+                    },
+                )
+            )
         if info is None or not info.status.endswith("_IN_PROGRESS"):
             if info is None:
                 raise DeployFailed(f"stack {stack_name} disappeared while deploying", "run up again")
@@ -218,8 +234,10 @@ def _first_failure(target: Target, stack_name: str, started: float) -> str:
     events = target.client("cloudformation").describe_stack_events(StackName=stack_name)["StackEvents"]
     for event in reversed(events):
         if event["ResourceStatus"].endswith("_FAILED") and event["Timestamp"].timestamp() >= started - 5:
-            return (f"{event['LogicalResourceId']} ({event.get('ResourceType', '')}): "
-                    f"{event.get('ResourceStatusReason') or 'no reason given'}")
+            return (
+                f"{event['LogicalResourceId']} ({event.get('ResourceType', '')}): "
+                f"{event.get('ResourceStatusReason') or 'no reason given'}"
+            )
     return "no failed resource reported"
 
 

@@ -35,8 +35,10 @@ class ImageBuilder:
         builder = cls("qa", {"QA_MODEL": model})
         builder._client = _docker()
         if not (CONTAINERS_DIR / "qa" / "Dockerfile").is_file():
-            raise MissingTool("containers/qa/Dockerfile is not here (introaws was not installed from a checkout)",
-                              "build from a clone of introaws, or pass --image URI of an image you pushed")
+            raise MissingTool(
+                "containers/qa/Dockerfile is not here (introaws was not installed from a checkout)",
+                "build from a clone of introaws, or pass --image URI of an image you pushed",
+            )
         return builder
 
     def build_and_push(self, target: Target, repository_uri: str, report: Reporter = silent) -> str:
@@ -48,13 +50,15 @@ class ImageBuilder:
             try:
                 self._client.images.build(path=str(context), tag=reference, buildargs=self.build_args, rm=True)
             except Exception as exc:  # docker.errors.BuildError / APIError
-                raise DeployFailed(f"building the {self.name} image failed: {exc}",
-                                   "fix the cause shown, or pass --image URI") from exc
+                raise DeployFailed(
+                    f"building the {self.name} image failed: {exc}", "fix the cause shown, or pass --image URI"
+                ) from exc
         token = target.client("ecr").get_authorization_token()["authorizationData"][0]
         user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
         report(Event("step", f"pushing {reference}"))
-        for line in self._client.images.push(repository_uri, tag=TAG, stream=True, decode=True,
-                                             auth_config={"username": user, "password": password}):
+        for line in self._client.images.push(
+            repository_uri, tag=TAG, stream=True, decode=True, auth_config={"username": user, "password": password}
+        ):
             if "error" in line:
                 raise DeployFailed(f"pushing {reference} failed: {line['error']}", "check ECR access and retry")
         return reference
@@ -65,8 +69,7 @@ class ImageBuilder:
         package = Path(introaws.__file__).resolve().parent
         (work / "introaws").mkdir()
         shutil.copy(package / "__init__.py", work / "introaws" / "__init__.py")
-        shutil.copytree(package / "tasks", work / "introaws" / "tasks",
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(package / "tasks", work / "introaws" / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
         return work
 
 
@@ -74,12 +77,15 @@ def _docker() -> Any:
     try:
         import docker
     except ImportError:
-        raise MissingTool("the Docker SDK for Python is not installed",
-                          "pip install docker and start Docker, or pass --image URI") from None
+        raise MissingTool(
+            "the Docker SDK for Python is not installed", "pip install docker and start Docker, or pass --image URI"
+        ) from None
     try:
         client = docker.from_env()
         client.ping()
     except docker.errors.DockerException as exc:
-        raise MissingTool(f"no Docker engine answers ({exc.__class__.__name__})",
-                          "start Docker to build the image, or pass --image URI of an image you pushed") from None
+        raise MissingTool(
+            f"no Docker engine answers ({exc.__class__.__name__})",
+            "start Docker to build the image, or pass --image URI of an image you pushed",
+        ) from None
     return client

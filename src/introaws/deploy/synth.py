@@ -22,7 +22,6 @@ from introaws import __version__, paths
 from introaws.errors import MissingTool
 from introaws.stacks import HandsOn
 
-
 _NODE_MAJORS = ",".join(str(major) for major in range(14, 30))
 
 

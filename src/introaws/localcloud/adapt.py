@@ -44,10 +44,17 @@ def replace_instances_on_stack_update() -> None:
     if "update_from_cloudformation_json" in Instance.__dict__:
         return
 
-    def update(cls: type[Instance], original_resource: Instance, new_resource_name: str,
-               cloudformation_json: Any, account_id: str, region_name: str) -> Instance:
-        replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
-                                                          account_id, region_name)
+    def update(
+        cls: type[Instance],
+        original_resource: Instance,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Instance:
+        replacement = cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
         original_resource.ec2_backend.terminate_instances([original_resource.id])
         return replacement
 
@@ -193,22 +200,36 @@ def fix_change_set_outputs(request: Recorded) -> None:
         stack.events.append(final)
 
 
-def _event(stack: Any, logical_id: str, physical_id: str, resource_type: str, status: str,
-           reason: str | None = None) -> None:
+def _event(
+    stack: Any, logical_id: str, physical_id: str, resource_type: str, status: str, reason: str | None = None
+) -> None:
     from moto.cloudformation.models import Event
 
-    stack.events.append(Event(
-        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
-        physical_resource_id=physical_id, resource_type=resource_type, resource_status=status,
-        resource_status_reason=reason, resource_properties=None,
-    ))
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id=physical_id,
+            resource_type=resource_type,
+            resource_status=status,
+            resource_status_reason=reason,
+            resource_properties=None,
+        )
+    )
 
 
 def _mark_failed(change_set: Any, stack: Any, logical_id: str, reason: str) -> None:
     creating = change_set.change_set_type == "CREATE"
     declared = change_set.template_dict.get("Resources", {})
-    _event(stack, logical_id, "", declared.get(logical_id, {}).get("Type", ""),
-           "CREATE_FAILED" if creating else "UPDATE_FAILED", reason)
+    _event(
+        stack,
+        logical_id,
+        "",
+        declared.get(logical_id, {}).get("Type", ""),
+        "CREATE_FAILED" if creating else "UPDATE_FAILED",
+        reason,
+    )
     stack.status = "ROLLBACK_COMPLETE" if creating else "UPDATE_ROLLBACK_COMPLETE"
     # Resources never created must not be created later, lazily, by a describe or a delete.
     created = set(stack.resource_map._parsed_resources)
@@ -237,8 +258,7 @@ def keep_key_pair_public_key(request: Recorded) -> None:
         pair.key_fingerprint = kept["fingerprint"]
         pair.material = b""  # the private key was handed out once and is not kept
     else:
-        request.extra["key_pair"] = {"public_key": pair.material_public.decode(),
-                                     "fingerprint": pair.key_fingerprint}
+        request.extra["key_pair"] = {"public_key": pair.material_public.decode(), "fingerprint": pair.key_fingerprint}
 
 
 def keep_launch_times(request: Recorded) -> None:
@@ -256,7 +276,8 @@ def keep_launch_times(request: Recorded) -> None:
                 instances[instance_id].launch_time = datetime.fromisoformat(stamp)
     else:
         request.extra["launch_times"] = {
-            i.id: i.launch_time.isoformat() for i in instances.values() if i.state != "terminated"}
+            i.id: i.launch_time.isoformat() for i in instances.values() if i.state != "terminated"
+        }
 
 
 def _change_set(request: Recorded) -> Any:
@@ -325,20 +346,31 @@ def create_api_gateway_extras(request: Recorded) -> None:
         if kind == "AWS::ApiGateway::Stage":
             name = props["StageName"]
             if name not in backend.apis[api_id].stages:
-                backend.create_stage(api_id, name, _physical(resource_map, props.get("DeploymentId")) or "",
-                                     variables=props.get("Variables"))
+                backend.create_stage(
+                    api_id,
+                    name,
+                    _physical(resource_map, props.get("DeploymentId")) or "",
+                    variables=props.get("Variables"),
+                )
             resource_map._parsed_resources[logical_id] = name
         elif kind == "AWS::ApiGateway::GatewayResponse":
             backend.put_gateway_response(
-                api_id, props["ResponseType"], props.get("StatusCode"),
-                props.get("ResponseParameters", {}), props.get("ResponseTemplates", {}),
+                api_id,
+                props["ResponseType"],
+                props.get("StatusCode"),
+                props.get("ResponseParameters", {}),
+                props.get("ResponseTemplates", {}),
             )
         elif kind == "AWS::ApiGateway::Method":
             resource_id = _physical(resource_map, props.get("ResourceId"))
             for response in props.get("Integration", {}).get("IntegrationResponses", []):
                 backend.put_integration_response(
-                    api_id, resource_id, props["HttpMethod"], str(response["StatusCode"]),
-                    response.get("SelectionPattern", ""), response.get("ResponseTemplates", {}),
+                    api_id,
+                    resource_id,
+                    props["HttpMethod"],
+                    str(response["StatusCode"]),
+                    response.get("SelectionPattern", ""),
+                    response.get("ResponseTemplates", {}),
                     response.get("ResponseParameters", {}),
                 )
 
@@ -399,8 +431,9 @@ def fix_task_definitions(request: Recorded) -> None:
 
     backend = cloudformation_backends[LOCAL_ACCOUNT][_region(request)]
     name = _form(request).get("StackName", "")
-    stack = next((s for s in backend.stacks.values()
-                  if name in (s.name, s.stack_id) and s.status != "DELETE_COMPLETE"), None)
+    stack = next(
+        (s for s in backend.stacks.values() if name in (s.name, s.stack_id) and s.status != "DELETE_COMPLETE"), None
+    )
     if stack is None:
         return
     declared = stack.template_dict.get("Resources", {})
@@ -410,8 +443,14 @@ def fix_task_definitions(request: Recorded) -> None:
         task_definition = stack.resource_map[logical_id]
         properties = clean_json(resource.get("Properties", {}), stack.resource_map)
         containers = remap_nested_keys(properties.get("ContainerDefinitions", []), pascal_to_camelcase)
-        defaults = {"cpu": 0, "portMappings": [], "essential": True, "environment": [],
-                    "mountPoints": [], "volumesFrom": []}
+        defaults = {
+            "cpu": 0,
+            "portMappings": [],
+            "essential": True,
+            "environment": [],
+            "mountPoints": [],
+            "volumesFrom": [],
+        }
         task_definition.container_definitions = [{**defaults, **c} for c in containers]
         task_definition.cpu = properties.get("Cpu")
         task_definition.memory = properties.get("Memory")
@@ -488,9 +527,12 @@ def known_image_for_public_ami_parameters(template: Template) -> None:
     local cloud the image is only a name: the box is this machine."""
     for parameter in template.get("Parameters", {}).values():
         default = parameter.get("Default")
-        if (str(parameter.get("Type", "")).startswith("AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>")
-                and isinstance(default, str) and default.startswith("/aws/service/")
-                and not default.startswith("/aws/service/ami-amazon-linux-latest/")):
+        if (
+            str(parameter.get("Type", "")).startswith("AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>")
+            and isinstance(default, str)
+            and default.startswith("/aws/service/")
+            and not default.startswith("/aws/service/ami-amazon-linux-latest/")
+        ):
             parameter["Default"] = _MOTO_KNOWN_AMI_PARAMETER
 
 
@@ -507,17 +549,23 @@ BATCH_SERVICE_ROLE_ID = "IntroawsLocalBatchServiceRole"
 
 def explicit_batch_service_role(template: Template) -> None:
     """AWS uses its service-linked role when ``ServiceRole`` is absent; moto requires one."""
-    environments = [r for r in _resources_of_type(template, "AWS::Batch::ComputeEnvironment")
-                    if "ServiceRole" not in r.get("Properties", {})]
+    environments = [
+        r
+        for r in _resources_of_type(template, "AWS::Batch::ComputeEnvironment")
+        if "ServiceRole" not in r.get("Properties", {})
+    ]
     if not environments:
         return
     template["Resources"][BATCH_SERVICE_ROLE_ID] = {
         "Type": "AWS::IAM::Role",
-        "Properties": {"AssumeRolePolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                           "Principal": {"Service": "batch.amazonaws.com"}}],
-        }},
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "batch.amazonaws.com"}}
+                ],
+            }
+        },
     }
     for resource in environments:
         resource.setdefault("Properties", {})["ServiceRole"] = {"Fn::GetAtt": [BATCH_SERVICE_ROLE_ID, "Arn"]}
@@ -525,8 +573,9 @@ def explicit_batch_service_role(template: Template) -> None:
 
 def ref_instead_of_batch_get_att(template: Template) -> None:
     """moto's Batch resources answer no ``Fn::GetAtt``; their ``Ref`` is the same ARN."""
-    batch_ids = {k for k, v in template.get("Resources", {}).items()
-                 if str(v.get("Type", "")).startswith("AWS::Batch::")}
+    batch_ids = {
+        k for k, v in template.get("Resources", {}).items() if str(v.get("Type", "")).startswith("AWS::Batch::")
+    }
 
     def rewrite(node: Any) -> Any:
         if isinstance(node, dict):

@@ -28,9 +28,13 @@ log = logging.getLogger("introaws.localcloud")
 
 # Journal entries; shorter journals replay in a few seconds. The variable is for tests.
 COMPACT_AFTER = int(os.environ.get("INTROAWS_COMPACT_AFTER", "5000"))
-_HISTORY = frozenset({f"DynamoDB_20120810.{action}" for action in (
-    "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")}
-    | {"Logs_20140328.PutLogEvents"})
+_HISTORY = frozenset(
+    {
+        f"DynamoDB_20120810.{action}"
+        for action in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+    }
+    | {"Logs_20140328.PutLogEvents"}
+)
 _ITEMS_PER_BATCH = 25  # BatchWriteItem's limit
 _EVENTS_PER_BATCH = 5_000  # PutLogEvents takes 10,000 events and 1 MB; Lambda lines are short
 
@@ -62,9 +66,13 @@ def _current_items() -> Any:
         for name, table in list(backend.tables.items()):
             items = [item.to_json()["Attributes"] for item in table.all_items()]
             for start in range(0, len(items), _ITEMS_PER_BATCH):
-                puts = [{"PutRequest": {"Item": item}} for item in items[start:start + _ITEMS_PER_BATCH]]
-                yield Recorded.json_call("dynamodb", region, "DynamoDB_20120810.BatchWriteItem",
-                                         json.dumps({"RequestItems": {name: puts}}).encode())
+                puts = [{"PutRequest": {"Item": item}} for item in items[start : start + _ITEMS_PER_BATCH]]
+                yield Recorded.json_call(
+                    "dynamodb",
+                    region,
+                    "DynamoDB_20120810.BatchWriteItem",
+                    json.dumps({"RequestItems": {name: puts}}).encode(),
+                )
 
 
 def _current_log_events() -> Any:
@@ -76,7 +84,9 @@ def _current_log_events() -> Any:
             for stream_name, stream in list(group.streams.items()):
                 events = [{"timestamp": e.timestamp, "message": e.message} for e in stream.events]
                 for start in range(0, len(events), _EVENTS_PER_BATCH):
-                    payload = {"logGroupName": group_name, "logStreamName": stream_name,
-                               "logEvents": events[start:start + _EVENTS_PER_BATCH]}
-                    yield Recorded.json_call("logs", region, "Logs_20140328.PutLogEvents",
-                                             json.dumps(payload).encode())
+                    payload = {
+                        "logGroupName": group_name,
+                        "logStreamName": stream_name,
+                        "logEvents": events[start : start + _EVENTS_PER_BATCH],
+                    }
+                    yield Recorded.json_call("logs", region, "Logs_20140328.PutLogEvents", json.dumps(payload).encode())

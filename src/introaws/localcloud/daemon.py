@@ -77,10 +77,13 @@ def start() -> DaemonStatus:
         log = (directory / LOG_FILE).open("ab")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         process = subprocess.Popen(
-            [sys.executable, "-m", "introaws.localcloud.server", "--state-dir", str(directory),
-             "--port", str(port)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True, close_fds=True,
+            [sys.executable, "-m", "introaws.localcloud.server", "--state-dir", str(directory), "--port", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
         )
         timeout = START_TIMEOUT_S + _journal_mb(directory) * REPLAY_S_PER_MB
         deadline = time.monotonic() + timeout

@@ -12,10 +12,10 @@ import logging
 import os
 import threading
 import time
-from xml.sax.saxutils import escape
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from xml.sax.saxutils import escape
 
 from introaws.localcloud import adapt
 from introaws.localcloud.journal import Journal
@@ -131,8 +131,7 @@ class Front:
         except Exception as exc:  # moto's apps run in debug mode: their exceptions reach us
             log.exception("moto failed on %s %s", request.service, request.action or request.path)
             # 400, not 500: the same request would fail the same way, so clients must not retry.
-            return aws_error(request, "LocalCloudFailure", f"{type(exc).__name__}: {exc}", status=400,
-                             error=str(exc))
+            return aws_error(request, "LocalCloudFailure", f"{type(exc).__name__}: {exc}", status=400, error=str(exc))
         headers = captured["headers"]
         if request.method != "HEAD":  # a HEAD answer's Content-Length is the object's, not its (empty) body's
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
@@ -141,23 +140,21 @@ class Front:
 
     def _introaws_api(self, request: Recorded) -> Reply:
         if request.path == "/_introaws/health":
-            return Reply.json(
-                {"ok": True, "pid": os.getpid(), "home": self.home, "started_at": self.started_at}
-            )
+            return Reply.json({"ok": True, "pid": os.getpid(), "home": self.home, "started_at": self.started_at})
         return Reply.json({"message": f"unknown introaws endpoint {request.path}"}, 404)
 
 
-def aws_error(request: Recorded, code: str, message: str, status: int = 500,
-              error: str | None = None) -> Reply:
+def aws_error(request: Recorded, code: str, message: str, status: int = 500, error: str | None = None) -> Reply:
     """An error shaped for the request's protocol, so boto3 raises a ClientError with it."""
     if request.headers.get("HTTP_X_AMZ_TARGET") or "json" in request.headers.get("CONTENT_TYPE", ""):
         body = json.dumps({"__type": code, "message": message}).encode()
         headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)]
     else:
-        body = (f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code>"
-                f"<Message>{escape(message)}</Message></Error><RequestId>introaws</RequestId>"
-                f"</ErrorResponse>").encode()
+        body = (
+            f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code>"
+            f"<Message>{escape(message)}</Message></Error><RequestId>introaws</RequestId>"
+            f"</ErrorResponse>"
+        ).encode()
         headers = [("Content-Type", "text/xml")]
     headers.append(("Content-Length", str(len(body))))
     return Reply(status, headers, body, error=error or message)
-

@@ -101,7 +101,8 @@ class _Connection(http.server.BaseHTTPRequestHandler):
         self.by_name = {name.lower(): value for name, value in self.header_list}
         connection = self.by_name.get("connection", "").lower()
         self.close_connection = "close" in connection or (
-            self.request_version == "HTTP/1.0" and "keep-alive" not in connection)
+            self.request_version == "HTTP/1.0" and "keep-alive" not in connection
+        )
         if self.request_version == "HTTP/1.1" and self.by_name.get("expect", "").lower() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         return True

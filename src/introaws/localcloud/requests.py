@@ -14,19 +14,48 @@ from typing import Any
 from urllib.parse import parse_qs
 
 _READ_PREFIXES = (
-    "Describe", "List", "Get", "Scan", "Query", "BatchGet", "Head", "Lookup",
-    "Search", "Check", "Validate", "Estimate", "Detect", "Preview",
+    "Describe",
+    "List",
+    "Get",
+    "Scan",
+    "Query",
+    "BatchGet",
+    "Head",
+    "Lookup",
+    "Search",
+    "Check",
+    "Validate",
+    "Estimate",
+    "Detect",
+    "Preview",
 )
 # Headers that matter to moto's dispatch and parsing; the rest are not worth journaling.
 _KEPT_HEADERS = (
-    "HTTP_AUTHORIZATION", "HTTP_X_AMZ_TARGET", "CONTENT_TYPE", "HTTP_HOST",
-    "HTTP_X_AMZ_CONTENT_SHA256", "HTTP_CONTENT_ENCODING", "HTTP_X_AMZ_DECODED_CONTENT_LENGTH",
-    "HTTP_CONTENT_MD5", "HTTP_X_AMZ_ACL", "HTTP_X_AMZ_TAGGING",
-    "HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION", "HTTP_X_AMZ_STORAGE_CLASS", "HTTP_CACHE_CONTROL",
-    "HTTP_CONTENT_DISPOSITION", "HTTP_X_AMZ_COPY_SOURCE", "HTTP_X_AMZ_METADATA_DIRECTIVE",
-    "HTTP_X_AMZ_CHECKSUM_CRC32", "HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM",
-    "HTTP_X_AMZ_TRAILER", "HTTP_X_AMZ_INVOCATION_TYPE", "HTTP_X_AMZ_LOG_TYPE",
-    "HTTP_X_AMZ_CLIENT_CONTEXT", "HTTP_X_AMZ_DATE", "HTTP_X_AMZ_USER_AGENT", "HTTP_USER_AGENT",
+    "HTTP_AUTHORIZATION",
+    "HTTP_X_AMZ_TARGET",
+    "CONTENT_TYPE",
+    "HTTP_HOST",
+    "HTTP_X_AMZ_CONTENT_SHA256",
+    "HTTP_CONTENT_ENCODING",
+    "HTTP_X_AMZ_DECODED_CONTENT_LENGTH",
+    "HTTP_CONTENT_MD5",
+    "HTTP_X_AMZ_ACL",
+    "HTTP_X_AMZ_TAGGING",
+    "HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION",
+    "HTTP_X_AMZ_STORAGE_CLASS",
+    "HTTP_CACHE_CONTROL",
+    "HTTP_CONTENT_DISPOSITION",
+    "HTTP_X_AMZ_COPY_SOURCE",
+    "HTTP_X_AMZ_METADATA_DIRECTIVE",
+    "HTTP_X_AMZ_CHECKSUM_CRC32",
+    "HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM",
+    "HTTP_X_AMZ_TRAILER",
+    "HTTP_X_AMZ_INVOCATION_TYPE",
+    "HTTP_X_AMZ_LOG_TYPE",
+    "HTTP_X_AMZ_CLIENT_CONTEXT",
+    "HTTP_X_AMZ_DATE",
+    "HTTP_X_AMZ_USER_AGENT",
+    "HTTP_USER_AGENT",
 )
 
 
@@ -46,8 +75,7 @@ class Recorded:
     http_headers: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_http(cls, method: str, path: str, query: str, headers: list[tuple[str, str]],
-                  body: bytes) -> Recorded:
+    def from_http(cls, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes) -> Recorded:
         """``path`` and ``query`` as WSGI presents them; ``headers`` as sent."""
         environ: dict[str, str] = {}
         sent: dict[str, str] = {}
@@ -68,7 +96,8 @@ class Recorded:
         version = "1.0" if service == "dynamodb" else "1.1"
         credential = f"introaws/19700101/{region}/{service}/aws4_request"
         headers = {
-            "HTTP_X_AMZ_TARGET": target, "CONTENT_TYPE": f"application/x-amz-json-{version}",
+            "HTTP_X_AMZ_TARGET": target,
+            "CONTENT_TYPE": f"application/x-amz-json-{version}",
             "HTTP_HOST": "127.0.0.1",
             "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=0",
         }
@@ -169,4 +198,3 @@ class Recorded:
             seq=data["seq"],
             extra=data.get("extra", {}),
         )
-

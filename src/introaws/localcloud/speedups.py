@@ -116,14 +116,36 @@ def fast_plain_scans() -> None:
                 items.append(hash_set)
         return sorted(items, key=sort_key)
 
-    def scan(self: Table, filters: dict[str, Any], limit: int, exclusive_start_key: dict[str, Any],
-             filter_expression: Any = None, index_name: str | None = None, consistent_read: bool = False,
-             projection_expression: Any = None, segments: tuple[Any, Any] = (None, None)) -> Any:
-        plain = (not filters and not index_name and not projection_expression and segments == (None, None)
-                 and (filter_expression is None or isinstance(filter_expression, OpDefault)))
+    def scan(
+        self: Table,
+        filters: dict[str, Any],
+        limit: int,
+        exclusive_start_key: dict[str, Any],
+        filter_expression: Any = None,
+        index_name: str | None = None,
+        consistent_read: bool = False,
+        projection_expression: Any = None,
+        segments: tuple[Any, Any] = (None, None),
+    ) -> Any:
+        plain = (
+            not filters
+            and not index_name
+            and not projection_expression
+            and segments == (None, None)
+            and (filter_expression is None or isinstance(filter_expression, OpDefault))
+        )
         if not plain:
-            return original_scan(self, filters, limit, exclusive_start_key, filter_expression, index_name,
-                                 consistent_read, projection_expression, segments)
+            return original_scan(
+                self,
+                filters,
+                limit,
+                exclusive_start_key,
+                filter_expression,
+                index_name,
+                consistent_read,
+                projection_expression,
+                segments,
+            )
         results: list[Item] = []
         result_size = 0
         last_evaluated_key = None

@@ -28,31 +28,36 @@ JOB_MEMORY_MIB = 12000
 JOB_TIMEOUT_HOURS = 2
 
 
-def build(scope: Construct, stack_name: str, instance_type: str = DEFAULT_INSTANCE_TYPE,
-          spot: bool = False) -> cdk.Stack:
+def build(
+    scope: Construct, stack_name: str, instance_type: str = DEFAULT_INSTANCE_TYPE, spot: bool = False
+) -> cdk.Stack:
     stack = new_stack(scope, stack_name, "batch", "MNIST hyper-parameter sweep on AWS Batch")
     bucket = s3.Bucket(
-        stack, "bucket",
+        stack,
+        "bucket",
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         encryption=s3.BucketEncryption.S3_MANAGED,
         enforce_ssl=True,
         removal_policy=cdk.RemovalPolicy.DESTROY,  # the deploy engine empties it first
     )
     vpc = ec2.Vpc(
-        stack, "vpc",
+        stack,
+        "vpc",
         ip_addresses=ec2.IpAddresses.cidr("10.10.0.0/23"),
         max_azs=1,
         nat_gateways=0,
         subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
     )
     compute_env = batch.ManagedEc2EcsComputeEnvironment(
-        stack, "managed-env",
+        stack,
+        "managed-env",
         vpc=vpc,
         vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
         instance_types=[ec2.InstanceType(instance_type)],
         use_optimal_instance_classes=False,
-        allocation_strategy=(batch.AllocationStrategy.SPOT_CAPACITY_OPTIMIZED if spot
-                             else batch.AllocationStrategy.BEST_FIT),
+        allocation_strategy=(
+            batch.AllocationStrategy.SPOT_CAPACITY_OPTIMIZED if spot else batch.AllocationStrategy.BEST_FIT
+        ),
         spot=spot,
         minv_cpus=0,
         maxv_cpus=MAX_VCPUS,
@@ -63,10 +68,12 @@ def build(scope: Construct, stack_name: str, instance_type: str = DEFAULT_INSTAN
     job_role = iam.Role(stack, "job-role", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
     bucket.grant_read_write(job_role)
     job_definition = batch.EcsJobDefinition(
-        stack, "job-definition",
+        stack,
+        "job-definition",
         timeout=cdk.Duration.hours(JOB_TIMEOUT_HOURS),
         container=batch.EcsEc2ContainerDefinition(
-            stack, "container",
+            stack,
+            "container",
             image=ecs.ContainerImage.from_ecr_repository(repository, "latest"),
             command=COMMAND,
             cpu=JOB_VCPUS,

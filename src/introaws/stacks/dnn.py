@@ -19,8 +19,9 @@ from introaws.stacks.base import new_stack
 from introaws.stacks.ec2 import instance_outputs, public_network
 
 # The PyTorch DLAMI on Amazon Linux 2023 (x86_64), published by AWS in every region.
-DLAMI_PARAMETER = ("/aws/service/deeplearning/ami/x86_64/"
-                   "oss-nvidia-driver-gpu-pytorch-2.13-amazon-linux-2023/latest/ami-id")
+DLAMI_PARAMETER = (
+    "/aws/service/deeplearning/ami/x86_64/oss-nvidia-driver-gpu-pytorch-2.13-amazon-linux-2023/latest/ami-id"
+)
 ROOT_VOLUME_GIB = 100  # the DLAMI's own snapshot is 75+ GiB; leave room for data and checkpoints
 
 _IDLE_CHECK = """#!/bin/bash
@@ -58,17 +59,28 @@ class _GivenImage:
         self.ami = ami
 
     def get_image(self, scope: Construct) -> ec2.MachineImageConfig:
-        return ec2.MachineImageConfig(image_id=self.ami, os_type=ec2.OperatingSystemType.LINUX,
-                                      user_data=ec2.UserData.for_linux())
+        return ec2.MachineImageConfig(
+            image_id=self.ami, os_type=ec2.OperatingSystemType.LINUX, user_data=ec2.UserData.for_linux()
+        )
 
 
-def build(scope: Construct, stack_name: str, *, key_name: str, ssh_from: str,
-          instance_type: str = "g4dn.xlarge", ami: str | None = None,
-          idle_stop_minutes: int = 0) -> cdk.Stack:
+def build(
+    scope: Construct,
+    stack_name: str,
+    *,
+    key_name: str,
+    ssh_from: str,
+    instance_type: str = "g4dn.xlarge",
+    ami: str | None = None,
+    idle_stop_minutes: int = 0,
+) -> cdk.Stack:
     stack = new_stack(scope, stack_name, "dnn", "a GPU server with the Deep Learning AMI")
     vpc, group = public_network(stack, stack_name, ssh_from)
-    machine_image = (_GivenImage(ami) if ami else
-                     ec2.MachineImage.from_ssm_parameter(DLAMI_PARAMETER, os=ec2.OperatingSystemType.LINUX))
+    machine_image = (
+        _GivenImage(ami)
+        if ami
+        else ec2.MachineImage.from_ssm_parameter(DLAMI_PARAMETER, os=ec2.OperatingSystemType.LINUX)
+    )
     user_data = ec2.UserData.for_linux()
     if idle_stop_minutes:
         user_data.add_commands(*idle_stop_commands(idle_stop_minutes))
@@ -82,8 +94,14 @@ def build(scope: Construct, stack_name: str, *, key_name: str, ssh_from: str,
         security_group=group,
         key_pair=ec2.KeyPair.from_key_pair_name(stack, "KeyPair", key_name),
         user_data=user_data if idle_stop_minutes else None,
-        block_devices=[ec2.BlockDevice(device_name="/dev/xvda", volume=ec2.BlockDeviceVolume.ebs(
-            ROOT_VOLUME_GIB, volume_type=ec2.EbsDeviceVolumeType.GP3, delete_on_termination=True))],
+        block_devices=[
+            ec2.BlockDevice(
+                device_name="/dev/xvda",
+                volume=ec2.BlockDeviceVolume.ebs(
+                    ROOT_VOLUME_GIB, volume_type=ec2.EbsDeviceVolumeType.GP3, delete_on_termination=True
+                ),
+            )
+        ],
         associate_public_ip_address=True,
     )
     if idle_stop_minutes:

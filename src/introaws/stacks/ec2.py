@@ -30,8 +30,9 @@ def public_network(stack: cdk.Stack, prefix: str, ssh_from: str) -> tuple[ec2.Vp
         nat_gateways=0,
         subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
     )
-    group = ec2.SecurityGroup(stack, f"{prefix}Vpc-Sg", vpc=vpc, allow_all_outbound=True,
-                              description="SSH from one address range")
+    group = ec2.SecurityGroup(
+        stack, f"{prefix}Vpc-Sg", vpc=vpc, allow_all_outbound=True, description="SSH from one address range"
+    )
     group.add_ingress_rule(ec2.Peer.ipv4(ssh_from), ec2.Port.tcp(22), "SSH")
     return vpc, group
 
@@ -42,8 +43,15 @@ def instance_outputs(stack: cdk.Stack, instance: ec2.Instance) -> None:
     cdk.CfnOutput(stack, "InstanceId", value=instance.instance_id)
 
 
-def build(scope: Construct, stack_name: str, *, key_name: str, ssh_from: str,
-          instance_type: str = "t2.micro", ttl_minutes: int = 0) -> cdk.Stack:
+def build(
+    scope: Construct,
+    stack_name: str,
+    *,
+    key_name: str,
+    ssh_from: str,
+    instance_type: str = "t2.micro",
+    ttl_minutes: int = 0,
+) -> cdk.Stack:
     stack = new_stack(scope, stack_name, "ec2", "your first EC2 instance, reached over SSH")
     vpc, group = public_network(stack, stack_name, ssh_from)
 
@@ -60,8 +68,7 @@ def build(scope: Construct, stack_name: str, *, key_name: str, ssh_from: str,
         security_group=group,
         key_pair=ec2.KeyPair.from_key_pair_name(stack, "KeyPair", key_name),
         user_data=user_data if ttl_minutes else None,
-        instance_initiated_shutdown_behavior=(
-            ec2.InstanceInitiatedShutdownBehavior.TERMINATE if ttl_minutes else None),
+        instance_initiated_shutdown_behavior=(ec2.InstanceInitiatedShutdownBehavior.TERMINATE if ttl_minutes else None),
         associate_public_ip_address=True,
     )
     if ttl_minutes:

@@ -26,7 +26,8 @@ HANDLERS_DIR = Path(__file__).resolve().parent.parent / "tasks" / "haiku"
 def build(scope: Construct, stack_name: str) -> cdk.Stack:
     stack = new_stack(scope, stack_name, "haiku", "Bashoutter, a serverless haiku SNS")
     table = dynamodb.Table(
-        stack, "Table",
+        stack,
+        "Table",
         partition_key=dynamodb.Attribute(name="item_id", type=dynamodb.AttributeType.STRING),
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
         removal_policy=cdk.RemovalPolicy.DESTROY,
@@ -35,7 +36,8 @@ def build(scope: Construct, stack_name: str) -> cdk.Stack:
 
     def function(construct_id: str, handler: str, memory: int = 128) -> lambda_.Function:
         return lambda_.Function(
-            stack, construct_id,
+            stack,
+            construct_id,
             runtime=lambda_.Runtime.PYTHON_3_12,
             code=code,
             handler=f"api.{handler}",
@@ -53,17 +55,20 @@ def build(scope: Construct, stack_name: str) -> cdk.Stack:
         table.grant_read_write_data(writer)
 
     api = apigw.RestApi(
-        stack, "BashoutterApi",
+        stack,
+        "BashoutterApi",
         cloud_watch_role=False,
         default_cors_preflight_options=apigw.CorsOptions(
-            allow_origins=apigw.Cors.ALL_ORIGINS, allow_methods=apigw.Cors.ALL_METHODS,
+            allow_origins=apigw.Cors.ALL_ORIGINS,
+            allow_methods=apigw.Cors.ALL_METHODS,
         ),
     )
     # API Gateway's own errors (unknown route, throttling) carry CORS headers too.
-    for name, kind in (("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
-                       ("Default5xx", apigw.ResponseType.DEFAULT_5_XX)):
-        api.add_gateway_response(name, type=kind,
-                                 response_headers={"Access-Control-Allow-Origin": "'*'"})
+    for name, kind in (
+        ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
+        ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
+    ):
+        api.add_gateway_response(name, type=kind, response_headers={"Access-Control-Allow-Origin": "'*'"})
     haiku = api.root.add_resource("haiku")
     haiku.add_method("GET", apigw.LambdaIntegration(get_fn))
     haiku.add_method("POST", apigw.LambdaIntegration(post_fn))
@@ -72,13 +77,16 @@ def build(scope: Construct, stack_name: str) -> cdk.Stack:
     item.add_method("DELETE", apigw.LambdaIntegration(delete_fn))
 
     bucket = s3.Bucket(
-        stack, "Bucket",
+        stack,
+        "Bucket",
         website_index_document="index.html",
         public_read_access=True,
         # A public website needs the account's public-policy block lifted for this bucket.
         block_public_access=s3.BlockPublicAccess(
-            block_public_acls=True, ignore_public_acls=True,
-            block_public_policy=False, restrict_public_buckets=False,
+            block_public_acls=True,
+            ignore_public_acls=True,
+            block_public_policy=False,
+            restrict_public_buckets=False,
         ),
         removal_policy=cdk.RemovalPolicy.DESTROY,
     )

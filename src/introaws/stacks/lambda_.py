@@ -10,7 +10,7 @@ from constructs import Construct
 
 from introaws.stacks.base import new_stack
 
-HANDLER_CODE = '''\
+HANDLER_CODE = """\
 import random
 import time
 
@@ -20,13 +20,14 @@ STARTERS = ("Charmander", "Bulbasaur", "Squirtle")
 def handler(event, context):
     time.sleep(random.uniform(2, 5))
     return "Congratulations! You are given " + random.choice(STARTERS)
-'''
+"""
 
 
 def build(scope: Construct, stack_name: str) -> cdk.Stack:
     stack = new_stack(scope, stack_name, "lambda", "a Lambda function that sleeps and answers")
     function = lambda_.Function(
-        stack, "LambdaHandler",
+        stack,
+        "LambdaHandler",
         runtime=lambda_.Runtime.PYTHON_3_12,
         code=lambda_.Code.from_inline(HANDLER_CODE),
         handler="index.handler",

@@ -32,27 +32,40 @@ def build(scope: Construct, stack_name: str, model: str, image: str | None = Non
     to run instead of the repository's ``latest``."""
     stack = new_stack(scope, stack_name, "qa", "question-answering bot on ECS Fargate")
     table = dynamodb.Table(
-        stack, "Table",
+        stack,
+        "Table",
         partition_key=dynamodb.Attribute(name="item_id", type=dynamodb.AttributeType.STRING),
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
         removal_policy=cdk.RemovalPolicy.DESTROY,
     )
     vpc = ec2.Vpc(
-        stack, "Vpc", max_azs=1, nat_gateways=0,
+        stack,
+        "Vpc",
+        max_azs=1,
+        nat_gateways=0,
         subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
     )
-    security_group = ec2.SecurityGroup(stack, "TaskSecurityGroup", vpc=vpc, allow_all_outbound=True,
-                                       description="QA tasks: no inbound, outbound to pull and write")
+    security_group = ec2.SecurityGroup(
+        stack,
+        "TaskSecurityGroup",
+        vpc=vpc,
+        allow_all_outbound=True,
+        description="QA tasks: no inbound, outbound to pull and write",
+    )
     cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
-    repository = ecr.Repository(stack, "Repository", repository_name=REPOSITORY_NAME,
-                                removal_policy=cdk.RemovalPolicy.DESTROY)
-    task_definition = ecs.FargateTaskDefinition(stack, "TaskDef", cpu=TASK_CPU,
-                                                memory_limit_mib=TASK_MEMORY_MIB)
+    repository = ecr.Repository(
+        stack, "Repository", repository_name=REPOSITORY_NAME, removal_policy=cdk.RemovalPolicy.DESTROY
+    )
+    task_definition = ecs.FargateTaskDefinition(stack, "TaskDef", cpu=TASK_CPU, memory_limit_mib=TASK_MEMORY_MIB)
     table.grant_write_data(task_definition.task_role)
-    log_group = logs.LogGroup(stack, "Logs", retention=logs.RetentionDays.ONE_WEEK,
-                              removal_policy=cdk.RemovalPolicy.DESTROY)
-    container_image = (ecs.ContainerImage.from_registry(image) if image
-                       else ecs.ContainerImage.from_ecr_repository(repository, IMAGE_TAG))
+    log_group = logs.LogGroup(
+        stack, "Logs", retention=logs.RetentionDays.ONE_WEEK, removal_policy=cdk.RemovalPolicy.DESTROY
+    )
+    container_image = (
+        ecs.ContainerImage.from_registry(image)
+        if image
+        else ecs.ContainerImage.from_ecr_repository(repository, IMAGE_TAG)
+    )
     task_definition.add_container(
         CONTAINER_NAME,
         container_name=CONTAINER_NAME,

@@ -19,7 +19,7 @@ import inspect
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 DEFAULT_MODEL = "distilbert-base-cased-distilled-squad"
@@ -105,11 +105,19 @@ def answer(context: str, question: str, name: str | None = None) -> dict[str, An
     if room < 8:
         raise TaskError(
             f"the question ({question_tokens} tokens) leaves no room for the context in the "
-            f"model's {window}-token window; ask a shorter question", 2)
+            f"model's {window}-token window; ask a shorter question",
+            2,
+        )
     encoded = tokenizer(
-        question, context, truncation="only_second", max_length=window,
-        stride=min(DOC_STRIDE, room // 2), return_overflowing_tokens=True,
-        return_offsets_mapping=True, padding=True, return_tensors="pt",
+        question,
+        context,
+        truncation="only_second",
+        max_length=window,
+        stride=min(DOC_STRIDE, room // 2),
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding=True,
+        return_tensors="pt",
     )
     accepted = inspect.signature(model.forward).parameters
     inputs = {k: v for k, v in encoded.items() if k in accepted}
@@ -165,17 +173,23 @@ def save(item_id: str, context: str, question: str, result: dict[str, Any], name
     import boto3
 
     item = {
-        "item_id": item_id, "context": context, "question": question,
-        "answer": result["answer"], "score": Decimal(str(result["score"])),
-        "start": result["start"], "end": result["end"], "model": name,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "item_id": item_id,
+        "context": context,
+        "question": question,
+        "answer": result["answer"],
+        "score": Decimal(str(result["score"])),
+        "start": result["start"],
+        "end": result["end"],
+        "model": name,
+        "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
     boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"]).put_item(Item=item)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m introaws.tasks.qa",
-                                     description="Answer QUESTION from CONTEXT; save the answer as ITEM_ID.")
+    parser = argparse.ArgumentParser(
+        prog="python -m introaws.tasks.qa", description="Answer QUESTION from CONTEXT; save the answer as ITEM_ID."
+    )
     parser.add_argument("context")
     parser.add_argument("question")
     parser.add_argument("item_id")
@@ -184,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     name = model_name()
     try:
         if not args.no_save and not os.environ.get("TABLE_NAME"):
-            raise TaskError("TABLE_NAME is not set; the task definition must name the answers "
-                            "table (or pass --no-save)", 2)
+            raise TaskError(
+                "TABLE_NAME is not set; the task definition must name the answers table (or pass --no-save)", 2
+            )
         result = answer(args.context, args.question, name)
         print(json.dumps(result, ensure_ascii=False), flush=True)
         if not args.no_save:

@@ -14,7 +14,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,15 @@ class Stack:
     def of(cls, target: Target) -> Stack:
         outputs = lifecycle.deployed(target, NAME).outputs
         try:
-            return cls(outputs["BucketName"], outputs["JobQueueArn"], outputs["JobDefinitionArn"],
-                       outputs["ComputeEnvironmentArn"], outputs["RepositoryName"], outputs["RepositoryUri"],
-                       outputs["InstanceType"])
+            return cls(
+                outputs["BucketName"],
+                outputs["JobQueueArn"],
+                outputs["JobDefinitionArn"],
+                outputs["ComputeEnvironmentArn"],
+                outputs["RepositoryName"],
+                outputs["RepositoryUri"],
+                outputs["InstanceType"],
+            )
         except KeyError as exc:
             raise NotFound(f"the SimpleBatch stack has no output {exc}", "redeploy with 'introaws batch up'") from None
 
@@ -60,7 +66,9 @@ def parse_values(text: str, what: str) -> list[float]:
         try:
             value = float(part)
         except ValueError:
-            raise UsageError(f"{what} '{part}' is not a number", f"give {what} as comma-separated numbers, e.g. 0.1,0.01") from None
+            raise UsageError(
+                f"{what} '{part}' is not a number", f"give {what} as comma-separated numbers, e.g. 0.1,0.01"
+            ) from None
         if value not in values:
             values.append(value)
     if not values:
@@ -70,6 +78,7 @@ def parse_values(text: str, what: str) -> list[float]:
 
 def job_name(lr: float, momentum: float) -> str:
     """``lr0p01_m0p1``: Batch job names allow letters, digits, '-' and '_' only, so '.' is 'p'."""
+
     def fmt(value: float) -> str:
         return f"{value:g}".replace(".", "p").replace("-", "n")
 
@@ -77,7 +86,7 @@ def job_name(lr: float, momentum: float) -> str:
 
 
 def new_sweep_id() -> str:
-    return f"sweep-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    return f"sweep-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
 def sweep(
@@ -105,48 +114,85 @@ def sweep(
         environment.append({"name": "MNIST_DATA_DIR", "value": str(_local_data_dir())})
         if vcpus is None:
             vcpus = 1
-            report(Event("info", "local cloud: each job gets 1 vCPU so that jobs run side by side on this "
-                                 "machine's cores (--vcpus to change)"))
-    requirements = [{"type": kind, "value": str(value)}
-                    for kind, value in (("VCPU", vcpus), ("GPU", gpus), ("MEMORY", memory)) if value is not None]
+            report(
+                Event(
+                    "info",
+                    "local cloud: each job gets 1 vCPU so that jobs run side by side on this "
+                    "machine's cores (--vcpus to change)",
+                )
+            )
+    requirements = [
+        {"type": kind, "value": str(value)}
+        for kind, value in (("VCPU", vcpus), ("GPU", gpus), ("MEMORY", memory))
+        if value is not None
+    ]
     if not target.is_local:
         hourly = pricing.ec2_hourly(stack.instance_type)
         price = f" at about ${hourly:.3f}/hour each while they run" if hourly else ""
-        report(Event("info", f"{len(lrs) * len(momentums)} jobs on {stack.instance_type} instances{price}; "
-                             "the compute environment scales back to 0 when they end"))
+        report(
+            Event(
+                "info",
+                f"{len(lrs) * len(momentums)} jobs on {stack.instance_type} instances{price}; "
+                "the compute environment scales back to 0 when they end",
+            )
+        )
     sweep_id = new_sweep_id()
     manifest: dict[str, Any] = {
-        "sweep_id": sweep_id, "created": datetime.now(timezone.utc).isoformat(), "epochs": epochs,
-        "lrs": lrs, "momentums": momentums, "queue": stack.queue, "definition": stack.definition, "jobs": [],
+        "sweep_id": sweep_id,
+        "created": datetime.now(UTC).isoformat(),
+        "epochs": epochs,
+        "lrs": lrs,
+        "momentums": momentums,
+        "queue": stack.queue,
+        "definition": stack.definition,
+        "jobs": [],
     }
     batch = target.client("batch")
     try:
         for lr in lrs:
             for momentum in momentums:
-                overrides: dict[str, Any] = {"command": job_command(lr, momentum, epochs, sweep_id,
-                                                                    batch_size, patience)}
+                overrides: dict[str, Any] = {
+                    "command": job_command(lr, momentum, epochs, sweep_id, batch_size, patience)
+                }
                 if environment:
                     overrides["environment"] = environment
                 if requirements:
                     overrides["resourceRequirements"] = requirements
                 name = job_name(lr, momentum)
-                submitted = batch.submit_job(jobName=name, jobQueue=stack.queue, jobDefinition=stack.definition,
-                                             containerOverrides=overrides, retryStrategy={"attempts": attempts},
-                                             tags={"introaws:sweep": sweep_id})
+                submitted = batch.submit_job(
+                    jobName=name,
+                    jobQueue=stack.queue,
+                    jobDefinition=stack.definition,
+                    containerOverrides=overrides,
+                    retryStrategy={"attempts": attempts},
+                    tags={"introaws:sweep": sweep_id},
+                )
                 manifest["jobs"].append({"name": name, "lr": lr, "momentum": momentum, "job_id": submitted["jobId"]})
                 report(Event("step", f"submitted {name} ({submitted['jobId']})"))
     finally:
         if manifest["jobs"]:
-            target.client("s3").put_object(Bucket=stack.bucket, Key=f"{sweep_id}/{MANIFEST}",
-                                           Body=json.dumps(manifest, indent=1).encode())
+            target.client("s3").put_object(
+                Bucket=stack.bucket, Key=f"{sweep_id}/{MANIFEST}", Body=json.dumps(manifest, indent=1).encode()
+            )
     return manifest
 
 
-def job_command(lr: float, momentum: float, epochs: int, sweep_id: str, batch_size: int | None,
-                patience: int | None) -> list[str]:
+def job_command(
+    lr: float, momentum: float, epochs: int, sweep_id: str, batch_size: int | None, patience: int | None
+) -> list[str]:
     """The payload's command line for one point; results go to ``s3://$BUCKET_NAME/<sweep id>/``."""
-    command = [*COMMAND, "--lr", str(lr), "--momentum", str(momentum), "--epochs", str(epochs),
-               "--upload-s3", "--sweep-id", sweep_id]
+    command = [
+        *COMMAND,
+        "--lr",
+        str(lr),
+        "--momentum",
+        str(momentum),
+        "--epochs",
+        str(epochs),
+        "--upload-s3",
+        "--sweep-id",
+        sweep_id,
+    ]
     if batch_size:
         command += ["--batch-size", str(batch_size)]
     if patience:
@@ -160,14 +206,17 @@ def _local_data_dir() -> Path:
 
         from introaws.tasks.mnist import data
     except ImportError:
-        raise MissingTool("the local cloud runs MNIST jobs with torch, which is not installed",
-                          "pip install 'introaws[ml]'") from None
+        raise MissingTool(
+            "the local cloud runs MNIST jobs with torch, which is not installed", "pip install 'introaws[ml]'"
+        ) from None
 
     directory = data.resolve_dir().resolve()
     missing = data.missing_files(directory)
     if missing:
-        raise NotFound(f"MNIST is not in {directory} (missing {', '.join(missing)})",
-                       "run 'introaws data mnist', or set MNIST_DATA_DIR to a folder with the four IDX files")
+        raise NotFound(
+            f"MNIST is not in {directory} (missing {', '.join(missing)})",
+            "run 'introaws data mnist', or set MNIST_DATA_DIR to a folder with the four IDX files",
+        )
     return directory
 
 
@@ -176,9 +225,12 @@ def manifest(target: Target, sweep_id: str | None = None) -> dict[str, Any]:
     stack = Stack.of(target)
     s3 = target.client("s3")
     if sweep_id is None:
-        prefixes = [p["Prefix"].rstrip("/")
-                    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Delimiter="/")
-                    for p in page.get("CommonPrefixes", []) if p["Prefix"].startswith("sweep-")]
+        prefixes = [
+            p["Prefix"].rstrip("/")
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Delimiter="/")
+            for p in page.get("CommonPrefixes", [])
+            if p["Prefix"].startswith("sweep-")
+        ]
         if not prefixes:
             raise NotFound("no sweep has been run yet", "start one with 'introaws batch sweep'")
         sweep_id = max(prefixes)
@@ -206,22 +258,32 @@ def rows(sweep: dict[str, Any], states: dict[str, dict[str, Any]]) -> list[dict[
         state = states.get(job["job_id"], {})
         started, stopped = state.get("startedAt"), state.get("stoppedAt")
         end = stopped or (time.time() * 1000 if started else None)
-        table.append({
-            **job,
-            "status": state.get("status", "UNKNOWN"),
-            "reason": state.get("statusReason"),
-            "exit_code": state.get("container", {}).get("exitCode"),
-            "seconds": round((end - started) / 1000, 1) if started and end else None,
-            # Batch records an attempt when it ends; a finished job's last one is its final one.
-            "earlier_attempts": [a.get("statusReason") for a in
-                                 state.get("attempts", [])[: -1 if state.get("status") in FINAL else None]],
-            "created_at": state.get("createdAt"),
-        })
+        table.append(
+            {
+                **job,
+                "status": state.get("status", "UNKNOWN"),
+                "reason": state.get("statusReason"),
+                "exit_code": state.get("container", {}).get("exitCode"),
+                "seconds": round((end - started) / 1000, 1) if started and end else None,
+                # Batch records an attempt when it ends; a finished job's last one is its final one.
+                "earlier_attempts": [
+                    a.get("statusReason")
+                    for a in state.get("attempts", [])[: -1 if state.get("status") in FINAL else None]
+                ],
+                "created_at": state.get("createdAt"),
+            }
+        )
     return table
 
 
-def wait(target: Target, sweep: dict[str, Any], report: Reporter = silent, *, poll_s: float | None = None,
-         runnable_warn_s: float | None = None) -> list[dict[str, Any]]:
+def wait(
+    target: Target,
+    sweep: dict[str, Any],
+    report: Reporter = silent,
+    *,
+    poll_s: float | None = None,
+    runnable_warn_s: float | None = None,
+) -> list[dict[str, Any]]:
     """Poll until every job has ended; ``progress`` events carry the rows, a job RUNNABLE for
     too long gets one diagnosis (on AWS; on the local cloud only when it can never start)."""
     from introaws.workflows import batch_diagnose
@@ -235,14 +297,22 @@ def wait(target: Target, sweep: dict[str, Any], report: Reporter = silent, *, po
         report(Event("progress", "jobs", {"rows": current, "done": sum(r["status"] in FINAL for r in current)}))
         if all(r["status"] in FINAL for r in current):
             return current
-        stuck = [r for r in current if r["status"] == "RUNNABLE" and r["created_at"]
-                 and time.time() - r["created_at"] / 1000 > warn_after]
+        stuck = [
+            r
+            for r in current
+            if r["status"] == "RUNNABLE" and r["created_at"] and time.time() - r["created_at"] / 1000 > warn_after
+        ]
         if stuck and not diagnosed:
             findings = batch_diagnose.diagnose(target, stuck[0]["job_id"])
             if not target.is_local or any(f.blocking for f in findings):
                 diagnosed = True
-                report(Event("warning", f"{stuck[0]['name']} has been RUNNABLE for over {warn_after:.0f} s: "
-                                        + "; ".join(f.text for f in findings)))
+                report(
+                    Event(
+                        "warning",
+                        f"{stuck[0]['name']} has been RUNNABLE for over {warn_after:.0f} s: "
+                        + "; ".join(f.text for f in findings),
+                    )
+                )
         time.sleep(poll)
 
 
@@ -283,8 +353,14 @@ def results(target: Target, sweep_id: str | None = None) -> dict[str, Any]:
     s3 = target.client("s3")
     points = []
     for row in rows(current, states):
-        point: dict[str, Any] = {"lr": row["lr"], "momentum": row["momentum"], "job": row["name"],
-                                 "job_id": row["job_id"], "status": row["status"], "missing": None}
+        point: dict[str, Any] = {
+            "lr": row["lr"],
+            "momentum": row["momentum"],
+            "job": row["name"],
+            "job_id": row["job_id"],
+            "status": row["status"],
+            "missing": None,
+        }
         prefix = f"{current['sweep_id']}/"
         metrics = _read_text(s3, stack.bucket, prefix + metrics_name(row["lr"], row["momentum"]))
         summary = _read_text(s3, stack.bucket, prefix + summary_name(row["lr"], row["momentum"]))
@@ -305,9 +381,15 @@ def results(target: Target, sweep_id: str | None = None) -> dict[str, Any]:
         points.append(point)
     complete = [p for p in points if p["missing"] is None]
     best_point = max(complete, key=lambda p: p["best_val_accuracy"]) if complete else None
-    return {"sweep_id": current["sweep_id"], "epochs": current["epochs"], "lrs": current["lrs"],
-            "momentums": current["momentums"], "points": points, "best": best_point,
-            "missing": [p for p in points if p["missing"]]}
+    return {
+        "sweep_id": current["sweep_id"],
+        "epochs": current["epochs"],
+        "lrs": current["lrs"],
+        "momentums": current["momentums"],
+        "points": points,
+        "best": best_point,
+        "missing": [p for p in points if p["missing"]],
+    }
 
 
 def _read_text(s3: Any, bucket: str, key: str) -> str | None:
@@ -344,8 +426,13 @@ def logs(target: Target, job: str, sweep_id: str | None = None, tail: int | None
             if not page["events"] or page.get("nextForwardToken") == kwargs.get("nextToken"):
                 break
             kwargs["nextToken"] = page["nextForwardToken"]
-    return {"job_id": job_id, "name": described["jobName"], "status": described["status"],
-            "reason": described.get("statusReason"), "lines": lines[-tail:] if tail else lines}
+    return {
+        "job_id": job_id,
+        "name": described["jobName"],
+        "status": described["status"],
+        "reason": described.get("statusReason"),
+        "lines": lines[-tail:] if tail else lines,
+    }
 
 
 def _looks_like_id(text: str) -> bool:

@@ -39,9 +39,14 @@ def diagnose(target: Target, job_id: str) -> list[Finding]:
         findings += _environment(target, env, need)
     if not any(f.blocking for f in findings):
         running = batch.list_jobs(jobQueue=job["jobQueue"], jobStatus="RUNNING")["jobSummaryList"]
-        findings.append(Finding(f"nothing blocks it for good: {len(running)} jobs are running and it waits "
-                                "for capacity" + (" (this machine's cores)" if target.is_local else
-                                                  " (instances take a few minutes to start)"), False))
+        findings.append(
+            Finding(
+                f"nothing blocks it for good: {len(running)} jobs are running and it waits "
+                "for capacity"
+                + (" (this machine's cores)" if target.is_local else " (instances take a few minutes to start)"),
+                False,
+            )
+        )
     return findings
 
 
@@ -58,12 +63,19 @@ def _environment(target: Target, env: dict[str, Any], need: dict[str, int]) -> l
     resources = env.get("computeResources", {})
     findings = []
     if env.get("state") != "ENABLED" or env.get("status") not in (None, "VALID"):
-        findings.append(Finding(f"compute environment {name} is {env.get('state')}/{env.get('status')}: "
-                                f"{env.get('statusReason', '')}", True))
+        findings.append(
+            Finding(
+                f"compute environment {name} is {env.get('state')}/{env.get('status')}: {env.get('statusReason', '')}",
+                True,
+            )
+        )
     max_vcpus = int(resources.get("maxvCpus", 0))
     if need["VCPU"] > max_vcpus:
-        findings.append(Finding(f"the job needs {need['VCPU']} vCPUs but compute environment {name} "
-                                f"allows at most {max_vcpus}", True))
+        findings.append(
+            Finding(
+                f"the job needs {need['VCPU']} vCPUs but compute environment {name} allows at most {max_vcpus}", True
+            )
+        )
     for instance_type in resources.get("instanceTypes", []):
         findings += _instance_fit(target, instance_type, need)
     if not target.is_local:
@@ -76,10 +88,16 @@ def _instance_fit(target: Target, instance_type: str, need: dict[str, int]) -> l
         info = target.client("ec2").describe_instance_types(InstanceTypes=[instance_type])["InstanceTypes"][0]
     except Exception:  # an instance family ("optimal", "g4dn") has no single answer
         return []
-    has = {"VCPU": info["VCpuInfo"]["DefaultVCpus"], "MEMORY": info["MemoryInfo"]["SizeInMiB"],
-           "GPU": sum(g.get("Count", 0) for g in info.get("GpuInfo", {}).get("Gpus", []))}
-    short = [f"{need[k]} {unit} (it has {has[k]})" for k, unit in (("VCPU", "vCPUs"), ("MEMORY", "MiB"), ("GPU", "GPUs"))
-             if need[k] > has[k]]
+    has = {
+        "VCPU": info["VCpuInfo"]["DefaultVCpus"],
+        "MEMORY": info["MemoryInfo"]["SizeInMiB"],
+        "GPU": sum(g.get("Count", 0) for g in info.get("GpuInfo", {}).get("Gpus", [])),
+    }
+    short = [
+        f"{need[k]} {unit} (it has {has[k]})"
+        for k, unit in (("VCPU", "vCPUs"), ("MEMORY", "MiB"), ("GPU", "GPUs"))
+        if need[k] > has[k]
+    ]
     if short:
         return [Finding(f"{instance_type} cannot hold the job: it asks " + ", ".join(short), True)]
     return []
@@ -92,6 +110,11 @@ def _quota(target: Target, spot: bool, vcpus: int) -> list[Finding]:
     except Exception as exc:  # no permission or no such quota: say so, do not fail the wait
         return [Finding(f"could not read the G-instance vCPU quota ({type(exc).__name__})", False)]
     if value < vcpus:
-        return [Finding(f"the account's quota for G instances is {value:g} vCPUs, below the job's {vcpus}; "
-                        f"request more at {quotas.request_url(code)}", True)]
+        return [
+            Finding(
+                f"the account's quota for G instances is {value:g} vCPUs, below the job's {vcpus}; "
+                f"request more at {quotas.request_url(code)}",
+                True,
+            )
+        ]
     return []

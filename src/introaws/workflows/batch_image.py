@@ -30,8 +30,10 @@ def docker_client() -> Any:
         client.ping()
         return client
     except Exception as exc:  # docker raises DockerException, requests errors, FileNotFoundError...
-        raise MissingTool(f"Docker is not available ({type(exc).__name__})",
-                          "install and start Docker to build the image for AWS; the local cloud needs no image") from None
+        raise MissingTool(
+            f"Docker is not available ({type(exc).__name__})",
+            "install and start Docker to build the image for AWS; the local cloud needs no image",
+        ) from None
 
 
 def push(target: Target, report: Reporter = silent) -> dict[str, Any]:
@@ -51,8 +53,9 @@ def push(target: Target, report: Reporter = silent) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as work:
         context = Path(work)
         shutil.copy(DOCKERFILE, context / "Dockerfile")
-        shutil.copytree(Path(introaws.__file__).parent, context / "introaws",
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            Path(introaws.__file__).parent, context / "introaws", ignore=shutil.ignore_patterns("__pycache__")
+        )
         shutil.copytree(mnist_dir, context / "mnist")
         report(Event("step", f"building {image}"))
         for chunk in client.api.build(path=str(context), tag=image, decode=True, rm=True):

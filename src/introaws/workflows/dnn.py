@@ -36,7 +36,6 @@ PRELUDE = 'export PATH="${INTROAWS_FRAMEWORK_BIN:-/opt/pytorch/bin}:$HOME/.local
 JUPYTER_START_TIMEOUT_S = 180.0
 
 
-
 @dataclass(frozen=True)
 class UpRequest:
     key: str | None = None
@@ -103,8 +102,7 @@ def hourly_cost(request: UpRequest) -> float | None:
     return pricing.ec2_hourly(instance_type(request))
 
 
-def up(target: Target, request: UpRequest, *, dry_run: bool = False,
-       report: Reporter = silent) -> engine.DeployResult:
+def up(target: Target, request: UpRequest, *, dry_run: bool = False, report: Reporter = silent) -> engine.DeployResult:
     existing = None if dry_run or request.given else ec2.already_up(target, request.as_ec2(), NAME)
     if existing:
         return existing
@@ -167,16 +165,24 @@ def running_jupyter(client: Any, remote_port: int) -> dict[str, Any] | None:
 
 def start_jupyter(client: Any, remote_port: int, report: Reporter = silent) -> dict[str, Any]:
     """Start Jupyter in the home directory in the background, whichever flavour the box has."""
-    code, flavour, _ = remote(client, "for c in jupyter-notebook jupyter-lab jupyter-server; do "
-                                      "command -v $c >/dev/null && { echo ${c#jupyter-}; exit 0; }; done; exit 1")
+    code, flavour, _ = remote(
+        client,
+        "for c in jupyter-notebook jupyter-lab jupyter-server; do "
+        "command -v $c >/dev/null && { echo ${c#jupyter-}; exit 0; }; done; exit 1",
+    )
     if code != 0:
-        raise NotFound("Jupyter is not installed on the box",
-                       "use the Deep Learning AMI (the default), or install it there: pip install notebook")
+        raise NotFound(
+            "Jupyter is not installed on the box",
+            "use the Deep Learning AMI (the default), or install it there: pip install notebook",
+        )
     flavour = flavour.strip()
     report(Event("step", f"starting jupyter {flavour} on the box (the first start can take a minute)"))
     root = '$([ "$(id -u)" = 0 ] && echo --allow-root)'
-    remote(client, f"cd ~ && nohup jupyter {flavour} --no-browser --ip 127.0.0.1 --port {remote_port} "
-                   f"--port-retries 0 {root} > ~/{WORKDIR}-jupyter.log 2>&1 < /dev/null &")
+    remote(
+        client,
+        f"cd ~ && nohup jupyter {flavour} --no-browser --ip 127.0.0.1 --port {remote_port} "
+        f"--port-retries 0 {root} > ~/{WORKDIR}-jupyter.log 2>&1 < /dev/null &",
+    )
     deadline = time.monotonic() + JUPYTER_START_TIMEOUT_S
     while time.monotonic() < deadline:
         server = running_jupyter(client, remote_port)
@@ -184,20 +190,24 @@ def start_jupyter(client: Any, remote_port: int, report: Reporter = silent) -> d
             return server
         time.sleep(1.0)
     _, log, _ = remote(client, f"tail -n 5 ~/{WORKDIR}-jupyter.log")
-    raise IntroawsError(f"Jupyter did not start on port {remote_port} within {JUPYTER_START_TIMEOUT_S:.0f} s: "
-                        f"{' '.join(log.split())[-300:]}", "try another --remote-port, or log in with 'introaws dnn ssh'")
+    raise IntroawsError(
+        f"Jupyter did not start on port {remote_port} within {JUPYTER_START_TIMEOUT_S:.0f} s: "
+        f"{' '.join(log.split())[-300:]}",
+        "try another --remote-port, or log in with 'introaws dnn ssh'",
+    )
 
 
 @contextlib.contextmanager
-def tunnel(target: Target, local_port: int = 8931, remote_port: int = 8888,
-           report: Reporter = silent) -> Iterator[str]:
+def tunnel(target: Target, local_port: int = 8931, remote_port: int = 8888, report: Reporter = silent) -> Iterator[str]:
     """Jupyter on the box reached at ``http://localhost:local_port`` while the block runs;
     yields the URL with its token."""
     from introaws import ssh
 
     if not _local_port_free(local_port):
-        raise Conflict(f"local port {local_port} is already in use",
-                       f"choose another with --local-port {local_port + 1}, or stop what listens there")
+        raise Conflict(
+            f"local port {local_port} is already in use",
+            f"choose another with --local-port {local_port + 1}, or stop what listens there",
+        )
     with session(target, report) as client:
         server = running_jupyter(client, remote_port) or start_jupyter(client, remote_port, report)
         with ssh.forward_local_port(client, "127.0.0.1", remote_port, local_port) as port:
@@ -209,8 +219,11 @@ def stop_jupyter(target: Target, remote_port: int = 8888) -> None:
     """Best effort before ``down``: on the local cloud the box is this machine, so a Jupyter
     started there would outlive the instance."""
     with contextlib.suppress(Exception), session(target) as client:  # an unreachable box has nothing to stop
-        remote(client, f"jupyter server stop {remote_port} >/dev/null 2>&1 || "
-                       f"jupyter notebook stop {remote_port} >/dev/null 2>&1; true")
+        remote(
+            client,
+            f"jupyter server stop {remote_port} >/dev/null 2>&1 || "
+            f"jupyter notebook stop {remote_port} >/dev/null 2>&1; true",
+        )
 
 
 # --- payloads on the box -----------------------------------------------------------------
@@ -260,8 +273,14 @@ def _package_files(module: str) -> dict[str, Path]:
     return files
 
 
-def run_payload(target: Target, module: str, arguments: list[str], on_line: Callable[[str], None],
-                extra_files: dict[str, Path] | None = None, report: Reporter = silent) -> tuple[int, str]:
+def run_payload(
+    target: Target,
+    module: str,
+    arguments: list[str],
+    on_line: Callable[[str], None],
+    extra_files: dict[str, Path] | None = None,
+    report: Reporter = silent,
+) -> tuple[int, str]:
     """Copy ``module`` to the box and run ``python3 -m module ARGS`` there, line by line."""
     from introaws import ssh
 
@@ -292,31 +311,58 @@ def bench(target: Target, size: int, report: Reporter = silent) -> dict[str, Any
     lines: list[str] = []
     code, errors = run_payload(target, "introaws.tasks.matmul", ["--size", str(size)], lines.append, report=report)
     if code != 0:
-        raise IntroawsError(f"the benchmark failed on the box (exit {code}): {errors.splitlines()[-1:] or ''}",
-                            "log in with 'introaws dnn ssh' to look")
+        raise IntroawsError(
+            f"the benchmark failed on the box (exit {code}): {errors.splitlines()[-1:] or ''}",
+            "log in with 'introaws dnn ssh' to look",
+        )
     result = json.loads(lines[-1])
     result["speedup"] = round(result["cpu_s"] / result["gpu_s"], 1) if result.get("gpu_s") else None
     return result
 
 
-def train(target: Target, *, epochs: int, lr: float = 0.01, momentum: float = 0.5, batch_size: int = 64,
-          data_dir: str | None = None, on_line: Callable[[str], None] = lambda line: None,
-          report: Reporter = silent) -> dict[str, Any]:
+def train(
+    target: Target,
+    *,
+    epochs: int,
+    lr: float = 0.01,
+    momentum: float = 0.5,
+    batch_size: int = 64,
+    data_dir: str | None = None,
+    on_line: Callable[[str], None] = lambda line: None,
+    report: Reporter = silent,
+) -> dict[str, Any]:
     """Train the textbook's MNIST CNN on the box (GPU when it has one); lines stream to ``on_line``."""
     if epochs < 1 or batch_size < 1 or lr <= 0 or not 0 <= momentum < 1:
-        raise UsageError("epochs and batch size must be positive, lr > 0 and 0 <= momentum < 1",
-                         "the textbook trains with --epochs 5 --lr 0.01 --momentum 0.5")
+        raise UsageError(
+            "epochs and batch size must be positive, lr > 0 and 0 <= momentum < 1",
+            "the textbook trains with --epochs 5 --lr 0.01 --momentum 0.5",
+        )
     from introaws.tasks.mnist import data
 
     folder = data.resolve_dir(data_dir)
     missing = data.missing_files(folder)
     if missing:
-        raise NotFound(f"MNIST files missing in {folder}: {', '.join(missing)}",
-                       "run 'introaws data mnist', or pass --data-dir with the four IDX files")
+        raise NotFound(
+            f"MNIST files missing in {folder}: {', '.join(missing)}",
+            "run 'introaws data mnist', or pass --data-dir with the four IDX files",
+        )
     files = {f"mnist-data/{p.name}": p for p in sorted(folder.iterdir()) if p.is_file() and "-ubyte" in p.name}
-    arguments = ["--lr", str(lr), "--momentum", str(momentum), "--epochs", str(epochs),
-                 "--batch-size", str(batch_size), "--patience", str(epochs),
-                 "--data-dir", "mnist-data", "--out-dir", "runs"]
+    arguments = [
+        "--lr",
+        str(lr),
+        "--momentum",
+        str(momentum),
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        str(batch_size),
+        "--patience",
+        str(epochs),
+        "--data-dir",
+        "mnist-data",
+        "--out-dir",
+        "runs",
+    ]
     lines: list[str] = []
 
     def keep(line: str) -> None:
@@ -325,8 +371,10 @@ def train(target: Target, *, epochs: int, lr: float = 0.01, momentum: float = 0.
 
     code, errors = run_payload(target, "introaws.tasks.mnist", arguments, keep, files, report)
     if code != 0:
-        raise IntroawsError(f"training failed on the box (exit {code}): {(errors.splitlines() or [''])[-1]}",
-                            "log in with 'introaws dnn ssh' and look in ~/" + WORKDIR)
+        raise IntroawsError(
+            f"training failed on the box (exit {code}): {(errors.splitlines() or [''])[-1]}",
+            "log in with 'introaws dnn ssh' and look in ~/" + WORKDIR,
+        )
     final = next((line for line in reversed(lines) if "test accuracy" in line), "")
     accuracy = None
     with contextlib.suppress(ValueError, IndexError):

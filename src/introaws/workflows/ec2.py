@@ -14,7 +14,7 @@ import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from introaws import pricing
@@ -63,8 +63,10 @@ def check_cidr(cidr: str) -> str:
     try:
         network = ipaddress.IPv4Network(cidr, strict=False)
     except ValueError:
-        raise UsageError(f"--ssh-from '{cidr}' is not an IPv4 address range",
-                         "write it like 203.0.113.7/32 (one address) or 0.0.0.0/0 (anyone)") from None
+        raise UsageError(
+            f"--ssh-from '{cidr}' is not an IPv4 address range",
+            "write it like 203.0.113.7/32 (one address) or 0.0.0.0/0 (anyone)",
+        ) from None
     return str(network)
 
 
@@ -80,8 +82,10 @@ def caller_cidr(target: Target) -> str:
             address = reply.read().decode().strip()
         return str(ipaddress.IPv4Network(f"{address}/32"))
     except (OSError, ValueError, urllib.error.URLError) as exc:
-        raise UsageError(f"could not look up your public IP address at {CHECKIP_URL} ({exc})",
-                         "pass the range to let SSH in from, e.g. --ssh-from 203.0.113.7/32") from exc
+        raise UsageError(
+            f"could not look up your public IP address at {CHECKIP_URL} ({exc})",
+            "pass the range to let SSH in from, e.g. --ssh-from 203.0.113.7/32",
+        ) from exc
 
 
 def choose_key(target: Target, key: str | None) -> str:
@@ -89,15 +93,18 @@ def choose_key(target: Target, key: str | None) -> str:
     pairs = keypair.list_pairs(target)
     if key is not None:
         if not any(p["name"] == key for p in pairs):
-            raise NotFound(f"no key pair '{key}' on the {target.cloud} cloud",
-                           f"create it with 'introaws keypair create {key}'")
+            raise NotFound(
+                f"no key pair '{key}' on the {target.cloud} cloud", f"create it with 'introaws keypair create {key}'"
+            )
         return key
     ours = [p["name"] for p in pairs if p["created_by_introaws"]]
     if len(ours) == 1:
         return ours[0]
     if not ours:
-        raise UsageError(f"no key pair made by introaws on the {target.cloud} cloud",
-                         "create one with 'introaws keypair create HirakeGoma', then run up again")
+        raise UsageError(
+            f"no key pair made by introaws on the {target.cloud} cloud",
+            "create one with 'introaws keypair create HirakeGoma', then run up again",
+        )
     raise UsageError(f"introaws made several key pairs ({', '.join(ours)})", "choose one with --key NAME")
 
 
@@ -105,8 +112,7 @@ def params(target: Target, request: UpRequest, report: Reporter = silent) -> dic
     """The stack's parameters for ``request``, defaults filled in and checked."""
     ssh_from = check_cidr(request.ssh_from) if request.ssh_from else caller_cidr(target)
     if ipaddress.IPv4Network(ssh_from).prefixlen == 0:
-        report(Event("warning", f"SSH will be open to the whole internet ({ssh_from}); "
-                                "anyone may try to log in"))
+        report(Event("warning", f"SSH will be open to the whole internet ({ssh_from}); anyone may try to log in"))
     chosen: dict[str, Any] = {
         "key_name": choose_key(target, request.key),
         "ssh_from": ssh_from,
@@ -120,14 +126,17 @@ def params(target: Target, request: UpRequest, report: Reporter = silent) -> dic
 def already_up(target: Target, request: UpRequest, name: str = NAME) -> engine.DeployResult | None:
     """The deployed stack, when ``up`` with no options finds it up: it is reported, not redeployed."""
     existing = describe(target, lifecycle.hands_on(name).stack_name)
-    if existing and existing.status.endswith("_COMPLETE") and not existing.status.startswith("DELETE") \
-            and not request.given:
+    if (
+        existing
+        and existing.status.endswith("_COMPLETE")
+        and not existing.status.startswith("DELETE")
+        and not request.given
+    ):
         return engine.DeployResult(existing.name, existing.status, existing.outputs, up_to_date=True)
     return None
 
 
-def up(target: Target, request: UpRequest, *, dry_run: bool = False,
-       report: Reporter = silent) -> engine.DeployResult:
+def up(target: Target, request: UpRequest, *, dry_run: bool = False, report: Reporter = silent) -> engine.DeployResult:
     """Deploy; a stack already up is reported as it is unless options ask for a change."""
     existing = None if dry_run else already_up(target, request)
     if existing:
@@ -141,13 +150,16 @@ def instance(target: Target, name: str = NAME) -> dict[str, Any]:
     try:
         instance_id = lifecycle.output(target, name, "InstanceId")
     except NotFound:
-        raise NotFound(f"no instance: the {name} hands-on is not deployed on the {target.cloud} cloud",
-                       f"run 'introaws {name} up' first") from None
+        raise NotFound(
+            f"no instance: the {name} hands-on is not deployed on the {target.cloud} cloud",
+            f"run 'introaws {name} up' first",
+        ) from None
     reservations = target.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"]
     found = [i for r in reservations for i in r["Instances"]]
     if not found:
-        raise NotFound(f"instance {instance_id} no longer exists",
-                       f"run 'introaws {name} down', then 'introaws {name} up'")
+        raise NotFound(
+            f"instance {instance_id} no longer exists", f"run 'introaws {name} down', then 'introaws {name} up'"
+        )
     return found[0]
 
 
@@ -160,9 +172,9 @@ def status(target: Target, name: str = NAME) -> dict[str, Any]:
         found = instance(target, name)
     except NotFound:
         return {**stack, "instance": None}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     launched = found["LaunchTime"]
-    launched = launched if launched.tzinfo else launched.replace(tzinfo=timezone.utc)
+    launched = launched if launched.tzinfo else launched.replace(tzinfo=UTC)
     hours = max(0.0, (now - launched).total_seconds() / 3600)
     tags = {t["Key"]: t["Value"] for t in found.get("Tags", [])}
     ttl_left = None
@@ -170,20 +182,23 @@ def status(target: Target, name: str = NAME) -> dict[str, Any]:
         ttl_left = max(0, round(launched.timestamp() + int(tags[TTL_TAG]) * 60 - now.timestamp()))
     hourly = pricing.ec2_hourly(found["InstanceType"])
     running = found["State"]["Name"] == "running"
-    return {**stack, "instance": {
-        "id": found["InstanceId"],
-        "state": found["State"]["Name"],
-        "type": found["InstanceType"],
-        "public_ip": found.get("PublicIpAddress"),
-        "public_dns": found.get("PublicDnsName") or None,
-        "key_name": found.get("KeyName"),
-        "launched": launched.isoformat(),
-        "age_s": round(hours * 3600),
-        "ttl_left_s": ttl_left if running else None,
-        "idle_stop_minutes": int(tags[IDLE_STOP_TAG]) if IDLE_STOP_TAG in tags else None,
-        "hourly_usd": None if target.is_local else hourly,
-        "cost_so_far_usd": None if target.is_local or hourly is None else round(hours * hourly, 4),
-    }}
+    return {
+        **stack,
+        "instance": {
+            "id": found["InstanceId"],
+            "state": found["State"]["Name"],
+            "type": found["InstanceType"],
+            "public_ip": found.get("PublicIpAddress"),
+            "public_dns": found.get("PublicDnsName") or None,
+            "key_name": found.get("KeyName"),
+            "launched": launched.isoformat(),
+            "age_s": round(hours * 3600),
+            "ttl_left_s": ttl_left if running else None,
+            "idle_stop_minutes": int(tags[IDLE_STOP_TAG]) if IDLE_STOP_TAG in tags else None,
+            "hourly_usd": None if target.is_local else hourly,
+            "cost_so_far_usd": None if target.is_local or hourly is None else round(hours * hourly, 4),
+        },
+    }
 
 
 def endpoint(target: Target, key_dir: str | None = None, name: str = NAME) -> Endpoint:
@@ -191,16 +206,17 @@ def endpoint(target: Target, key_dir: str | None = None, name: str = NAME) -> En
     found = instance(target, name)
     state = found["State"]["Name"]
     if state != "running":
-        raise NotFound(f"instance {found['InstanceId']} is {state}",
-                       f"run 'introaws {name} down', then 'introaws {name} up'"
-                       if state in ("terminated", "shutting-down")
-                       else f"start it, or run 'introaws {name} down' and 'introaws {name} up'")
+        raise NotFound(
+            f"instance {found['InstanceId']} is {state}",
+            f"run 'introaws {name} down', then 'introaws {name} up'"
+            if state in ("terminated", "shutting-down")
+            else f"start it, or run 'introaws {name} down' and 'introaws {name} up'",
+        )
     key_name = found.get("KeyName") or ""
     key_file = keypair.key_path(key_name, key_dir)
     if target.is_local:
         where = _local_ssh_endpoint(target, found["InstanceId"])
-        return Endpoint(where["host"], int(where["port"]), where["user"], key_file, key_name,
-                        where["host_key_alias"])
+        return Endpoint(where["host"], int(where["port"]), where["user"], key_file, key_name, where["host_key_alias"])
     address = found.get("PublicIpAddress")
     if not address:
         raise NotFound(f"instance {found['InstanceId']} has no public IP yet", "wait a moment and try again")
@@ -217,36 +233,41 @@ def _local_ssh_endpoint(target: Target, instance_id: str) -> dict[str, Any]:
     except urllib.error.HTTPError as exc:
         answer = json.loads(exc.read() or b"{}")
         if answer.get("missing_sshd"):
-            raise MissingTool("OpenSSH's sshd is not installed, so local instances cannot accept SSH",
-                              "install it (Debian/Ubuntu: apt-get install openssh-server), "
-                              "then run 'introaws cloud stop' and try again") from None
-        raise NotFound(answer.get("message", f"instance {instance_id} has no SSH server"),
-                       "see 'introaws cloud logs'") from None
+            raise MissingTool(
+                "OpenSSH's sshd is not installed, so local instances cannot accept SSH",
+                "install it (Debian/Ubuntu: apt-get install openssh-server), "
+                "then run 'introaws cloud stop' and try again",
+            ) from None
+        raise NotFound(
+            answer.get("message", f"instance {instance_id} has no SSH server"), "see 'introaws cloud logs'"
+        ) from None
 
 
-def ssh_config(target: Target, host_alias: str = "introaws-ec2", key_dir: str | None = None,
-               name: str = NAME) -> str:
+def ssh_config(target: Target, host_alias: str = "introaws-ec2", key_dir: str | None = None, name: str = NAME) -> str:
     """A ``Host`` block for ``~/.ssh/config`` so plain ``ssh`` reaches the instance,
     sharing introaws's pinned host key."""
     from introaws import paths
 
     where = endpoint(target, key_dir, name)
-    return "\n".join([
-        f"Host {host_alias}",
-        f"    HostName {where.host}",
-        f"    Port {where.port}",
-        f"    User {where.user}",
-        f"    IdentityFile {where.key_file}",
-        "    IdentitiesOnly yes",
-        f"    HostKeyAlias {where.host_key_alias}",
-        f"    UserKnownHostsFile {paths.known_hosts_file()}",
-        "    StrictHostKeyChecking accept-new",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"Host {host_alias}",
+            f"    HostName {where.host}",
+            f"    Port {where.port}",
+            f"    User {where.user}",
+            f"    IdentityFile {where.key_file}",
+            "    IdentitiesOnly yes",
+            f"    HostKeyAlias {where.host_key_alias}",
+            f"    UserKnownHostsFile {paths.known_hosts_file()}",
+            "    StrictHostKeyChecking accept-new",
+            "",
+        ]
+    )
 
 
-def run_command(target: Target, words: list[str], stdout: Sink, stderr: Sink,
-                report: Reporter = silent, name: str = NAME) -> int:
+def run_command(
+    target: Target, words: list[str], stdout: Sink, stderr: Sink, report: Reporter = silent, name: str = NAME
+) -> int:
     """Run a command on the instance, streaming its output; returns its exit code."""
     from introaws import ssh
 
@@ -257,8 +278,7 @@ def run_command(target: Target, words: list[str], stdout: Sink, stderr: Sink,
         client.close()
 
 
-def login(target: Target, stdin_fd: int, stdout_fd: int, report: Reporter = silent,
-          name: str = NAME) -> int:
+def login(target: Target, stdin_fd: int, stdout_fd: int, report: Reporter = silent, name: str = NAME) -> int:
     """An interactive shell on the instance; returns the shell's exit code."""
     from introaws import ssh
 

@@ -53,8 +53,9 @@ def endpoints(target: Target) -> Endpoints:
     outputs = lifecycle.deployed(target, NAME).outputs
     api, website = outputs.get("ApiEndpoint"), outputs.get("WebsiteUrl")
     if not api or not website:
-        raise NotFound("the Bashoutter stack lacks its ApiEndpoint/WebsiteUrl outputs",
-                       "redeploy with 'introaws haiku up'")
+        raise NotFound(
+            "the Bashoutter stack lacks its ApiEndpoint/WebsiteUrl outputs", "redeploy with 'introaws haiku up'"
+        )
     if target.is_local:
         from introaws.localcloud import urls
 
@@ -124,13 +125,27 @@ def flood(target: Target, count: int, concurrency: int = 16, report: Reporter = 
     """POST ``count`` haiku with ``concurrency`` clients; throughput and latency percentiles."""
     if count < 1 or concurrency < 1:
         raise UsageError("flood needs a positive count and concurrency", "e.g. 'haiku flood 300 --concurrency 16'")
-    return measure(_client(target), "POST", "haiku", count, concurrency, report=report,
-                   body=lambda n: {"username": "flood", "first": f"flood {n}", "second": "load test",
-                                   "third": "haiku"})
+    return measure(
+        _client(target),
+        "POST",
+        "haiku",
+        count,
+        concurrency,
+        report=report,
+        body=lambda n: {"username": "flood", "first": f"flood {n}", "second": "load test", "third": "haiku"},
+    )
 
 
-def measure(client: httpjson.Client, method: str, path: str, count: int, concurrency: int, *,
-            body: Any = None, report: Reporter = silent) -> FloodResult:
+def measure(
+    client: httpjson.Client,
+    method: str,
+    path: str,
+    count: int,
+    concurrency: int,
+    *,
+    body: Any = None,
+    report: Reporter = silent,
+) -> FloodResult:
     """Send ``count`` requests from ``concurrency`` threads; shared by ``flood`` and the bench."""
     latencies: list[float] = []
     statuses: dict[str, int] = {}
@@ -168,10 +183,19 @@ def measure(client: httpjson.Client, method: str, path: str, count: int, concurr
         return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
 
     return FloodResult(
-        requests=count, concurrency=concurrency, succeeded=ok, errors=count - ok,
-        seconds=round(seconds, 3), requests_per_s=round(count / seconds, 1),
-        latency_ms={"p50": pct(50), "p95": pct(95), "p99": pct(99), "max": round(ordered[-1], 2),
-                    "mean": round(statistics.fmean(ordered), 2)},
+        requests=count,
+        concurrency=concurrency,
+        succeeded=ok,
+        errors=count - ok,
+        seconds=round(seconds, 3),
+        requests_per_s=round(count / seconds, 1),
+        latency_ms={
+            "p50": pct(50),
+            "p95": pct(95),
+            "p99": pct(99),
+            "max": round(ordered[-1], 2),
+            "mean": round(statistics.fmean(ordered), 2),
+        },
         status_counts=statuses,
     )
 
@@ -189,5 +213,7 @@ def _expect(reply: httpjson.Response, status: int) -> Any:
         raise NotFound(description or "not found", "list the ids with 'introaws haiku list'")
     if reply.status == 400:
         raise UsageError(description or "the API refused the request", "fix the input and try again")
-    raise IntroawsError(f"the haiku API answered {reply.status}: {description or reply.text[:200]}",
-                        "check 'introaws haiku status' and the function logs")
+    raise IntroawsError(
+        f"the haiku API answered {reply.status}: {description or reply.text[:200]}",
+        "check 'introaws haiku status' and the function logs",
+    )

@@ -48,8 +48,15 @@ def write_png(results: dict[str, Any], path: Path) -> Path:
     for i, row in enumerate(values):
         for j, value in enumerate(row):
             bright = value is None or (high > low and (value - low) / (high - low) > 0.6)
-            ax.text(j, i, "missing" if value is None else f"{value:.2f}", ha="center", va="center",
-                    color="black" if bright else "white", fontsize=9)
+            ax.text(
+                j,
+                i,
+                "missing" if value is None else f"{value:.2f}",
+                ha="center",
+                va="center",
+                color="black" if bright else "white",
+                fontsize=9,
+            )
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

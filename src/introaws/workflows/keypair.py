@@ -30,7 +30,9 @@ def create(target: Target, name: str, key_type: str = "ed25519", directory: str 
             f"choose another name, or remove it with 'introaws keypair delete {name}'",
         )
     created = ec2.create_key_pair(
-        KeyName=name, KeyType=key_type, KeyFormat="pem",
+        KeyName=name,
+        KeyType=key_type,
+        KeyFormat="pem",
         TagSpecifications=[{"ResourceType": "key-pair", "Tags": [{"Key": TAG_KEY, "Value": "keypair"}]}],
     )
     try:
@@ -40,21 +42,33 @@ def create(target: Target, name: str, key_type: str = "ed25519", directory: str 
     except OSError as exc:
         ec2.delete_key_pair(KeyName=name)  # no remote pair without its private key
         raise UsageError(f"cannot write {path}: {exc.strerror}", "choose a writable --dir") from exc
-    return {"name": name, "key_pair_id": created.get("KeyPairId"), "type": key_type,
-            "fingerprint": created.get("KeyFingerprint"), "private_key": str(path)}
+    return {
+        "name": name,
+        "key_pair_id": created.get("KeyPairId"),
+        "type": key_type,
+        "fingerprint": created.get("KeyFingerprint"),
+        "private_key": str(path),
+    }
 
 
 def import_public(target: Target, name: str, public_key_file: Path) -> dict[str, Any]:
     if not public_key_file.is_file():
-        raise UsageError(f"no such file: {public_key_file}", "give the path of a public key, e.g. ~/.ssh/id_ed25519.pub")
+        raise UsageError(
+            f"no such file: {public_key_file}", "give the path of a public key, e.g. ~/.ssh/id_ed25519.pub"
+        )
     material = public_key_file.read_bytes()
     if b"PRIVATE KEY" in material:
-        raise UsageError(f"{public_key_file} is a private key", "give the .pub file; private keys never leave this machine")
+        raise UsageError(
+            f"{public_key_file} is a private key", "give the .pub file; private keys never leave this machine"
+        )
     if _exists(target, name):
-        raise Conflict(f"key pair '{name}' already exists on the {target.cloud} cloud",
-                       f"choose another name, or remove it with 'introaws keypair delete {name}'")
+        raise Conflict(
+            f"key pair '{name}' already exists on the {target.cloud} cloud",
+            f"choose another name, or remove it with 'introaws keypair delete {name}'",
+        )
     imported = target.client("ec2").import_key_pair(
-        KeyName=name, PublicKeyMaterial=material,
+        KeyName=name,
+        PublicKeyMaterial=material,
         TagSpecifications=[{"ResourceType": "key-pair", "Tags": [{"Key": TAG_KEY, "Value": "keypair"}]}],
     )
     return {"name": name, "key_pair_id": imported.get("KeyPairId"), "fingerprint": imported.get("KeyFingerprint")}
@@ -66,14 +80,16 @@ def list_pairs(target: Target, directory: str | None = None) -> list[dict[str, A
     for pair in sorted(pairs, key=lambda p: p["KeyName"]):
         path = key_path(pair["KeyName"], directory)
         tags = {t["Key"]: t["Value"] for t in pair.get("Tags", [])}
-        result.append({
-            "name": pair["KeyName"],
-            "key_pair_id": pair.get("KeyPairId"),
-            "type": pair.get("KeyType"),
-            "fingerprint": pair.get("KeyFingerprint"),
-            "private_key": str(path) if path.exists() else None,
-            "created_by_introaws": TAG_KEY in tags,
-        })
+        result.append(
+            {
+                "name": pair["KeyName"],
+                "key_pair_id": pair.get("KeyPairId"),
+                "type": pair.get("KeyType"),
+                "fingerprint": pair.get("KeyFingerprint"),
+                "private_key": str(path) if path.exists() else None,
+                "created_by_introaws": TAG_KEY in tags,
+            }
+        )
     return result
 
 
@@ -101,7 +117,9 @@ def _exists(target: Target, name: str) -> bool:
 def _check_writable(path: Path) -> None:
     """Refuse before anything is created: an existing key file, or a folder we cannot write."""
     if path.exists():
-        raise Conflict(f"{path} already exists", "introaws never overwrites a private key; choose another name or --dir")
+        raise Conflict(
+            f"{path} already exists", "introaws never overwrites a private key; choose another name or --dir"
+        )
     folder = path.parent
     if not folder.exists():
         try:

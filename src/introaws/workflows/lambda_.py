@@ -80,14 +80,17 @@ def invoke_many(target: Target, count: int, *, wait_s: float = 120.0, report: Re
             break
         time.sleep(1.0)
     return ManyResult(
-        function=name, submitted=count, completed=len(ends),
+        function=name,
+        submitted=count,
+        completed=len(ends),
         peak_concurrency=_peak(starts, ends),
         seconds=round(((max(ends.values()) if ends else started_ms) - started_ms) / 1000, 1),
     )
 
 
-def _read_log_lines(target: Target, name: str, since_ms: int, wanted: set[str],
-                    starts: dict[str, int], ends: dict[str, int]) -> None:
+def _read_log_lines(
+    target: Target, name: str, since_ms: int, wanted: set[str], starts: dict[str, int], ends: dict[str, int]
+) -> None:
     logs = target.client("logs")
     kwargs: dict[str, Any] = {"logGroupName": f"/aws/lambda/{name}", "startTime": since_ms}
     while True:
@@ -106,8 +109,10 @@ def _read_log_lines(target: Target, name: str, since_ms: int, wanted: set[str],
 
 def _peak(starts: dict[str, int], ends: dict[str, int]) -> int:
     """The most invocations running at one moment, from their START and END times."""
-    edges = sorted([(t, 1) for r, t in starts.items() if r in ends] +
-                   [(t, -1) for r, t in ends.items() if r in starts], key=lambda e: (e[0], e[1]))
+    edges = sorted(
+        [(t, 1) for r, t in starts.items() if r in ends] + [(t, -1) for r, t in ends.items() if r in starts],
+        key=lambda e: (e[0], e[1]),
+    )
     running = peak = 0
     for _, step in edges:
         running += step

@@ -16,8 +16,9 @@ def hands_on(name: str) -> HandsOn:
     return HANDS_ONS[name]
 
 
-def up(target: Target, name: str, params: dict[str, Any] | None = None, *, dry_run: bool = False,
-       report: Reporter = silent) -> engine.DeployResult:
+def up(
+    target: Target, name: str, params: dict[str, Any] | None = None, *, dry_run: bool = False, report: Reporter = silent
+) -> engine.DeployResult:
     return engine.deploy(target, hands_on(name), params, dry_run=dry_run, report=report)
 
 
@@ -53,5 +54,4 @@ def output(target: Target, name: str, key: str) -> str:
     try:
         return info.outputs[key]
     except KeyError:
-        raise NotFound(f"stack {info.name} has no output {key}",
-                       f"redeploy with 'introaws {name} up'") from None
+        raise NotFound(f"stack {info.name} has no output {key}", f"redeploy with 'introaws {name} up'") from None

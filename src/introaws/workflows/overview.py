@@ -20,14 +20,16 @@ def status_all(target: Target) -> list[dict[str, Any]]:
     rows = []
     for info in introaws_stacks(target):
         hourly = None if target.is_local else pricing.idle_hourly(info.hands_on or "")
-        rows.append({
-            "hands_on": info.hands_on,
-            "stack": info.name,
-            "status": info.status,
-            "created": info.created.isoformat() if info.created else None,
-            "outputs": info.outputs,
-            "hourly_usd": 0.0 if target.is_local else hourly,
-        })
+        rows.append(
+            {
+                "hands_on": info.hands_on,
+                "stack": info.name,
+                "status": info.status,
+                "created": info.created.isoformat() if info.created else None,
+                "outputs": info.outputs,
+                "hourly_usd": 0.0 if target.is_local else hourly,
+            }
+        )
     return rows
 
 
@@ -49,8 +51,12 @@ def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[d
     checks = [
         _check("python", sys.version_info >= (3, 11), platform.python_version(), "install Python 3.11 or newer"),
         _tool("node", "Node.js runs AWS CDK's synthesizer", "install Node.js 18+ (Debian: apt-get install nodejs)"),
-        _tool("sshd", "OpenSSH server backs EC2 instances on the local cloud",
-              "install it (Debian: apt-get install openssh-server)", paths=("/usr/sbin/sshd",)),
+        _tool(
+            "sshd",
+            "OpenSSH server backs EC2 instances on the local cloud",
+            "install it (Debian: apt-get install openssh-server)",
+            paths=("/usr/sbin/sshd",),
+        ),
         _docker(),
     ]
     chosen = (cloud or "local").lower()
@@ -61,10 +67,16 @@ def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[d
         if target.is_local:
             checks.append(_check("local cloud", True, f"running at {target.endpoint_url}", ""))
         identity = target.client("sts").get_caller_identity()
-        checks.append(_check("identity", True, f"{identity['Arn']} (account {identity['Account']}, {target.region})", ""))
+        checks.append(
+            _check("identity", True, f"{identity['Arn']} (account {identity['Account']}, {target.region})", "")
+        )
     except Exception as exc:  # doctor reports every failure instead of stopping at the first
         what = "local cloud" if chosen == "local" else "identity"
-        todo = "see 'introaws cloud logs'" if chosen == "local" else "configure credentials with 'aws configure' or pass --profile"
+        todo = (
+            "see 'introaws cloud logs'"
+            if chosen == "local"
+            else "configure credentials with 'aws configure' or pass --profile"
+        )
         checks.append(_check(what, False, str(exc).splitlines()[0], todo))
     return checks
 
@@ -75,22 +87,31 @@ def _check(name: str, ok: bool, detail: str, fix: str, required: bool = True) ->
 
 def _docker() -> dict[str, Any]:
     """A docker client is not enough: the image builds need an engine that answers."""
-    check = _tool("docker", "Docker builds the QA and MNIST images for AWS",
-                  "install Docker to push images to AWS (not needed for the local cloud)", required=False)
+    check = _tool(
+        "docker",
+        "Docker builds the QA and MNIST images for AWS",
+        "install Docker to push images to AWS (not needed for the local cloud)",
+        required=False,
+    )
     if not check["ok"]:
         return check
     try:
-        answer = subprocess.run([check["detail"], "info", "--format", "{{.ServerVersion}}"],
-                                capture_output=True, text=True, timeout=15)
+        answer = subprocess.run(
+            [check["detail"], "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=15
+        )
         engine = answer.stdout.strip() if answer.returncode == 0 else ""
         problem = (answer.stderr.strip().splitlines() or ["no answer"])[-1]
     except (OSError, subprocess.TimeoutExpired) as exc:
         engine, problem = "", str(exc)
     if engine:
         return _check("docker", True, f"{check['detail']} (engine {engine})", "", required=False)
-    return _check("docker", False, f"client found, but no engine answers: {problem}",
-                  "start the Docker engine (or join the 'docker' group) to push images to AWS",
-                  required=False)
+    return _check(
+        "docker",
+        False,
+        f"client found, but no engine answers: {problem}",
+        "start the Docker engine (or join the 'docker' group) to push images to AWS",
+        required=False,
+    )
 
 
 def _tool(name: str, why: str, fix: str, *, paths: tuple[str, ...] = (), required: bool = True) -> dict[str, Any]:

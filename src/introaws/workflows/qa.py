@@ -75,24 +75,39 @@ class Outcome:
 # --- life cycle ------------------------------------------------------------------------
 
 
-def up(target: Target, *, model: str | None = None, image: str | None = None, dry_run: bool = False,
-       report: Reporter = silent) -> DeployResult:
+def up(
+    target: Target,
+    *,
+    model: str | None = None,
+    image: str | None = None,
+    dry_run: bool = False,
+    report: Reporter = silent,
+) -> DeployResult:
     """Deploy ``EcsClusterQaBot``; on AWS without ``image``, build and push containers/qa."""
     chosen = model or os.environ.get("QA_MODEL") or DEFAULT_MODEL
     local_dir = Path(chosen).expanduser()
     if chosen.startswith((os.sep, ".", "~")) or local_dir.is_dir():
         if not target.is_local:
-            raise UsageError(f"a model directory ({chosen}) cannot reach a Fargate task",
-                             "give a Hugging Face hub id, e.g. --model " + DEFAULT_MODEL)
+            raise UsageError(
+                f"a model directory ({chosen}) cannot reach a Fargate task",
+                "give a Hugging Face hub id, e.g. --model " + DEFAULT_MODEL,
+            )
         if not (local_dir / "config.json").is_file():
-            raise UsageError(f"{chosen} is not a model directory (no config.json)",
-                             "give a directory saved with save_pretrained(), or a hub id")
+            raise UsageError(
+                f"{chosen} is not a model directory (no config.json)",
+                "give a directory saved with save_pretrained(), or a hub id",
+            )
         chosen = str(local_dir.resolve())
     if target.is_local:
         _require_ml()
         if not Path(chosen).is_dir() and not _in_hub_cache(chosen):
-            report(Event("warning", f"{chosen} is not in the Hugging Face cache here: each task will try "
-                                    "to download it (needs internet); or pass --model DIR"))
+            report(
+                Event(
+                    "warning",
+                    f"{chosen} is not in the Hugging Face cache here: each task will try "
+                    "to download it (needs internet); or pass --model DIR",
+                )
+            )
     params: dict[str, Any] = {"model": chosen}
     if image:
         params["image"] = image
@@ -111,9 +126,12 @@ def deployment(target: Target) -> Deployment:
     outputs = lifecycle.deployed(target, "qa").outputs
     try:
         return Deployment(
-            cluster=outputs["ClusterName"], task_definition=outputs["TaskDefinitionArn"],
-            container=outputs["ContainerName"], subnets=outputs["SubnetIds"].split(","),
-            security_group=outputs["SecurityGroupId"], table=outputs["TableName"],
+            cluster=outputs["ClusterName"],
+            task_definition=outputs["TaskDefinitionArn"],
+            container=outputs["ContainerName"],
+            subnets=outputs["SubnetIds"].split(","),
+            security_group=outputs["SecurityGroupId"],
+            table=outputs["TableName"],
         )
     except KeyError as missing:
         raise NotFound(f"stack EcsClusterQaBot has no output {missing}", "redeploy with 'introaws qa up'") from None
@@ -128,23 +146,34 @@ def submit(target: Target, where: Deployment, context: str, question: str) -> tu
     item_id = uuid.uuid4().hex
     overrides = {"containerOverrides": [{"name": where.container, "command": [context, question, item_id]}]}
     if len(json.dumps(overrides)) > OVERRIDES_LIMIT:
-        raise UsageError(f"context and question are over RunTask's {OVERRIDES_LIMIT}-byte override limit",
-                         "shorten the context (a few paragraphs at most)")
+        raise UsageError(
+            f"context and question are over RunTask's {OVERRIDES_LIMIT}-byte override limit",
+            "shorten the context (a few paragraphs at most)",
+        )
     response = target.client("ecs").run_task(
-        cluster=where.cluster, taskDefinition=where.task_definition, launchType="FARGATE", count=1,
-        networkConfiguration={"awsvpcConfiguration": {
-            "subnets": where.subnets, "securityGroups": [where.security_group], "assignPublicIp": "ENABLED"}},
+        cluster=where.cluster,
+        taskDefinition=where.task_definition,
+        launchType="FARGATE",
+        count=1,
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": where.subnets,
+                "securityGroups": [where.security_group],
+                "assignPublicIp": "ENABLED",
+            }
+        },
         overrides=overrides,
     )
     if response.get("failures") or not response.get("tasks"):
         failure = (response.get("failures") or [{}])[0]
-        raise IntroawsError(f"ECS did not start the task: {failure.get('reason', 'no reason given')}",
-                            "check the cluster with 'introaws qa status'")
+        raise IntroawsError(
+            f"ECS did not start the task: {failure.get('reason', 'no reason given')}",
+            "check the cluster with 'introaws qa status'",
+        )
     return response["tasks"][0], item_id
 
 
-def ask(target: Target, context: str, question: str, *, timeout: float = 600,
-        report: Reporter = silent) -> Outcome:
+def ask(target: Target, context: str, question: str, *, timeout: float = 600, report: Reporter = silent) -> Outcome:
     """Ask one question: run its task, follow its status, read the answer from the table."""
     where = deployment(target)
     report(Event("step", "submitting the task"))
@@ -158,8 +187,11 @@ def ask(target: Target, context: str, question: str, *, timeout: float = 600,
         if task["lastStatus"] != last:
             if task["lastStatus"] == "STOPPED" and task.get("startedAt") and last in ("", "PROVISIONING", "PENDING"):
                 # It ran between two polls: ECS's startedAt says so, so the user sees it too.
-                report(Event("status", "RUNNING", {"task": arn, "status": "RUNNING",
-                                                   "elapsed": time.monotonic() - started}))
+                report(
+                    Event(
+                        "status", "RUNNING", {"task": arn, "status": "RUNNING", "elapsed": time.monotonic() - started}
+                    )
+                )
             last = task["lastStatus"]
             report(Event("status", last, {"task": arn, "status": last, "elapsed": time.monotonic() - started}))
         if last == "STOPPED":
@@ -168,17 +200,25 @@ def ask(target: Target, context: str, question: str, *, timeout: float = 600,
         task = _describe(target, where, [arn])[arn]
         if time.monotonic() > deadline and task["lastStatus"] != "STOPPED":
             target.client("ecs").stop_task(cluster=where.cluster, task=arn, reason="introaws qa ask timed out")
-            raise IntroawsError(f"the task did not finish within {timeout:.0f} s; it was stopped",
-                                "try again with a larger --timeout")
+            raise IntroawsError(
+                f"the task did not finish within {timeout:.0f} s; it was stopped", "try again with a larger --timeout"
+            )
     outcome = _outcome(target, where, context, question, item_id, task)
     if outcome.status != "answered":
-        raise TaskFailed(f"the task failed: {outcome.reason}", f"see 'introaws qa logs {arn.rsplit('/', 1)[-1]}'",
-                         outcome.log_tail)
+        raise TaskFailed(
+            f"the task failed: {outcome.reason}", f"see 'introaws qa logs {arn.rsplit('/', 1)[-1]}'", outcome.log_tail
+        )
     return outcome
 
 
-def ask_many(target: Target, questions: list[Any], *, concurrency: int | None = None, wait: bool = True,
-             report: Reporter = silent) -> list[Outcome]:
+def ask_many(
+    target: Target,
+    questions: list[Any],
+    *,
+    concurrency: int | None = None,
+    wait: bool = True,
+    report: Reporter = silent,
+) -> list[Outcome]:
     """Ask every question; at most ``concurrency`` tasks in flight. A bad entry fails alone."""
     if concurrency is not None and concurrency < 1:
         raise UsageError(f"concurrency {concurrency} is not positive", "give --concurrency 1 or more")
@@ -188,8 +228,14 @@ def ask_many(target: Target, questions: list[Any], *, concurrency: int | None = 
     for index, entry in enumerate(questions, 1):
         context, question = (entry.get("context"), entry.get("question")) if isinstance(entry, dict) else (None, None)
         if not isinstance(context, str) or not isinstance(question, str):
-            outcomes.append(Outcome(str(question or ""), str(context or ""), "failed",
-                                    reason=f"entry {index} needs string fields 'context' and 'question'"))
+            outcomes.append(
+                Outcome(
+                    str(question or ""),
+                    str(context or ""),
+                    "failed",
+                    reason=f"entry {index} needs string fields 'context' and 'question'",
+                )
+            )
             continue
         outcome = Outcome(question, context, "submitted")
         outcomes.append(outcome)
@@ -231,7 +277,9 @@ def load_questions(path: Path | None) -> list[Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}", "give a JSON or JSONL file of {context, question}") from exc
+        raise UsageError(
+            f"cannot read {path}: {exc.strerror}", "give a JSON or JSONL file of {context, question}"
+        ) from exc
     try:
         data = json.loads(text)
         entries = data if isinstance(data, list) else [data]
@@ -243,10 +291,12 @@ def load_questions(path: Path | None) -> list[Any]:
             try:
                 entries.append(json.loads(line))
             except ValueError:
-                raise UsageError(f"{path} line {number} is not JSON",
-                                 "write a JSON list, or one {\"context\", \"question\"} object per line") from None
+                raise UsageError(
+                    f"{path} line {number} is not JSON",
+                    'write a JSON list, or one {"context", "question"} object per line',
+                ) from None
     if not entries:
-        raise UsageError(f"{path} has no questions", "add {\"context\": ..., \"question\": ...} entries")
+        raise UsageError(f"{path} has no questions", 'add {"context": ..., "question": ...} entries')
     return entries
 
 
@@ -306,8 +356,9 @@ def logs(target: Target, task_id: str, limit: int | None = None) -> list[str]:
                 return lines
             kwargs["nextToken"] = token
     except client.exceptions.ResourceNotFoundException:
-        raise NotFound(f"no logs for task {task_id}",
-                       "check the id with 'introaws qa answers' or the output of 'qa ask'") from None
+        raise NotFound(
+            f"no logs for task {task_id}", "check the id with 'introaws qa answers' or the output of 'qa ask'"
+        ) from None
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -319,8 +370,9 @@ def _require_ml() -> None:
 
     missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
     if missing:
-        raise MissingTool(f"the QA task needs {' and '.join(missing)} to run on the local cloud",
-                          "pip install 'introaws[ml]'")
+        raise MissingTool(
+            f"the QA task needs {' and '.join(missing)} to run on the local cloud", "pip install 'introaws[ml]'"
+        )
 
 
 def _in_hub_cache(model: str) -> bool:
@@ -346,13 +398,14 @@ def _describe(target: Target, where: Deployment, arns: list[str]) -> dict[str, d
     ecs = target.client("ecs")
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(arns), DESCRIBE_BATCH):
-        response = ecs.describe_tasks(cluster=where.cluster, tasks=arns[start:start + DESCRIBE_BATCH])
+        response = ecs.describe_tasks(cluster=where.cluster, tasks=arns[start : start + DESCRIBE_BATCH])
         found.update({t["taskArn"]: t for t in response["tasks"]})
     return found
 
 
-def _outcome(target: Target, where: Deployment, context: str, question: str, item_id: str,
-             task: dict[str, Any]) -> Outcome:
+def _outcome(
+    target: Target, where: Deployment, context: str, question: str, item_id: str, task: dict[str, Any]
+) -> Outcome:
     """What a STOPPED task left: its answer from the table, or why it has none."""
     outcome = Outcome(question, context, "failed", item_id=item_id, task_arn=task["taskArn"])
     container = (task.get("containers") or [{}])[0]
@@ -371,7 +424,7 @@ def _outcome(target: Target, where: Deployment, context: str, question: str, ite
         reason += f" (exit code {outcome.exit_code})"
     outcome.log_tail = _log_tail(target, where, task["taskArn"].rsplit("/", 1)[-1])
     errors = [line for line in outcome.log_tail if line.startswith("error:")]
-    outcome.reason = f"{reason}: {errors[-1][len('error:'):].strip()}" if errors else reason
+    outcome.reason = f"{reason}: {errors[-1][len('error:') :].strip()}" if errors else reason
     return outcome
 
 
@@ -385,8 +438,9 @@ def _log_tail(target: Target, where: Deployment, task_id: str) -> list[str]:
 def _log_stream(target: Target, where: Deployment, task_id: str) -> tuple[str, str]:
     """The task's awslogs group and stream, from the task definition's log configuration."""
     definition = target.client("ecs").describe_task_definition(taskDefinition=where.task_definition)
-    container = next(c for c in definition["taskDefinition"]["containerDefinitions"]
-                     if c.get("name") == where.container)
+    container = next(
+        c for c in definition["taskDefinition"]["containerDefinitions"] if c.get("name") == where.container
+    )
     options = (container.get("logConfiguration") or {}).get("options", {})
     if "awslogs-group" not in options:
         raise NotFound("the task definition does not log to CloudWatch Logs", "redeploy with 'introaws qa up'")

@@ -27,8 +27,13 @@ if TYPE_CHECKING:
     from introaws.localcloud.runtime.lambda_ import LambdaRuntime
 
 _FUNCTION_IN_URI = re.compile(r"functions/(arn:[^/]+)/invocations")
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded",
-               "application/javascript")
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/x-www-form-urlencoded",
+    "application/javascript",
+)
 
 
 class RestApis:
@@ -38,7 +43,7 @@ class RestApis:
     def handle(self, request: Recorded, forward: Any) -> Reply | None:
         if not request.path.startswith(EXECUTE_API_PREFIX):
             return None
-        parts = request.path[len(EXECUTE_API_PREFIX):].split("/", 2)
+        parts = request.path[len(EXECUTE_API_PREFIX) :].split("/", 2)
         if len(parts) < 2:
             return _reply(404, {"message": "Not Found"})
         api_id, stage = parts[0], parts[1]
@@ -59,8 +64,9 @@ class RestApis:
         if integration.integration_type == "MOCK":
             return _mock(integration)
         if integration.integration_type != "AWS_PROXY":
-            return self._gateway_error(api, 500, f"{integration.integration_type} integrations "
-                                       "are not run by the local cloud")
+            return self._gateway_error(
+                api, 500, f"{integration.integration_type} integrations are not run by the local cloud"
+            )
         match = _FUNCTION_IN_URI.search(integration.uri or "")
         spec = self.functions.spec(region, match.group(1)) if match else None
         if spec is None:
@@ -123,8 +129,9 @@ def _match(pattern: list[str], wanted: list[str]) -> tuple[tuple[int, ...], dict
     return (tuple(score), params) if len(pattern) == len(wanted) else None
 
 
-def _proxy_event(request: Recorded, api_id: str, stage: str, resource_path: str, path: str,
-                 path_params: dict[str, str]) -> dict[str, Any]:
+def _proxy_event(
+    request: Recorded, api_id: str, stage: str, resource_path: str, path: str, path_params: dict[str, str]
+) -> dict[str, Any]:
     query = parse_qs(request.query, keep_blank_values=True)
     headers = dict(request.http_headers)  # names as the client sent them, as on AWS
     by_name = {k.lower(): v for k, v in headers.items()}
@@ -151,9 +158,14 @@ def _proxy_event(request: Recorded, api_id: str, stage: str, resource_path: str,
         "pathParameters": path_params or None,
         "stageVariables": None,
         "requestContext": {
-            "resourcePath": resource_path, "httpMethod": request.method, "path": f"/{stage}{path}",
-            "stage": stage, "apiId": api_id, "accountId": LOCAL_ACCOUNT,
-            "requestId": str(uuid.uuid4()), "protocol": "HTTP/1.1",
+            "resourcePath": resource_path,
+            "httpMethod": request.method,
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "apiId": api_id,
+            "accountId": LOCAL_ACCOUNT,
+            "requestId": str(uuid.uuid4()),
+            "protocol": "HTTP/1.1",
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "requestTimeEpoch": int(now * 1000),
             "identity": {"sourceIp": "127.0.0.1", "userAgent": by_name.get("user-agent")},
@@ -193,14 +205,18 @@ def _mock(integration: Any) -> Reply:
         return Reply(200, [("Content-Length", "0")], b"")
     headers = _static_headers(default.response_parameters or {}, "method.response.header.")
     template = next(iter((default.response_templates or {}).values()), None) or ""
-    return Reply(int(default.status_code), headers + [("Content-Length", str(len(template.encode())))],
-                 template.encode())
+    return Reply(
+        int(default.status_code), headers + [("Content-Length", str(len(template.encode())))], template.encode()
+    )
 
 
 def _static_headers(parameters: dict[str, str], prefix: str) -> list[tuple[str, str]]:
     """Header mappings whose values are quoted literals (``'*'``), as CORS set-ups use."""
-    return [(name[len(prefix):], value[1:-1]) for name, value in parameters.items()
-            if name.startswith(prefix) and len(value) >= 2 and value[0] == value[-1] == "'"]
+    return [
+        (name[len(prefix) :], value[1:-1])
+        for name, value in parameters.items()
+        if name.startswith(prefix) and len(value) >= 2 and value[0] == value[-1] == "'"
+    ]
 
 
 def _reply(status: int, body: dict[str, Any]) -> Reply:

@@ -86,8 +86,13 @@ class BatchRuntime:
         if request.service != "batch":
             return None
         operation = request.path.rstrip("/").rsplit("/", 1)[-1].lower()
-        handler = {"submitjob": self._submit, "describejobs": self._describe, "listjobs": self._list,
-                   "terminatejob": self._terminate, "canceljob": self._cancel}.get(operation)
+        handler = {
+            "submitjob": self._submit,
+            "describejobs": self._describe,
+            "listjobs": self._list,
+            "terminatejob": self._terminate,
+            "canceljob": self._cancel,
+        }.get(operation)
         if handler is None:
             return None
         from introaws.localcloud.front import Reply
@@ -117,8 +122,7 @@ class BatchRuntime:
 
     def _describe(self, body: dict[str, Any], region: str) -> dict[str, Any]:
         with self.store.lock:
-            return {"jobs": [self.store.jobs[i].describe() for i in body.get("jobs") or []
-                             if i in self.store.jobs]}
+            return {"jobs": [self.store.jobs[i].describe() for i in body.get("jobs") or [] if i in self.store.jobs]}
 
     def _list(self, body: dict[str, Any], region: str) -> dict[str, Any]:
         queue = body.get("jobQueue") or ""
@@ -126,10 +130,14 @@ class BatchRuntime:
         status = body.get("jobStatus") or (None if filters else "RUNNING")
         names = filters.get("JOB_NAME", [])
         with self.store.lock:
-            jobs = [j for j in self.store.jobs.values()
-                    if j.region == region and queue in (j.queue_arn, j.queue_arn.rsplit("/", 1)[-1])
-                    and (status is None or j.status == status)
-                    and (not names or any(_name_matches(j.job_name, n) for n in names))]
+            jobs = [
+                j
+                for j in self.store.jobs.values()
+                if j.region == region
+                and queue in (j.queue_arn, j.queue_arn.rsplit("/", 1)[-1])
+                and (status is None or j.status == status)
+                and (not names or any(_name_matches(j.job_name, n) for n in names))
+            ]
         return {"jobSummaryList": [j.summary() for j in sorted(jobs, key=lambda j: j.created_at)]}
 
     def _cancel(self, body: dict[str, Any], region: str) -> dict[str, Any]:
@@ -164,9 +172,12 @@ class BatchRuntime:
             import boto3
 
             self._clients[key] = boto3.client(
-                service, region_name=region, endpoint_url=self.ctx.endpoint,
+                service,
+                region_name=region,
+                endpoint_url=self.ctx.endpoint,
                 aws_access_key_id=JOB_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=JOB_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+                aws_secret_access_key=JOB_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            )
             return self._clients[key]
 
     @staticmethod
@@ -191,18 +202,23 @@ class BatchRuntime:
     def _environments(batch: Any, queue: dict[str, Any]) -> list[dict[str, Any]]:
         order = sorted(queue.get("computeEnvironmentOrder", []), key=lambda o: o.get("order", 0))
         arns = [o["computeEnvironment"] for o in order]
-        described = {e["computeEnvironmentArn"]: e
-                     for e in batch.describe_compute_environments(computeEnvironments=arns)["computeEnvironments"]}
+        described = {
+            e["computeEnvironmentArn"]: e
+            for e in batch.describe_compute_environments(computeEnvironments=arns)["computeEnvironments"]
+        }
         environments = []
         for arn in arns:
             env = described.get(arn)
             if env is None:
                 continue
-            environments.append({
-                "arn": arn, "name": env["computeEnvironmentName"],
-                "max_vcpus": int(env.get("computeResources", {}).get("maxvCpus", 0)),
-                "enabled": env.get("state") == "ENABLED" and queue.get("state") == "ENABLED",
-            })
+            environments.append(
+                {
+                    "arn": arn,
+                    "name": env["computeEnvironmentName"],
+                    "max_vcpus": int(env.get("computeResources", {}).get("maxvCpus", 0)),
+                    "enabled": env.get("state") == "ENABLED" and queue.get("state") == "ENABLED",
+                }
+            )
         return environments
 
     # --- scheduling ---------------------------------------------------------------------
@@ -227,12 +243,17 @@ class BatchRuntime:
         for job in running:
             if job.compute_environment:
                 vcpus_used[job.compute_environment] = vcpus_used.get(job.compute_environment, 0) + job.vcpus
-        for job in sorted((j for j in self.store.jobs.values() if j.status == "RUNNABLE"),
-                          key=lambda j: j.created_at):
+        for job in sorted((j for j in self.store.jobs.values() if j.status == "RUNNABLE"), key=lambda j: j.created_at):
             if threads_used + job.threads > self.cores:
                 continue
-            env = next((e for e in job.environments
-                        if e["enabled"] and vcpus_used.get(e["arn"], 0) + job.vcpus <= e["max_vcpus"]), None)
+            env = next(
+                (
+                    e
+                    for e in job.environments
+                    if e["enabled"] and vcpus_used.get(e["arn"], 0) + job.vcpus <= e["max_vcpus"]
+                ),
+                None,
+            )
             if env is None:
                 continue
             job.compute_environment = env["arn"]
@@ -246,16 +267,26 @@ class BatchRuntime:
         self.store.save()
         argv = _local_argv(job.command)
         if argv is None:
-            self._finish(job, "FAILED", "CannotPullContainerError: the local cloud runs only introaws task "
-                         f"payloads (python -m introaws.tasks.<name>), not '{' '.join(job.command)}' "
-                         f"of image {job.image}", None)
+            self._finish(
+                job,
+                "FAILED",
+                "CannotPullContainerError: the local cloud runs only introaws task "
+                f"payloads (python -m introaws.tasks.<name>), not '{' '.join(job.command)}' "
+                f"of image {job.image}",
+                None,
+            )
             return
         workdir = self.workdir / job.job_id
         workdir.mkdir(parents=True, exist_ok=True)
         try:
             process = subprocess.Popen(
-                argv, cwd=workdir, env=self._job_env(job, env), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                argv,
+                cwd=workdir,
+                env=self._job_env(job, env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
         except OSError as exc:
@@ -264,15 +295,21 @@ class BatchRuntime:
         self._processes[job.job_id] = process
         job.pid, job.status, job.started_at = process.pid, "RUNNING", now_ms()
         self.store.save()
-        log.info("batch job %s (%s) running as pid %d with %d threads", job.job_id, job.job_name,
-                 process.pid, job.threads)
-        notes = [f"introaws local cloud: job {job.job_name} runs on {env['name']} as a local process "
-                 f"with {job.threads} of {self.cores} cores"]
+        log.info(
+            "batch job %s (%s) running as pid %d with %d threads", job.job_id, job.job_name, process.pid, job.threads
+        )
+        notes = [
+            f"introaws local cloud: job {job.job_name} runs on {env['name']} as a local process "
+            f"with {job.threads} of {self.cores} cores"
+        ]
         if job.gpus:
-            notes.append(f"introaws local cloud: the job asks for {job.gpus} GPU(s); GPUs are not "
-                         "emulated, so it runs on this machine's CPU")
-        threading.Thread(target=self._watch, args=(job.job_id, process, notes),
-                         name=f"batch-{job.job_id[:8]}", daemon=True).start()
+            notes.append(
+                f"introaws local cloud: the job asks for {job.gpus} GPU(s); GPUs are not "
+                "emulated, so it runs on this machine's CPU"
+            )
+        threading.Thread(
+            target=self._watch, args=(job.job_id, process, notes), name=f"batch-{job.job_id[:8]}", daemon=True
+        ).start()
 
     def _job_env(self, job: Job, env: dict[str, Any]) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -280,10 +317,16 @@ class BatchRuntime:
         base.update(job.environment)
         base.update(JOB_CREDENTIALS)
         base.update(
-            AWS_DEFAULT_REGION=job.region, AWS_REGION=job.region, AWS_ENDPOINT_URL=self.ctx.endpoint,
-            AWS_BATCH_JOB_ID=job.job_id, AWS_BATCH_JQ_NAME=job.queue_arn.rsplit("/", 1)[-1],
-            AWS_BATCH_CE_NAME=env["name"], AWS_BATCH_JOB_ATTEMPT=str(len(job.attempts) + 1),
-            INTROAWS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
+            AWS_DEFAULT_REGION=job.region,
+            AWS_REGION=job.region,
+            AWS_ENDPOINT_URL=self.ctx.endpoint,
+            AWS_BATCH_JOB_ID=job.job_id,
+            AWS_BATCH_JQ_NAME=job.queue_arn.rsplit("/", 1)[-1],
+            AWS_BATCH_CE_NAME=env["name"],
+            AWS_BATCH_JOB_ATTEMPT=str(len(job.attempts) + 1),
+            INTROAWS_NUM_THREADS=threads,
+            OMP_NUM_THREADS=threads,
+            MKL_NUM_THREADS=threads,
             PYTHONUNBUFFERED="1",
             # The payload is imported from the introaws this daemon runs (cwd is the job's folder).
             PYTHONPATH=os.pathsep.join(p for p in (_INTROAWS_ROOT, base.get("PYTHONPATH")) if p),
@@ -337,8 +380,9 @@ class BatchRuntime:
 
     def _record_attempt(self, job: Job, reason: str, code: int | None) -> None:
         container = {"logStreamName": job.log_stream, **({"exitCode": code} if code is not None else {})}
-        job.attempts.append({"container": container, "startedAt": job.started_at, "stoppedAt": now_ms(),
-                             "statusReason": reason})
+        job.attempts.append(
+            {"container": container, "startedAt": job.started_at, "stoppedAt": now_ms(), "statusReason": reason}
+        )
 
     def _finish(self, job: Job, status: str, reason: str, code: int | None) -> None:
         if job.started_at is not None:
@@ -379,8 +423,10 @@ class _LogShipper:
         self.logs, self.stream, self.every_s = logs, stream, every_s
         self.pending: list[dict[str, Any]] = []
         self.last = time.monotonic()
-        for create in (lambda: logs.create_log_group(logGroupName=LOG_GROUP),
-                       lambda: logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)):
+        for create in (
+            lambda: logs.create_log_group(logGroupName=LOG_GROUP),
+            lambda: logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream),
+        ):
             try:
                 create()
             except logs.exceptions.ResourceAlreadyExistsException:
@@ -398,8 +444,13 @@ class _LogShipper:
         self.last = time.monotonic()
 
 
-def _new_job(body: dict[str, Any], region: str, queue: dict[str, Any], definition: dict[str, Any],
-             environments: list[dict[str, Any]]) -> Job:
+def _new_job(
+    body: dict[str, Any],
+    region: str,
+    queue: dict[str, Any],
+    definition: dict[str, Any],
+    environments: list[dict[str, Any]],
+) -> Job:
     props = definition.get("containerProperties") or {}
     overrides = body.get("containerOverrides") or {}
     requirements = _requirements(props.get("resourceRequirements"))
@@ -447,8 +498,12 @@ def _substitute(part: str, parameters: dict[str, str]) -> str:
 
 def _local_argv(command: list[str]) -> list[str] | None:
     """``python -m introaws.tasks.X ...`` with this interpreter; None for anything else."""
-    if len(command) >= 3 and os.path.basename(command[0]) in ("python", "python3") \
-            and command[1] == "-m" and _PAYLOAD.match(command[2]):
+    if (
+        len(command) >= 3
+        and os.path.basename(command[0]) in ("python", "python3")
+        and command[1] == "-m"
+        and _PAYLOAD.match(command[2])
+    ):
         return [sys.executable, *command[1:]]
     return None
 
@@ -470,4 +525,3 @@ def _die_with_parent() -> None:
     daemon leaves no job running unaccounted for."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-

@@ -17,9 +17,11 @@ from typing import Any
 
 ACTIVE = ("STARTING", "RUNNING")
 DONE = ("SUCCEEDED", "FAILED")
-RESTART_FAILED = ("Host EC2 terminated: the local cloud stopped while this job was {status} "
-                  "(attempt {attempt} of {attempts}); submit it again")
-RESTART_RERUN = ("re-run: the local cloud stopped while attempt {attempt} of {attempts} was {status}")
+RESTART_FAILED = (
+    "Host EC2 terminated: the local cloud stopped while this job was {status} "
+    "(attempt {attempt} of {attempts}); submit it again"
+)
+RESTART_RERUN = "re-run: the local cloud stopped while attempt {attempt} of {attempts} was {status}"
 
 
 def now_ms() -> int:
@@ -102,8 +104,11 @@ class Job:
             "tags": self.tags,
             "platformCapabilities": ["EC2"],
         }
-        for key, value in (("statusReason", self.status_reason), ("startedAt", self.started_at),
-                           ("stoppedAt", self.stopped_at)):
+        for key, value in (
+            ("statusReason", self.status_reason),
+            ("startedAt", self.started_at),
+            ("stoppedAt", self.stopped_at),
+        ):
             if value is not None:
                 described[key] = value
         if self.timeout_s:
@@ -112,16 +117,25 @@ class Job:
 
     def summary(self) -> dict[str, Any]:
         """The job as ``ListJobs`` shows it."""
-        summary: dict[str, Any] = {"jobArn": self.job_arn, "jobId": self.job_id, "jobName": self.job_name,
-                                   "createdAt": self.created_at, "status": self.status,
-                                   "jobDefinition": self.definition_arn}
-        for key, value in (("statusReason", self.status_reason), ("startedAt", self.started_at),
-                           ("stoppedAt", self.stopped_at)):
+        summary: dict[str, Any] = {
+            "jobArn": self.job_arn,
+            "jobId": self.job_id,
+            "jobName": self.job_name,
+            "createdAt": self.created_at,
+            "status": self.status,
+            "jobDefinition": self.definition_arn,
+        }
+        for key, value in (
+            ("statusReason", self.status_reason),
+            ("startedAt", self.started_at),
+            ("stoppedAt", self.stopped_at),
+        ):
             if value is not None:
                 summary[key] = value
         if self.exit_code is not None or self.container_reason:
-            summary["container"] = {k: v for k, v in (("exitCode", self.exit_code),
-                                                      ("reason", self.container_reason)) if v is not None}
+            summary["container"] = {
+                k: v for k, v in (("exitCode", self.exit_code), ("reason", self.container_reason)) if v is not None
+            }
         return summary
 
 
@@ -157,8 +171,14 @@ class JobStore:
                     continue
                 attempt = len(job.attempts) + 1
                 facts = {"status": job.status, "attempt": attempt, "attempts": job.attempts_allowed}
-                job.attempts.append({"startedAt": job.started_at, "stoppedAt": now_ms(),
-                                     "statusReason": "the local cloud stopped", "container": {}})
+                job.attempts.append(
+                    {
+                        "startedAt": job.started_at,
+                        "stoppedAt": now_ms(),
+                        "statusReason": "the local cloud stopped",
+                        "container": {},
+                    }
+                )
                 job.pid, job.compute_environment = None, None
                 if attempt < job.attempts_allowed:
                     job.status, job.status_reason = "RUNNABLE", RESTART_RERUN.format(**facts)

@@ -27,22 +27,26 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from introaws.localcloud.front import Reply
-from introaws.localcloud.runtime import RuntimeContext
 from introaws.localcloud.requests import Recorded
+from introaws.localcloud.runtime import RuntimeContext
 from introaws.stacks import TTL_TAG
 
 log = logging.getLogger("introaws.localcloud.ec2")
 
 _WATCHED = {
-    ("ec2", "RunInstances"), ("ec2", "TerminateInstances"), ("ec2", "StartInstances"),
-    ("ec2", "StopInstances"), ("cloudformation", "ExecuteChangeSet"),
-    ("cloudformation", "CreateStack"), ("cloudformation", "UpdateStack"),
+    ("ec2", "RunInstances"),
+    ("ec2", "TerminateInstances"),
+    ("ec2", "StartInstances"),
+    ("ec2", "StopInstances"),
+    ("cloudformation", "ExecuteChangeSet"),
+    ("cloudformation", "CreateStack"),
+    ("cloudformation", "UpdateStack"),
     ("cloudformation", "DeleteStack"),
 }
 _QUERY_PREFIX = "/_introaws/ec2/instances/"
@@ -102,7 +106,7 @@ class Ec2Runtime:
 
     def handle(self, request: Recorded, forward: Callable[[Recorded], Reply]) -> Reply | None:
         if request.path.startswith(_QUERY_PREFIX):
-            return self._ssh_endpoint(request.path[len(_QUERY_PREFIX):].split("/")[0])
+            return self._ssh_endpoint(request.path[len(_QUERY_PREFIX) :].split("/")[0])
         if (request.service, request.action) not in _WATCHED:
             return None
         reply = forward(request)
@@ -129,8 +133,14 @@ class Ec2Runtime:
         if port is None:
             message = error or f"instance {instance_id} has no SSH server (is it running?)"
             return Reply.json({"message": message, "missing_sshd": find_sshd() is None}, 404)
-        return Reply.json({"host": "127.0.0.1", "port": port, "user": self.user,
-                           "host_key_alias": f"{instance_id}.local-{self.cloud_id}"})
+        return Reply.json(
+            {
+                "host": "127.0.0.1",
+                "port": port,
+                "user": self.user,
+                "host_key_alias": f"{instance_id}.local-{self.cloud_id}",
+            }
+        )
 
     # --- reconciling ---------------------------------------------------------------------
 
@@ -138,7 +148,8 @@ class Ec2Runtime:
         try:
             regions = {_DEFAULT_REGION} | {
                 json.loads((d / "instance.json").read_text())["region"]
-                for d in self._instance_dirs() if (d / "instance.json").exists()
+                for d in self._instance_dirs()
+                if (d / "instance.json").exists()
             }
             for region in sorted(regions):
                 self.reconcile(region)
@@ -171,29 +182,37 @@ class Ec2Runtime:
 
     def _instances(self, region: str) -> list[dict[str, Any]]:
         ec2 = self._client(region)
-        return [instance
-                for page in ec2.get_paginator("describe_instances").paginate()
-                for reservation in page["Reservations"] for instance in reservation["Instances"]]
+        return [
+            instance
+            for page in ec2.get_paginator("describe_instances").paginate()
+            for reservation in page["Reservations"]
+            for instance in reservation["Instances"]
+        ]
 
     def _client(self, region: str) -> Any:
         import boto3
 
         # The local cloud accepts any credentials; these keep real ones out of its journal.
-        return boto3.client("ec2", region_name=region, endpoint_url=self.ctx.endpoint,
-                            aws_access_key_id="introaws", aws_secret_access_key="introaws-local")
+        return boto3.client(
+            "ec2",
+            region_name=region,
+            endpoint_url=self.ctx.endpoint,
+            aws_access_key_id="introaws",
+            aws_secret_access_key="introaws-local",
+        )
 
     def _ensure_sshd(self, directory: Path, instance: dict[str, Any], region: str) -> None:
         if _running_port(directory) is not None:
             return
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "error").unlink(missing_ok=True)
-        (directory / "instance.json").write_text(json.dumps(
-            {"region": region, "key_name": instance["KeyName"]}))
+        (directory / "instance.json").write_text(json.dumps({"region": region, "key_name": instance["KeyName"]}))
         sshd = find_sshd()
         if sshd is None:
             (directory / "error").write_text(
                 "OpenSSH's sshd is not installed, so local instances cannot accept SSH "
-                "(Debian/Ubuntu: apt-get install openssh-server)")
+                "(Debian/Ubuntu: apt-get install openssh-server)"
+            )
             return
         try:
             self._authorize(directory, instance["KeyName"], region)
@@ -218,9 +237,9 @@ class Ec2Runtime:
             return
         launched = instance["LaunchTime"]
         if launched.tzinfo is None:
-            launched = launched.replace(tzinfo=timezone.utc)
+            launched = launched.replace(tzinfo=UTC)
         due = launched.timestamp() + int(tags[TTL_TAG]) * 60
-        delay = max(0.0, due - datetime.now(timezone.utc).timestamp())
+        delay = max(0.0, due - datetime.now(UTC).timestamp())
         timer = threading.Timer(delay, self._expire, args=(instance_id, region))
         timer.daemon = True
         self._timers[instance_id] = timer
@@ -258,8 +277,12 @@ def _read(path: Path) -> str | None:
 def _host_key(directory: Path) -> None:
     key = directory / "ssh_host_ed25519_key"
     if not key.exists():
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", directory.name, "-f", str(key)],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", directory.name, "-f", str(key)],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
 
 
 def _sshd_pid(directory: Path) -> int | None:
@@ -295,13 +318,21 @@ def _start_sshd(sshd: str, directory: Path, instance_id: str, user: str) -> None
     previous = _read(directory / "port")
     port = _free_port(int(previous) if previous and previous.strip().isdigit() else None)
     config = directory / "sshd_config"
-    config.write_text(_SSHD_CONFIG.format(instance_id=instance_id, user=user, port=port, dir=directory,
-                                          framework_bin=Path(sys.executable).parent))
+    config.write_text(
+        _SSHD_CONFIG.format(
+            instance_id=instance_id, user=user, port=port, dir=directory, framework_bin=Path(sys.executable).parent
+        )
+    )
     if os.geteuid() == 0:  # sshd run by root insists on its privilege separation folder
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     with (directory / "sshd.log").open("ab") as log_file:
-        process = subprocess.Popen([sshd, "-D", "-e", "-f", str(config)], stdin=subprocess.DEVNULL,
-                                   stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sshd, "-D", "-e", "-f", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     (directory / "sshd.pid").write_text(str(process.pid))
     (directory / "port").write_text(str(port))
     deadline = time.monotonic() + 10

@@ -55,8 +55,20 @@ LOGS_TARGET = "Logs_20140328"
 # Credentials a task's process gets: the local cloud accepts any, these name the task role.
 TASK_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "introaws-task", "AWS_SECRET_ACCESS_KEY": "introaws-local"}
 # Environment of the daemon a task process inherits (what a base image would provide).
-PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "HF_HOME", "HF_HUB_CACHE",
-              "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TORCH_HOME", "XDG_CACHE_HOME")
+PASSED_ENV = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "PYTHONPATH",
+    "HF_HOME",
+    "HF_HUB_CACHE",
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "TORCH_HOME",
+    "XDG_CACHE_HOME",
+)
 UNIT_PER_CORE = 1024
 RESTART_REASON = "Task stopped: the local cloud restarted while the task was active"
 MAX_RECORDS = 2000
@@ -157,8 +169,9 @@ class EcsRuntime:
                 self.records[record.arn] = record
                 self._save()
             self._overlay(task, record)
-            threading.Thread(target=self._lifecycle, args=(record, launch), daemon=True,
-                             name=f"ecs-task-{record.task_id}").start()
+            threading.Thread(
+                target=self._lifecycle, args=(record, launch), daemon=True, name=f"ecs-task-{record.task_id}"
+            ).start()
         return _json_reply(reply, body)
 
     def _describe_tasks(self, request: Recorded, forward: Callable[[Recorded], Reply]) -> Reply:
@@ -177,8 +190,10 @@ class EcsRuntime:
         params = json.loads(request.body or b"{}")
         reason = params.get("reason") or "Task stopped by user"
         with self._lock:
-            record = next((r for r in self.records.values()
-                           if r.arn == params.get("task") or r.task_id == params.get("task")), None)
+            record = next(
+                (r for r in self.records.values() if r.arn == params.get("task") or r.task_id == params.get("task")),
+                None,
+            )
             if record is not None and record.desired != "STOPPED":
                 record.desired = "STOPPED"
                 record.reason, record.stop_code = reason, "UserInitiated"
@@ -208,8 +223,9 @@ class EcsRuntime:
             if admitted:
                 self._free_units -= units
         if not admitted:
-            self._finish(record, None, record.reason or "Task stopped before it started",
-                         record.stop_code or "TaskFailedToStart")
+            self._finish(
+                record, None, record.reason or "Task stopped before it started", record.stop_code or "TaskFailedToStart"
+            )
             return
         try:
             self._run(record, launch)
@@ -255,8 +271,9 @@ class EcsRuntime:
         else:
             self._finish(record, code, "Essential container in task exited", "EssentialContainerExited")
 
-    def _start_process(self, record: TaskRecord, launch: Launch,
-                       output_fd: int) -> tuple[Callable[[], int], Callable[[], None]]:
+    def _start_process(
+        self, record: TaskRecord, launch: Launch, output_fd: int
+    ) -> tuple[Callable[[], int], Callable[[], None]]:
         """Start the task (forked warm, or a fresh process); returns (wait, kill)."""
         if launch.warm_module and self._use_warm:
             worker = self._worker(launch)
@@ -268,9 +285,15 @@ class EcsRuntime:
                     os.kill(task.pid, signal.SIGTERM)
 
             return task.wait, kill_forked
-        process = subprocess.Popen(launch.argv, env=launch.env, stdin=subprocess.DEVNULL,
-                                   stdout=output_fd, stderr=output_fd, close_fds=True,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            launch.argv,
+            env=launch.env,
+            stdin=subprocess.DEVNULL,
+            stdout=output_fd,
+            stderr=output_fd,
+            close_fds=True,
+            start_new_session=True,
+        )
         record.pid = process.pid
         return process.wait, process.terminate
 
@@ -310,12 +333,20 @@ class EcsRuntime:
     # --- logs -------------------------------------------------------------------------
 
     def _create_log_stream(self, record: TaskRecord, launch: Launch) -> bool:
-        reply = self._call(record.region, "logs", f"{LOGS_TARGET}.CreateLogStream",
-                           {"logGroupName": launch.log_group, "logStreamName": launch.log_stream})
+        reply = self._call(
+            record.region,
+            "logs",
+            f"{LOGS_TARGET}.CreateLogStream",
+            {"logGroupName": launch.log_group, "logStreamName": launch.log_stream},
+        )
         if reply.status < 400 or b"ResourceAlreadyExists" in reply.body:
             return True
-        self._finish(record, None, "ResourceInitializationError: failed to validate logger args: "
-                     f"log group {launch.log_group} does not exist", "TaskFailedToStart")
+        self._finish(
+            record,
+            None,
+            f"ResourceInitializationError: failed to validate logger args: log group {launch.log_group} does not exist",
+            "TaskFailedToStart",
+        )
         return False
 
     def _ship_logs(self, record: TaskRecord, launch: Launch, read_fd: int) -> threading.Thread:
@@ -324,7 +355,7 @@ class EcsRuntime:
         def pump() -> None:
             batch: list[dict[str, Any]] = []
             flushed = time.monotonic()
-            with open(read_fd, "r", encoding="utf-8", errors="replace") as output:
+            with open(read_fd, encoding="utf-8", errors="replace") as output:
                 for line in output:
                     batch.append({"timestamp": int(time.time() * 1000), "message": line.rstrip("\n")})
                     if time.monotonic() - flushed > FLUSH_EVERY_S or len(batch) >= 500:
@@ -338,9 +369,12 @@ class EcsRuntime:
 
     def _put_logs(self, record: TaskRecord, launch: Launch, events: list[dict[str, Any]]) -> None:
         if events and launch.log_group:
-            self._call(record.region, "logs", f"{LOGS_TARGET}.PutLogEvents",
-                       {"logGroupName": launch.log_group, "logStreamName": launch.log_stream,
-                        "logEvents": events})
+            self._call(
+                record.region,
+                "logs",
+                f"{LOGS_TARGET}.PutLogEvents",
+                {"logGroupName": launch.log_group, "logStreamName": launch.log_stream, "logEvents": events},
+            )
 
     # --- what a task runs -------------------------------------------------------------
 
@@ -348,13 +382,20 @@ class EcsRuntime:
         container = definition["containerDefinitions"][0]
         cpu = int(definition.get("cpu") or container.get("cpu") or UNIT_PER_CORE)
         memory = int(definition.get("memory") or container.get("memory") or 0)
-        return TaskRecord(arn=task["taskArn"], cluster=task["clusterArn"], region=task["taskArn"].split(":")[3],
-                          container=container.get("name", ""), cpu=cpu, memory=memory)
+        return TaskRecord(
+            arn=task["taskArn"],
+            cluster=task["clusterArn"],
+            region=task["taskArn"].split(":")[3],
+            container=container.get("name", ""),
+            cpu=cpu,
+            memory=memory,
+        )
 
     def _launch(self, record: TaskRecord, definition: dict[str, Any], overrides: dict[str, Any]) -> Launch:
         container = definition["containerDefinitions"][0]
-        override = next((o for o in overrides.get("containerOverrides", [])
-                         if o.get("name") in (None, container.get("name"))), {})
+        override = next(
+            (o for o in overrides.get("containerOverrides", []) if o.get("name") in (None, container.get("name"))), {}
+        )
         image = str(container.get("image", ""))
         entry = container.get("entryPoint") or KNOWN_IMAGES.get(_repository(image), [])
         argv = list(entry) + list(override.get("command") or container.get("command") or [])
@@ -363,15 +404,22 @@ class EcsRuntime:
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
         env.update({e["name"]: e["value"] for e in container.get("environment", [])})
         env.update({e["name"]: e["value"] for e in override.get("environment", [])})
-        env.update(TASK_CREDENTIALS, AWS_ENDPOINT_URL=self.ctx.endpoint, AWS_REGION=record.region,
-                   AWS_DEFAULT_REGION=record.region, OMP_NUM_THREADS=str(max(1, record.cpu // UNIT_PER_CORE)),
-                   TOKENIZERS_PARALLELISM="false")
+        env.update(
+            TASK_CREDENTIALS,
+            AWS_ENDPOINT_URL=self.ctx.endpoint,
+            AWS_REGION=record.region,
+            AWS_DEFAULT_REGION=record.region,
+            OMP_NUM_THREADS=str(max(1, record.cpu // UNIT_PER_CORE)),
+            TOKENIZERS_PARALLELISM="false",
+        )
         options = (container.get("logConfiguration") or {}).get("options", {})
         group = options.get("awslogs-group")
         stream = f"{options.get('awslogs-stream-prefix', 'ecs')}/{record.container}/{record.task_id}"
         if not argv or (_repository(image) not in KNOWN_IMAGES and not container.get("entryPoint")):
-            error = (f"CannotPullContainerError: the local cloud cannot run image {image}; "
-                     f"it runs images of {', '.join(sorted(KNOWN_IMAGES))} or a task definition's entryPoint")
+            error = (
+                f"CannotPullContainerError: the local cloud cannot run image {image}; "
+                f"it runs images of {', '.join(sorted(KNOWN_IMAGES))} or a task definition's entryPoint"
+            )
             return Launch([], env, group, None, None, error=error)
         # Only the payloads of known images are imported into a warm worker.
         payloads = {known[2] for known in KNOWN_IMAGES.values()}
@@ -391,12 +439,16 @@ class EcsRuntime:
     def _call(self, region: str, service: str, target: str, payload: dict[str, Any]) -> Reply:
         """A request to moto from the runtime itself (journaled when it changes state)."""
         request = Recorded(
-            method="POST", path="/", query="", body=json.dumps(payload).encode(),
+            method="POST",
+            path="/",
+            query="",
+            body=json.dumps(payload).encode(),
             headers={
-                "HTTP_X_AMZ_TARGET": target, "CONTENT_TYPE": "application/x-amz-json-1.1",
+                "HTTP_X_AMZ_TARGET": target,
+                "CONTENT_TYPE": "application/x-amz-json-1.1",
                 "HTTP_HOST": f"{service}.{region}.amazonaws.com",
                 "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential=introaws/20260101/{region}/"
-                                      f"{service}/aws4_request, SignedHeaders=host, Signature=0",
+                f"{service}/aws4_request, SignedHeaders=host, Signature=0",
             },
         )
         return self.ctx.forward(request)
@@ -404,17 +456,30 @@ class EcsRuntime:
     def _stop_in_moto(self, record: TaskRecord, reason: str) -> None:
         """Tell moto the task stopped; a cluster deleted meanwhile is no error."""
         try:
-            self._call(record.region, "ecs", f"{ECS_TARGET}.StopTask",
-                       {"cluster": record.cluster, "task": record.arn, "reason": reason or "stopped"})
+            self._call(
+                record.region,
+                "ecs",
+                f"{ECS_TARGET}.StopTask",
+                {"cluster": record.cluster, "task": record.arn, "reason": reason or "stopped"},
+            )
         except Exception:  # moto raises plain exceptions for tasks or clusters it lost
             log.warning("moto could not stop task %s", record.arn, exc_info=True)
 
     def _overlay(self, task: dict[str, Any], record: TaskRecord) -> None:
         """Make moto's view of a task say what really happened to it."""
-        task.update(lastStatus=record.status, desiredStatus=record.desired, cpu=str(record.cpu),
-                    memory=str(record.memory), createdAt=record.created_at)
-        for key, value in (("startedAt", record.started_at), ("stoppedAt", record.stopped_at),
-                           ("stoppedReason", record.reason or None), ("stopCode", record.stop_code or None)):
+        task.update(
+            lastStatus=record.status,
+            desiredStatus=record.desired,
+            cpu=str(record.cpu),
+            memory=str(record.memory),
+            createdAt=record.created_at,
+        )
+        for key, value in (
+            ("startedAt", record.started_at),
+            ("stoppedAt", record.stopped_at),
+            ("stoppedReason", record.reason or None),
+            ("stopCode", record.stop_code or None),
+        ):
             if value is not None:
                 task[key] = value
             else:

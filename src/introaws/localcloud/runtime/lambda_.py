@@ -95,8 +95,13 @@ class Worker:
         with log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, str(Path(__file__).with_name("lambda_worker.py")), str(code_dir), spec.handler],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
-                start_new_session=True, close_fds=True, cwd=str(code_dir),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+                cwd=str(code_dir),
             )
         self._buffer = b""
         self.last_used = time.monotonic()
@@ -111,16 +116,18 @@ class Worker:
 
     def invoke(self, payload: str, request_id: str) -> dict[str, Any]:
         deadline = time.time() + self.spec.timeout_s
-        message = {"payload": payload, "request_id": request_id, "deadline": deadline,
-                    "function_arn": self.spec.arn}
+        message = {"payload": payload, "request_id": request_id, "deadline": deadline, "function_arn": self.spec.arn}
         try:
             assert self.process.stdin is not None
             self.process.stdin.write(json.dumps(message).encode() + b"\n")
             self.process.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise _WorkerGone("Runtime.ExitError", f"the runtime exited: {exc}") from None
-        reply = self._read(time.monotonic() + self.spec.timeout_s, "Sandbox.Timedout",
-                           f"Task timed out after {self.spec.timeout_s:.2f} seconds")
+        reply = self._read(
+            time.monotonic() + self.spec.timeout_s,
+            "Sandbox.Timedout",
+            f"Task timed out after {self.spec.timeout_s:.2f} seconds",
+        )
         self.last_used = time.monotonic()
         return reply
 
@@ -139,13 +146,15 @@ class Worker:
                     chunk = os.read(fd, 1 << 16)
                     if not chunk:
                         self.kill()
-                        raise _WorkerGone("Runtime.ExitError",
-                                          f"Runtime exited with error: exit status {self.process.wait()}")
+                        raise _WorkerGone(
+                            "Runtime.ExitError", f"Runtime exited with error: exit status {self.process.wait()}"
+                        )
                     self._buffer += chunk
                 elif self.rss_mb() > self.spec.memory_mb:
                     self.kill()
-                    raise _WorkerGone("Runtime.OutOfMemory",
-                                      "Runtime exited with error: signal: killed (memory size exceeded)")
+                    raise _WorkerGone(
+                        "Runtime.OutOfMemory", "Runtime exited with error: signal: killed (memory size exceeded)"
+                    )
         line, _, self._buffer = self._buffer.partition(b"\n")
         return json.loads(line)
 
@@ -283,10 +292,15 @@ class LambdaRuntime:
         reserved = fn.reserved_concurrency
         limit = self.limit if reserved in (None, "") else max(0, min(self.limit, int(reserved)))
         return FunctionSpec(
-            name=fn.function_name, arn=fn.function_arn, region=region, handler=fn.handler,
-            timeout_s=float(fn.timeout), memory_mb=int(fn.memory_size),
+            name=fn.function_name,
+            arn=fn.function_arn,
+            region=region,
+            handler=fn.handler,
+            timeout_s=float(fn.timeout),
+            memory_mb=int(fn.memory_size),
             environment=tuple(sorted((fn.environment_vars or {}).items())),
-            code_sha=code_sha, concurrency=limit,
+            code_sha=code_sha,
+            concurrency=limit,
         )
 
     def invoke(self, spec: FunctionSpec, payload: str, request_id: str | None = None) -> Outcome:
@@ -300,8 +314,7 @@ class LambdaRuntime:
         started = time.monotonic()
         try:
             if worker is None:
-                worker = Worker(spec, self.root / spec.code_sha, self._environment(spec),
-                                self.root / "workers.log")
+                worker = Worker(spec, self.root / spec.code_sha, self._environment(spec), self.root / "workers.log")
                 init_ms = worker.init_ms
                 if worker.init_logs:
                     self.logs.put(spec.region, spec.name, worker.stream, worker.init_logs)
@@ -333,11 +346,15 @@ class LambdaRuntime:
     def _report(self, spec: FunctionSpec, stream: str, outcome: Outcome, started: float, logs: str) -> None:
         outcome.duration_ms = (time.monotonic() - started) * 1000 - (outcome.init_ms or 0)
         init = f"\tInit Duration: {outcome.init_ms:.2f} ms" if outcome.init_ms else ""
-        self.logs.put(spec.region, spec.name, stream,
-                      f"{logs}END RequestId: {outcome.request_id}\n"
-                      f"REPORT RequestId: {outcome.request_id}\tDuration: {outcome.duration_ms:.2f} ms\t"
-                      f"Billed Duration: {max(1, round(outcome.duration_ms))} ms\t"
-                      f"Memory Size: {spec.memory_mb} MB{init}\n")
+        self.logs.put(
+            spec.region,
+            spec.name,
+            stream,
+            f"{logs}END RequestId: {outcome.request_id}\n"
+            f"REPORT RequestId: {outcome.request_id}\tDuration: {outcome.duration_ms:.2f} ms\t"
+            f"Billed Duration: {max(1, round(outcome.duration_ms))} ms\t"
+            f"Memory Size: {spec.memory_mb} MB{init}\n",
+        )
 
     def _pool(self, spec: FunctionSpec) -> Pool:
         with self._lock:
@@ -354,12 +371,17 @@ class LambdaRuntime:
         env.update(dict(spec.environment))
         env.update(_WORKER_CREDENTIALS)
         env.update(
-            AWS_REGION=spec.region, AWS_DEFAULT_REGION=spec.region, AWS_ENDPOINT_URL=self.ctx.endpoint,
-            AWS_LAMBDA_FUNCTION_NAME=spec.name, AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
+            AWS_REGION=spec.region,
+            AWS_DEFAULT_REGION=spec.region,
+            AWS_ENDPOINT_URL=self.ctx.endpoint,
+            AWS_LAMBDA_FUNCTION_NAME=spec.name,
+            AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
             AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(spec.memory_mb),
             AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/{spec.name}",
-            LAMBDA_TASK_ROOT=str(self.root / spec.code_sha), PYTHONUNBUFFERED="1",
-            PYTHONDONTWRITEBYTECODE="1", TZ="UTC",
+            LAMBDA_TASK_ROOT=str(self.root / spec.code_sha),
+            PYTHONUNBUFFERED="1",
+            PYTHONDONTWRITEBYTECODE="1",
+            TZ="UTC",
             PYTHONPATH=os.pathsep.join(p for p in sys.path if p and "site-packages" in p),
         )
         return env

@@ -61,12 +61,14 @@ class LogShipper:
     def _send(self, region: str, group: str, stream: str, events: list[dict[str, Any]]) -> None:
         if (region, group, stream) not in self._known:
             self._logs(region, "CreateLogGroup", {"logGroupName": group}, exists_ok=True)
-            self._logs(region, "CreateLogStream", {"logGroupName": group, "logStreamName": stream},
-                       exists_ok=True)
+            self._logs(region, "CreateLogStream", {"logGroupName": group, "logStreamName": stream}, exists_ok=True)
             self._known.add((region, group, stream))
         for start in range(0, len(events), BATCH_EVENTS):
-            self._logs(region, "PutLogEvents", {"logGroupName": group, "logStreamName": stream,
-                                                "logEvents": events[start:start + BATCH_EVENTS]})
+            self._logs(
+                region,
+                "PutLogEvents",
+                {"logGroupName": group, "logStreamName": stream, "logEvents": events[start : start + BATCH_EVENTS]},
+            )
 
     def _logs(self, region: str, action: str, payload: dict[str, Any], exists_ok: bool = False) -> None:
         reply = self.ctx.call("logs", region, f"Logs_20140328.{action}", payload)

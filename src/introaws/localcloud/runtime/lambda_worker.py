@@ -67,8 +67,9 @@ def main() -> None:
     os.dup2(2, 1)  # stray writes to fd 1 must not corrupt the channel
     capture = _Capture()
     sys.stdout = sys.stderr = capture
-    logging.basicConfig(level=logging.INFO, stream=capture, force=True,
-                        format="[%(levelname)s]\t%(asctime)s\t%(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=capture, force=True, format="[%(levelname)s]\t%(asctime)s\t%(message)s"
+    )
     # Run as a script: the function's code, not this directory, comes first on the path.
     sys.path[0] = code_dir
 

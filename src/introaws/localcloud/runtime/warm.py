@@ -46,8 +46,12 @@ class WarmWorker:
         with log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "introaws.localcloud.runtime.warm", module, self.socket_path],
-                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                start_new_session=True, close_fds=True,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
             )
         assert self.process.stdout is not None
         selector = selectors.DefaultSelector()

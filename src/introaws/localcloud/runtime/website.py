@@ -28,7 +28,7 @@ class Websites:
 
         if not request.path.startswith(WEBSITE_PREFIX) or request.method not in ("GET", "HEAD"):
             return None
-        bucket_name, _, key = request.path[len(WEBSITE_PREFIX):].partition("/")
+        bucket_name, _, key = request.path[len(WEBSITE_PREFIX) :].partition("/")
         bucket = _bucket(bucket_name)
         if bucket is None or not bucket.website_configuration:
             return _page(404, "NoSuchWebsiteConfiguration", f"{bucket_name} is not a website bucket")
@@ -43,8 +43,12 @@ class Websites:
         if not content_type or content_type == "binary/octet-stream":
             content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
         body = found.value
-        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
-                   ("ETag", found.etag), ("Cache-Control", "no-cache")]
+        headers = [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("ETag", found.etag),
+            ("Cache-Control", "no-cache"),
+        ]
         return Reply(200, headers, b"" if request.method == "HEAD" else body)
 
     def stop(self) -> None:

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 LINE_MAX = 100  # characters per line of a poem
@@ -51,8 +51,7 @@ def _response(status: int, body: Any = None, headers: dict[str, str] | None = No
     if body is None:
         return {"statusCode": status, "headers": all_headers, "body": ""}
     all_headers["Content-Type"] = "application/json; charset=utf-8"
-    return {"statusCode": status, "headers": all_headers,
-            "body": json.dumps(body, ensure_ascii=False)}
+    return {"statusCode": status, "headers": all_headers, "body": json.dumps(body, ensure_ascii=False)}
 
 
 def _error(status: int, description: str) -> dict[str, Any]:
@@ -198,7 +197,7 @@ def post_haiku(event: dict[str, Any]) -> dict[str, Any]:
     """POST /haiku: store a new haiku with no likes."""
     haiku = _parse_haiku(event)
     item_id = uuid.uuid4().hex
-    created_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    created_at = datetime.now(UTC).replace(microsecond=0).isoformat()
     item = {k: {"S": v} for k, v in haiku.items()}
     item.update(item_id={"S": item_id}, created_at={"S": created_at}, likes={"N": "0"})
     _dynamodb().put_item(TableName=_table_name(), Item=item)
@@ -223,8 +222,7 @@ def patch_haiku(event: dict[str, Any]) -> dict[str, Any]:
             return _not_found(item_id)
         raise
     likes = _plain(updated["Attributes"])["likes"]
-    return _response(200, {"description": "Successfully liked the haiku", "item_id": item_id,
-                           "likes": likes})
+    return _response(200, {"description": "Successfully liked the haiku", "item_id": item_id, "likes": likes})
 
 
 @_guarded

@@ -52,14 +52,16 @@ def _positive_int(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m introaws.tasks.mnist",
-                                description="Train the MNIST CNN once and record per-epoch metrics.")
+    p = argparse.ArgumentParser(
+        prog="python -m introaws.tasks.mnist", description="Train the MNIST CNN once and record per-epoch metrics."
+    )
     p.add_argument("--lr", type=_positive_float, required=True, help="SGD learning rate")
     p.add_argument("--momentum", type=_momentum, required=True, help="SGD momentum")
     p.add_argument("--epochs", type=_positive_int, default=100)
     p.add_argument("--batch-size", type=_positive_int, default=64)
-    p.add_argument("--patience", type=_positive_int, default=10,
-                   help="stop after this many epochs without a lower validation loss")
+    p.add_argument(
+        "--patience", type=_positive_int, default=10, help="stop after this many epochs without a lower validation loss"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", help="MNIST IDX folder (default $MNIST_DATA_DIR, else introaws's data dir)")
     p.add_argument("--out-dir", default=".", help="where the CSV and JSON are written")
@@ -109,22 +111,37 @@ def main(argv: list[str] | None = None) -> int:
     except data.DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    config = train.Config(lr=args.lr, momentum=args.momentum, epochs=args.epochs,
-                          batch_size=args.batch_size, patience=args.patience, seed=args.seed)
-    print(f"training lr={args.lr} momentum={args.momentum} epochs={args.epochs} on "
-          f"{len(mnist.train_images)} train+val / {len(mnist.test_images)} test images", flush=True)
+    config = train.Config(
+        lr=args.lr,
+        momentum=args.momentum,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        patience=args.patience,
+        seed=args.seed,
+    )
+    print(
+        f"training lr={args.lr} momentum={args.momentum} epochs={args.epochs} on "
+        f"{len(mnist.train_images)} train+val / {len(mnist.test_images)} test images",
+        flush=True,
+    )
 
     def on_epoch(m: train.EpochMetrics) -> None:
-        print(f"epoch {m.epoch}/{args.epochs} train_loss {m.train_loss:.4f} val_loss {m.val_loss:.4f} "
-              f"val_accuracy {m.val_accuracy:.2f}% ({m.seconds:.1f} s)", flush=True)
+        print(
+            f"epoch {m.epoch}/{args.epochs} train_loss {m.train_loss:.4f} val_loss {m.val_loss:.4f} "
+            f"val_accuracy {m.val_accuracy:.2f}% ({m.seconds:.1f} s)",
+            flush=True,
+        )
 
     result = train.train(mnist, config, device=args.device, threads=args.threads, on_epoch=on_epoch)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result.cpu_seconds = usage.ru_utime + usage.ru_stime  # the whole process, imports included
     written = write_outputs(Path(args.out_dir), result, args.lr, args.momentum)
-    print(f"best epoch {result.best_epoch} (val_loss {result.best_val_loss:.4f}); "
-          f"test accuracy {result.test_accuracy:.2f}% on {result.device} with {result.threads} threads; "
-          f"{result.wall_seconds:.1f} s", flush=True)
+    print(
+        f"best epoch {result.best_epoch} (val_loss {result.best_val_loss:.4f}); "
+        f"test accuracy {result.test_accuracy:.2f}% on {result.device} with {result.threads} threads; "
+        f"{result.wall_seconds:.1f} s",
+        flush=True,
+    )
     if result.diverged:
         print("note: training diverged (loss not finite); stopped", flush=True)
     if args.upload_s3:

