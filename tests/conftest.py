@@ -125,3 +125,14 @@ def path_without_node() -> dict[str, str]:
     node = shutil.which("node")
     keep = [p for p in os.environ.get("PATH", "").split(os.pathsep) if not (node and Path(p, "node").exists())]
     return {"PATH": os.pathsep.join(keep + [str(Path(sys.executable).parent)])}
+
+
+@pytest.fixture
+def docker_engine():
+    """A stand-in Docker engine (see docker_standin.py): its record and its DOCKER_HOST."""
+    from docker_standin import Engine, serve
+
+    engine = Engine()
+    server, host = serve(engine)
+    yield engine, host
+    server.shutdown()

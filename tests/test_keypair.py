@@ -69,3 +69,16 @@ def test_rsa_and_import(cli, home, tmp_path: Path):
 
 def test_unknown_type(cli):
     assert "--type" in one_error_line(cli("keypair", "create", "X", "--type", "dsa"))
+
+
+def test_a_key_made_with_dir_is_found_and_removed_without_dir(cli, home):
+    folder = home / "elsewhere"
+    created = cli("keypair", "create", "Elsewhere", "--dir", str(folder))
+    assert created.code == 0, created.err
+    key = folder / "Elsewhere.pem"
+    listed = {p["name"]: p for p in cli("keypair", "list", "--json").json()}
+    assert listed["Elsewhere"]["private_key"] == str(key)
+    deleted = cli("keypair", "delete", "Elsewhere", "--yes")
+    assert deleted.code == 0, deleted.err
+    assert not key.exists() and str(key) in deleted.err
+    assert "Elsewhere" not in {p["name"] for p in cli("keypair", "list", "--json").json()}

@@ -42,19 +42,16 @@ def test_doctor_aws_without_credentials_says_what_to_do(home, tmp_path):
     assert result.code == 7
 
 
-def test_doctor_asks_the_docker_engine_not_just_the_client(home, tmp_path):
-    """A docker client whose engine does not answer is reported, with what to do; one whose
-    engine answers shows the engine's version. The clients here are stand-ins on PATH."""
-    for name, script in (("down", "echo 'Cannot connect to the Docker daemon' >&2; exit 1"), ("up", "echo 27.3.1")):
-        bin_dir = tmp_path / name
-        bin_dir.mkdir()
-        (bin_dir / "docker").write_text(f"#!/bin/sh\n{script}\n")
-        (bin_dir / "docker").chmod(0o755)
-        env = cli_env(home)
-        env["PATH"] = f"{bin_dir}:{env['PATH']}"
+def test_doctor_asks_the_docker_engine_the_builds_would_use(home, docker_engine):
+    """doctor asks the engine through the SDK client the image builds use (DOCKER_HOST here):
+    one that does not answer is reported with what to do; one that answers shows its version."""
+    engine_host = docker_engine[1]
+    for host in ("tcp://127.0.0.1:9", engine_host):
+        env = cli_env(home, DOCKER_HOST=host)
         docker = {c["check"]: c for c in run_cli(home, "doctor", "--json", env=env).json()}["docker"]
-        if name == "down":
-            assert not docker["ok"] and not docker["required"]
-            assert "no engine answers: Cannot connect" in docker["detail"] and "engine" in docker["fix"]
+        if host == engine_host:
+            assert docker["ok"] and "engine stand-in at " + engine_host in docker["detail"]
         else:
-            assert docker["ok"] and "engine 27.3.1" in docker["detail"]
+            assert not docker["ok"] and not docker["required"]
+            assert "no Docker engine answers at tcp://127.0.0.1:9" in docker["detail"]
+            assert "start Docker" in docker["fix"]

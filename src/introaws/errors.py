@@ -60,5 +60,17 @@ class MissingTool(IntroawsError):
     exit_code = ExitCode.MISSING_TOOL
 
 
+class ImageError(IntroawsError):
+    """A container image could not be built or pushed."""
+
+    exit_code = ExitCode.DEPLOY_FAILED
+
+
+class DockerUnavailable(ImageError):
+    """No Docker engine answers (or its SDK is missing): nothing was built."""
+
+    exit_code = ExitCode.MISSING_TOOL
+
+
 class LocalCloudError(IntroawsError):
     """The local cloud daemon could not be started or reached."""

@@ -36,18 +36,18 @@ def print_json(data: Any) -> None:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    grid = Table(title=title, show_lines=False, header_style="bold")
+    grid = Table(title=_cell(title) if title else None, show_lines=False, header_style="bold")
     for column in columns:
-        grid.add_column(column, overflow="fold")
+        grid.add_column(_cell(column), overflow="fold")
     for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+        grid.add_row(*(_cell(cell) for cell in row))
     out.print(grid)
 
 
 def key_values(pairs: dict[str, Any]) -> None:
     width = max((len(k) for k in pairs), default=0)
     for key, value in pairs.items():
-        out.print(f"[bold]{key.ljust(width)}[/bold]  {value}", highlight=False)
+        out.print(Text.assemble((key.ljust(width), "bold"), "  ", str(value)), highlight=False)
 
 
 def lines(texts: Sequence[str]) -> None:
@@ -57,19 +57,26 @@ def lines(texts: Sequence[str]) -> None:
 
 
 def note(message: str) -> None:
-    err.print(message, highlight=False)
+    err.print(Text(message), highlight=False)
 
 
 def success(message: str) -> None:
-    err.print(f"[green]✓[/green] {message}", highlight=False)
+    err.print(Text.assemble(("✓", "green"), " ", message), highlight=False)
 
 
 def warning(message: str) -> None:
-    err.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+    err.print(Text.assemble(("warning:", "yellow"), " ", message), highlight=False)
 
 
 def error_line(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    err.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
+
+
+def _cell(value: Any) -> Text | str:
+    """A table cell: rich text as built, anything else as literal text (never markup)."""
+    if isinstance(value, Text):
+        return value
+    return Text("" if value is None else str(value))
 
 
 def stream_out(data: bytes) -> None:
@@ -89,18 +96,23 @@ def _render_event(event: Event) -> None:
         colour = "red" if "FAILED" in status else "green" if status.endswith("COMPLETE") else "cyan"
         reason = f" — {event.data['reason']}" if event.data.get("reason") and "FAILED" in status else ""
         err.print(
-            f"  [{colour}]{status:<20}[/{colour}] {event.data.get('logical_id', '')}"
-            f" [dim]{event.data.get('type', '')}[/dim]{reason}",
+            Text.assemble(
+                "  ",
+                (f"{status:<20}", colour),
+                f" {event.data.get('logical_id', '')} ",
+                (str(event.data.get("type", "")), "dim"),
+                reason,
+            ),
             highlight=False,
         )
     elif event.kind == "warning":
         warning(event.message)
     elif event.kind == "status":  # a task's lastStatus changed
-        err.print(f"  {event.data.get('elapsed', 0):6.1f}s  [cyan]{event.message}[/cyan]", highlight=False)
+        err.print(Text.assemble(f"  {event.data.get('elapsed', 0):6.1f}s  ", (event.message, "cyan")), highlight=False)
     elif event.kind == "step":
-        err.print(f"[bold cyan]→[/bold cyan] {event.message}", highlight=False)
+        err.print(Text.assemble(("→", "bold cyan"), " ", event.message), highlight=False)
     else:
-        err.print(f"  [dim]{event.message}[/dim]", highlight=False)
+        err.print(Text.assemble("  ", (event.message, "dim")), highlight=False)
 
 
 @contextmanager
@@ -136,11 +148,11 @@ def live_table(title: str, columns: Sequence[str]) -> Iterator[Any]:
     from rich.live import Live
 
     def build(rows: Sequence[Sequence[Any]]) -> Table:
-        grid = Table(title=title, header_style="bold")
+        grid = Table(title=_cell(title), header_style="bold")
         for column in columns:
-            grid.add_column(column, overflow="fold")
+            grid.add_column(_cell(column), overflow="fold")
         for row in rows:
-            grid.add_row(*("" if cell is None else str(cell) for cell in row))
+            grid.add_row(*(_cell(cell) for cell in row))
         return grid
 
     with Live(build([]), console=err, refresh_per_second=4, transient=False) as live:
@@ -160,12 +172,12 @@ def heatmap(
 
     known = [v for row in values for v in row if v is not None]
     low, high = (min(known), max(known)) if known else (0.0, 1.0)
-    grid = Table(title=title, header_style="bold", show_lines=True)
-    grid.add_column(corner, style="bold")
+    grid = Table(title=_cell(title), header_style="bold", show_lines=True)
+    grid.add_column(_cell(corner), style="bold")
     for label in column_labels:
-        grid.add_column(label, justify="center")
+        grid.add_column(_cell(label), justify="center")
     for label, row in zip(row_labels, values, strict=True):
-        cells: list[Any] = [label]
+        cells: list[Any] = [_cell(label)]
         for value in row:
             if value is None:
                 cells.append(Text(" missing ", style="black on grey50"))

@@ -213,7 +213,7 @@ def endpoint(target: Target, key_dir: str | None = None, name: str = NAME) -> En
             else f"start it, or run 'introaws {name} down' and 'introaws {name} up'",
         )
     key_name = found.get("KeyName") or ""
-    key_file = keypair.key_path(key_name, key_dir)
+    key_file = keypair.key_path(target, key_name, key_dir)
     if target.is_local:
         where = _local_ssh_endpoint(target, found["InstanceId"])
         return Endpoint(where["host"], int(where["port"]), where["user"], key_file, key_name, where["host_key_alias"])

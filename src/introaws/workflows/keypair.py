@@ -1,8 +1,15 @@
-"""Key pairs (textbook 4.4.3): made on the target, private key written once, 0600, never shown."""
+"""Key pairs (textbook 4.4.3): made on the target, private key written once, 0600, never shown.
+
+Where each private key was written is remembered per target (``keypairs.json`` in introaws's
+data folder), so a key made with ``--dir`` is found again by ``list``, ``delete`` and ``ec2 ssh``
+without repeating ``--dir``.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +19,28 @@ from introaws.stacks import TAG_KEY
 from introaws.target import Target
 
 KEY_TYPES = ("ed25519", "rsa")
+# Stricter than EC2 (any 255 ASCII characters): the name is also a file name and an ssh
+# config value, where spaces, slashes and brackets break things.
+KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 
 
-def key_path(name: str, directory: str | None = None) -> Path:
+KNOWN_KEYS_FILE = "keypairs.json"
+
+
+def key_path(target: Target, name: str, directory: str | None = None) -> Path:
+    """The private key of ``name``: in ``directory`` when given, else where it was written."""
+    if directory is None:
+        remembered = _known_keys().get(_scope(target), {}).get(name)
+        if remembered:
+            return Path(remembered)
     return paths.ssh_dir(directory) / f"{name}.pem"
 
 
 def create(target: Target, name: str, key_type: str = "ed25519", directory: str | None = None) -> dict[str, Any]:
     if key_type not in KEY_TYPES:
         raise UsageError(f"unknown key type '{key_type}'", "use --type ed25519 or --type rsa")
-    path = key_path(name, directory)
+    _check_name(name)
+    path = paths.ssh_dir(directory).absolute() / f"{name}.pem"
     _check_writable(path)
     ec2 = target.client("ec2")
     if _exists(target, name):
@@ -42,6 +61,7 @@ def create(target: Target, name: str, key_type: str = "ed25519", directory: str 
     except OSError as exc:
         ec2.delete_key_pair(KeyName=name)  # no remote pair without its private key
         raise UsageError(f"cannot write {path}: {exc.strerror}", "choose a writable --dir") from exc
+    _remember(target, name, path)
     return {
         "name": name,
         "key_pair_id": created.get("KeyPairId"),
@@ -52,6 +72,7 @@ def create(target: Target, name: str, key_type: str = "ed25519", directory: str 
 
 
 def import_public(target: Target, name: str, public_key_file: Path) -> dict[str, Any]:
+    _check_name(name)
     if not public_key_file.is_file():
         raise UsageError(
             f"no such file: {public_key_file}", "give the path of a public key, e.g. ~/.ssh/id_ed25519.pub"
@@ -78,7 +99,7 @@ def list_pairs(target: Target, directory: str | None = None) -> list[dict[str, A
     pairs = target.client("ec2").describe_key_pairs().get("KeyPairs", [])
     result = []
     for pair in sorted(pairs, key=lambda p: p["KeyName"]):
-        path = key_path(pair["KeyName"], directory)
+        path = key_path(target, pair["KeyName"], directory)
         tags = {t["Key"]: t["Value"] for t in pair.get("Tags", [])}
         result.append(
             {
@@ -96,11 +117,12 @@ def list_pairs(target: Target, directory: str | None = None) -> list[dict[str, A
 def delete(target: Target, name: str, directory: str | None = None) -> dict[str, Any]:
     if not _exists(target, name):
         raise NotFound(f"no key pair '{name}' on the {target.cloud} cloud", "see 'introaws keypair list'")
+    path = key_path(target, name, directory)
     target.client("ec2").delete_key_pair(KeyName=name)
-    path = key_path(name, directory)
     removed = path.exists()
     if removed:
         path.unlink()
+    _remember(target, name, None)
     return {"name": name, "private_key_removed": str(path) if removed else None}
 
 
@@ -112,6 +134,14 @@ def _exists(target: Target, name: str) -> bool:
         if "NotFound" in exc.response["Error"]["Code"]:
             return False
         raise
+
+
+def _check_name(name: str) -> None:
+    if not KEY_NAME.match(name):
+        raise UsageError(
+            f"'{name}' cannot name a key pair",
+            "use letters, digits, '.', '-' and '_' (it becomes the file name NAME.pem)",
+        )
 
 
 def _check_writable(path: Path) -> None:
@@ -128,3 +158,30 @@ def _check_writable(path: Path) -> None:
             raise UsageError(f"cannot create {folder}: {exc.strerror}", "choose a writable --dir") from exc
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write to {folder}", "choose a writable --dir")
+
+
+def _scope(target: Target) -> str:
+    """Key pair names are unique per account and region."""
+    return f"{target.cloud}/{target.account_id}/{target.region}"
+
+
+def _known_keys() -> dict[str, dict[str, str]]:
+    try:
+        known = json.loads((paths.data_dir() / KNOWN_KEYS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _remember(target: Target, name: str, path: Path | None) -> None:
+    """Record (or forget, with ``None``) where ``name``'s private key lives; written atomically."""
+    known = _known_keys()
+    keys = known.setdefault(_scope(target), {})
+    if path is None:
+        keys.pop(name, None)
+    else:
+        keys[name] = str(path)
+    record = paths.data_dir() / KNOWN_KEYS_FILE
+    staging = record.with_suffix(".tmp")
+    staging.write_text(json.dumps(known, indent=1, sort_keys=True))
+    staging.replace(record)

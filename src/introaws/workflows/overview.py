@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import platform
 import shutil
-import subprocess
 import sys
 from typing import Any
 
@@ -86,32 +85,15 @@ def _check(name: str, ok: bool, detail: str, fix: str, required: bool = True) ->
 
 
 def _docker() -> dict[str, Any]:
-    """A docker client is not enough: the image builds need an engine that answers."""
-    check = _tool(
-        "docker",
-        "Docker builds the QA and MNIST images for AWS",
-        "install Docker to push images to AWS (not needed for the local cloud)",
-        required=False,
-    )
-    if not check["ok"]:
-        return check
+    """Asks the engine through the same SDK client the image builds use (DOCKER_HOST, else the
+    docker CLI's current context), so doctor and ``qa up``/``batch push`` agree."""
+    from introaws.deploy import images
+    from introaws.errors import DockerUnavailable
+
     try:
-        answer = subprocess.run(
-            [check["detail"], "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=15
-        )
-        engine = answer.stdout.strip() if answer.returncode == 0 else ""
-        problem = (answer.stderr.strip().splitlines() or ["no answer"])[-1]
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        engine, problem = "", str(exc)
-    if engine:
-        return _check("docker", True, f"{check['detail']} (engine {engine})", "", required=False)
-    return _check(
-        "docker",
-        False,
-        f"client found, but no engine answers: {problem}",
-        "start the Docker engine (or join the 'docker' group) to push images to AWS",
-        required=False,
-    )
+        return _check("docker", True, images.engine_summary(), "", required=False)
+    except DockerUnavailable as exc:
+        return _check("docker", False, exc.message, f"{exc.hint} — only needed to push images to AWS", required=False)
 
 
 def _tool(name: str, why: str, fix: str, *, paths: tuple[str, ...] = (), required: bool = True) -> dict[str, Any]:

@@ -111,14 +111,15 @@ def up(
     params: dict[str, Any] = {"model": chosen}
     if image:
         params["image"] = image
-    builder = None
+    docker = None
     if not target.is_local and not image and not dry_run:
         from introaws.deploy import images
 
-        builder = images.ImageBuilder.for_qa(model=chosen)  # fails early without Docker
+        docker = images.docker_client()  # no engine: say so before anything is deployed
     result = lifecycle.up(target, "qa", params, dry_run=dry_run, report=report)
-    if builder is not None:
-        builder.build_and_push(target, result.outputs["RepositoryUri"], report)
+    if docker is not None:
+        spec = images.ImageSpec("qa", build_args={"QA_MODEL": chosen})
+        images.build_and_push(target, spec, result.outputs["RepositoryUri"], docker, report)
     return result
 
 
