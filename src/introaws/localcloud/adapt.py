@@ -605,15 +605,6 @@ def adapt_template(template: Template) -> Template:
     return adapted
 
 
-def drop_cdk_metadata(template: Template) -> None:
-    """``AWS::CDK::Metadata`` is an analytics resource moto does not know."""
-    resources = template.get("Resources", {})
-    for logical_id in [k for k, v in resources.items() if v.get("Type") == "AWS::CDK::Metadata"]:
-        del resources[logical_id]
-    conditions = template.get("Conditions", {})
-    conditions.pop("CDKMetadataAvailable", None)
-
-
 # Zone letters every region moto knows starts with; CDK selects by index from ``Fn::GetAZs``.
 _ZONE_LETTERS = ("a", "c", "d")
 
@@ -750,7 +741,6 @@ def complete_mock_integrations(template: Template) -> None:
 
 
 _TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [
-    drop_cdk_metadata,
     zones_of_deploy_region,
     give_containers_memory,
     upper_case_batch_environment_type,
