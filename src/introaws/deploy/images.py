@@ -1,25 +1,24 @@
 """Container images for AWS: build ``containers/<name>`` with the Docker SDK and push to ECR.
 
 No CDK CLI, no ``docker`` command line: the engine talks to the Docker engine through the
-SDK and logs in to ECR with the target's own credentials. The build context is assembled
-from the Dockerfile and the task payload package only, so the image holds what runs in it.
+SDK and logs in to ECR with the target's own credentials. The build context is assembled by
+:func:`introaws.containers.build_context` (the Dockerfile and the task payload package), so the
+image holds what runs in it, and the contract tests run exactly that.
 """
 
 from __future__ import annotations
 
 import base64
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import introaws
+from introaws.containers import CONTAINERS_DIR, build_context
 from introaws.errors import DeployFailed, MissingTool
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 
-CONTAINERS_DIR = Path(introaws.__file__).resolve().parents[2] / "containers"
 TAG = "latest"
 
 
@@ -45,7 +44,7 @@ class ImageBuilder:
         """Build, tag ``repository_uri:latest``, push; returns the image reference."""
         reference = f"{repository_uri}:{TAG}"
         with tempfile.TemporaryDirectory(prefix="introaws-image-") as work:
-            context = self._context(Path(work))
+            context = build_context(self.name, Path(work))
             report(Event("step", f"building image {reference}"))
             try:
                 self._client.images.build(path=str(context), tag=reference, buildargs=self.build_args, rm=True)
@@ -62,15 +61,6 @@ class ImageBuilder:
             if "error" in line:
                 raise DeployFailed(f"pushing {reference} failed: {line['error']}", "check ECR access and retry")
         return reference
-
-    def _context(self, work: Path) -> Path:
-        """Dockerfile + the payload package (``introaws/__init__.py`` and ``introaws/tasks``)."""
-        shutil.copy(CONTAINERS_DIR / self.name / "Dockerfile", work / "Dockerfile")
-        package = Path(introaws.__file__).resolve().parent
-        (work / "introaws").mkdir()
-        shutil.copy(package / "__init__.py", work / "introaws" / "__init__.py")
-        shutil.copytree(package / "tasks", work / "introaws" / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
-        return work
 
 
 def _docker() -> Any:

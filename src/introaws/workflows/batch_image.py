@@ -1,24 +1,24 @@
 """``batch push``: build ``containers/mnist`` and push it to the stack's ECR repository.
 
-The build context is assembled in a temporary folder: the Dockerfile, the introaws package
-(the payload imports ``introaws.tasks.mnist``) and the MNIST files, which the image bakes in.
+The build context is assembled in a temporary folder by :func:`introaws.containers.build_context`:
+the Dockerfile, the introaws package (the payload imports ``introaws.tasks.mnist``) and the MNIST
+files, which the image bakes in.
 On the local cloud there is nothing to push: jobs run the installed introaws directly.
 """
 
 from __future__ import annotations
 
 import base64
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import introaws
+from introaws.containers import CONTAINERS_DIR, build_context
 from introaws.errors import MissingTool, NotFound
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 
-DOCKERFILE = Path(introaws.__file__).resolve().parents[2] / "containers" / "mnist" / "Dockerfile"
+DOCKERFILE = CONTAINERS_DIR / "mnist" / "Dockerfile"
 
 
 def docker_client() -> Any:
@@ -51,12 +51,7 @@ def push(target: Target, report: Reporter = silent) -> dict[str, Any]:
         raise NotFound(f"{DOCKERFILE} is missing", "run 'batch push' from a clone of introaws")
     image = f"{stack.repository_uri}:latest"
     with tempfile.TemporaryDirectory() as work:
-        context = Path(work)
-        shutil.copy(DOCKERFILE, context / "Dockerfile")
-        shutil.copytree(
-            Path(introaws.__file__).parent, context / "introaws", ignore=shutil.ignore_patterns("__pycache__")
-        )
-        shutil.copytree(mnist_dir, context / "mnist")
+        context = build_context("mnist", Path(work), {"mnist": mnist_dir})
         report(Event("step", f"building {image}"))
         for chunk in client.api.build(path=str(context), tag=image, decode=True, rm=True):
             if "error" in chunk:
