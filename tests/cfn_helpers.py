@@ -21,6 +21,14 @@ def deploy_template(cfn, stack: str, resources: dict, outputs: dict | None = Non
     return cfn.describe_stacks(StackName=stack)["Stacks"][0]
 
 
+TABLE = {
+    "Type": "AWS::DynamoDB::Table",
+    "Properties": {
+        "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    },
+}
 ROLE = {
     "Type": "AWS::IAM::Role",
     "Properties": {

@@ -15,6 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
+from cfn_helpers import ROLE, TABLE
+
 REGION = "ap-northeast-1"
 gap = pytest.mark.xfail(strict=True, raises=AssertionError, reason="a gap of the pinned moto (see docstring)")
 
@@ -59,18 +61,6 @@ def created(stack: dict) -> bool:
     return stack["execution"] == "ok" and stack["StackStatus"] == "CREATE_COMPLETE"
 
 
-ROLE = {
-    "Type": "AWS::IAM::Role",
-    "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}},
-}
-TABLE = {
-    "Type": "AWS::DynamoDB::Table",
-    "Properties": {
-        "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
-        "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
-        "BillingMode": "PAY_PER_REQUEST",
-    },
-}
 SUBNET_IDS = {"Fn::GetAtt": ["Vpc", "DefaultSecurityGroup"]}
 
 
