@@ -1,11 +1,16 @@
 """Every adaptation to moto's gaps, in one place, each small and tested on its own.
 
-Two kinds live here:
+Everything runs inside the daemon, live and during journal replay alike (so replayed state
+matches), whoever the client is:
 
-* **fix-ups** run inside the daemon right after moto answered a request (live and during
-  journal replay alike, so replayed state matches), repairing what moto leaves undone;
-* **template adaptations** rewrite a synthesized template before it is deployed to the local
-  cloud. Stacks stay correct for real AWS; only the local copy is bent to moto's shape.
+* **adjustments of moto's classes**, made once at start (:func:`install`);
+* **preparations and fix-ups** just before and after moto answers a request, doing what moto
+  leaves undone;
+* **template adaptations**: a template a client sends is bent to moto's shape before moto reads
+  it (:func:`for_moto`). Stacks and clients stay correct for real AWS; only moto's copy changes.
+
+Each gap has a strict xfail test against released moto (``tests/test_moto_gaps.py``), so an
+upgrade of moto shows which of these can go.
 """
 
 from __future__ import annotations
@@ -198,7 +203,7 @@ def fail_change_set_execution(request: Recorded, error: str) -> bool:
     change_set, stack = found
     created = set(stack.resource_map._parsed_resources)
     declared = change_set.template_dict.get("Resources", {})
-    refused = getattr(stack.resource_map, "introaws_refused", None)
+    refused = vars(stack.resource_map).pop("introaws_refused", None)
     failed = refused or next((logical for logical in declared if logical not in created), stack.name)
     _mark_failed(change_set, stack, failed, error)
     return True
