@@ -76,34 +76,38 @@ def names() -> list[str]:
 def read(name: str) -> Image:
     """The image of ``containers/<name>`` (FileNotFoundError outside a checkout of introaws)."""
     args: dict[str, str] = {}
-    values: dict[str, object] = {"packages": [], "env": {}, "copies": [], "workdir": "/"}
+    base, workdir = "", "/"
+    packages: list[str] = []
+    env: dict[str, str] = {}
+    copies: list[tuple[str, str]] = []
+    run: dict[str, tuple[str, ...]] = {}  # ENTRYPOINT and CMD
     for instruction, rest in _instructions((CONTAINERS_DIR / name / "Dockerfile").read_text()):
         rest = re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), rest)
         if instruction == "FROM":
-            values["base"] = rest.split()[0]
+            base = rest.split()[0]
         elif instruction == "ARG" and "=" in rest:
             key, _, default = rest.partition("=")
             args[key.strip()] = default.strip()
         elif instruction == "ENV":
-            values["env"].update(dict(pair.split("=", 1) for pair in shlex.split(rest)))  # type: ignore[attr-defined]
+            env.update(pair.partition("=")[::2] for pair in shlex.split(rest))
         elif instruction == "WORKDIR":
-            values["workdir"] = rest.strip()
+            workdir = rest.strip()
         elif instruction == "COPY":
             *sources, destination = shlex.split(rest)
-            values["copies"].extend((source, destination) for source in sources)  # type: ignore[attr-defined]
+            copies.extend((source, destination) for source in sources)
         elif instruction in ("ENTRYPOINT", "CMD"):
-            values[instruction.lower()] = tuple(json.loads(rest))
+            run[instruction] = tuple(json.loads(rest))
         elif instruction == "RUN":
-            values["packages"].extend(_pip_installed(rest))  # type: ignore[attr-defined]
+            packages.extend(_pip_installed(rest))
     return Image(
         name=name,
-        base=str(values["base"]),
-        packages=tuple(values["packages"]),  # type: ignore[arg-type]
-        env=dict(values["env"]),  # type: ignore[call-overload]
-        workdir=str(values["workdir"]),
-        copies=tuple(values["copies"]),  # type: ignore[arg-type]
-        entrypoint=tuple(values.get("entrypoint", ())),  # type: ignore[arg-type]
-        cmd=tuple(values.get("cmd", ())),  # type: ignore[arg-type]
+        base=base,
+        packages=tuple(packages),
+        env=env,
+        workdir=workdir,
+        copies=tuple(copies),
+        entrypoint=run.get("ENTRYPOINT", ()),
+        cmd=run.get("CMD", ()),
     )
 
 
