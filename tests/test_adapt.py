@@ -8,14 +8,7 @@ import time
 
 import pytest
 
-TABLE = {
-    "Type": "AWS::DynamoDB::Table",
-    "Properties": {
-        "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
-        "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
-        "BillingMode": "PAY_PER_REQUEST",
-    },
-}
+from cfn_helpers import TABLE
 
 
 def run_change_set(cfn, stack: str, template: dict) -> None:

@@ -321,6 +321,17 @@ def test_sshd_comes_back_with_the_daemon(deployed, cli, home, target):
     assert cli("ec2", "status", "--json").json()["instance"]["launched"] == launched  # not the restart
 
 
+def test_dry_run_says_a_ttl_replaces_the_instance(deployed, cli):
+    """The change set the local cloud answers says what the real up then does (replaces it)."""
+    dry = cli("ec2", "up", "--ttl", "2h", "--dry-run", "--json")
+    assert dry.code == 0, dry.err
+    instance = next(c for c in dry.json()["changes"] if c["resource_type"] == "AWS::EC2::Instance")
+    assert (instance["action"], instance["replacement"]) == ("Modify", "True")
+    table = cli("ec2", "up", "--ttl", "2h", "--dry-run")
+    row = next(line for line in table.out.splitlines() if "AWS::EC2::Instance" in line)
+    assert "Replace" in row and "True" in row
+
+
 def test_up_with_a_ttl_replaces_the_instance_and_status_counts_down(deployed, templates, cli, home):
     target = target_for(home)
     before = _instance_id(target)

@@ -35,7 +35,7 @@ def render_up(name: str, result: Any) -> None:
         render.table(
             f"change set for {result.stack} (dry run, nothing deployed)",
             ["action", "resource", "type", "replacement"],
-            [[c.action, c.logical_id, c.resource_type, c.replacement] for c in result.changes],
+            [[c.verb, c.logical_id, c.resource_type, c.replacement] for c in result.changes],
         )
         return
     if result.up_to_date:

@@ -82,10 +82,7 @@ def upload_template(target: Target, bucket_template: str, key: str, body: bytes)
     bucket = bucket_name(target, bucket_template)
     ensure_bucket(target, bucket)
     target.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
-    if target.is_local:  # moto reads path-style "localhost" URLs from its own S3
-        port = (target.endpoint_url or "").rsplit(":", 1)[-1]
-        return f"http://localhost:{port}/{bucket}/{key}"
-    return f"https://{bucket}.s3.{target.region}.amazonaws.com/{key}"
+    return f"https://{bucket}.s3.{target.region}.amazonaws.com/{key}"  # the local cloud reads its own S3
 
 
 def zip_directory(directory: Path) -> bytes:

@@ -30,7 +30,12 @@ class Change:
     action: str  # Add | Modify | Remove
     logical_id: str
     resource_type: str
-    replacement: str = ""
+    replacement: str = ""  # True | False | Conditional, for a Modify
+
+    @property
+    def verb(self) -> str:
+        """What the change does, as ``cdk diff`` says it: a modification that recreates is a Replace."""
+        return "Replace" if self.action == "Modify" and self.replacement == "True" else self.action
 
 
 @dataclass
@@ -56,10 +61,6 @@ def deploy(
     synthesized = synth.synthesize(hands_on, params)
     report(Event("info", "template from cache" if synthesized.cache_hit else "template synthesized"))
     template = synthesized.template
-    if target.is_local:
-        from introaws.localcloud.adapt import adapt_template
-
-        template = adapt_template(template)
 
     existing = describe(target, hands_on.stack_name)
     if existing and existing.busy:

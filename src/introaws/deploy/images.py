@@ -8,15 +8,14 @@ target's own credentials. Images are always ``linux/amd64``, whatever this machi
 tasks and the Batch hands-on's g4dn hosts are x86_64, and an arm64 image built on Apple Silicon
 dies there with ``exec format error``.
 
-The build context holds the Dockerfile, the task payloads (``introaws/__init__.py`` and
-``introaws/tasks``, which stand alone) and, per image, baked-in data; nothing else of introaws.
+The build context is :func:`introaws.containers.build_context`'s (the Dockerfile, the task
+payloads, baked-in data), the one the image contract tests run.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import shutil
 import tempfile
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -24,12 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import introaws
+from introaws import containers
 from introaws.errors import DockerUnavailable, ImageError
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 
-CONTAINERS_DIR = Path(introaws.__file__).resolve().parents[2] / "containers"
 PLATFORM = "linux/amd64"
 TAG = "latest"
 ERROR_TAIL_LINES = 5  # Docker output lines quoted in a failed build's error
@@ -38,32 +36,11 @@ ERROR_TAIL_LINES = 5  # Docker output lines quoted in a failed build's error
 @dataclass(frozen=True)
 class ImageSpec:
     """What one image is built from: ``containers/<name>/Dockerfile``, its build arguments, and
-    folders baked into the context under the given names (the MNIST files)."""
+    the folders it bakes in by the name its Dockerfile copies them under (the MNIST files)."""
 
     name: str
     build_args: Mapping[str, str] = field(default_factory=dict)
     baked: Mapping[str, Path] = field(default_factory=dict)
-
-    @property
-    def dockerfile(self) -> Path:
-        return CONTAINERS_DIR / self.name / "Dockerfile"
-
-
-def assemble_context(spec: ImageSpec, into: Path) -> Path:
-    """Lay out the build context in ``into``: Dockerfile, the payload package, baked folders."""
-    if not spec.dockerfile.is_file():
-        raise ImageError(
-            f"containers/{spec.name}/Dockerfile is not here (introaws was not installed from a checkout)",
-            "build from a clone of introaws",
-        )
-    shutil.copy(spec.dockerfile, into / "Dockerfile")
-    package = Path(introaws.__file__).resolve().parent
-    (into / "introaws").mkdir()
-    shutil.copy(package / "__init__.py", into / "introaws" / "__init__.py")
-    shutil.copytree(package / "tasks", into / "introaws" / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
-    for name, folder in spec.baked.items():
-        shutil.copytree(folder, into / name)
-    return into
 
 
 def docker_client() -> Any:
@@ -112,7 +89,7 @@ def build_and_push(
     client = client or docker_client()
     reference = f"{repository_uri}:{TAG}"
     with tempfile.TemporaryDirectory(prefix="introaws-image-") as work:
-        context = assemble_context(spec, Path(work))
+        context = _context(spec, Path(work))
         report(Event("step", f"building {reference} ({PLATFORM})"))
         _follow_build(
             client.api.build(
@@ -140,6 +117,15 @@ def build_and_push(
         if chunk.get("status") and not chunk.get("progressDetail"):
             report(Event("info", f"{chunk.get('id', '')} {chunk['status']}".strip()))
     return reference
+
+
+def _context(spec: ImageSpec, work: Path) -> Path:
+    try:
+        return containers.build_context(spec.name, work, spec.baked)
+    except FileNotFoundError as exc:  # no containers/ here, or the Dockerfile copies what we lack
+        raise ImageError(
+            f"cannot assemble the {spec.name} image: {exc}", "build from a clone of introaws (it holds containers/)"
+        ) from None
 
 
 def _follow_build(chunks: Iterable[dict[str, Any]], name: str, report: Reporter) -> None:

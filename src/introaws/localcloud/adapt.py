@@ -1,22 +1,31 @@
 """Every adaptation to moto's gaps, in one place, each small and tested on its own.
 
-Two kinds live here:
+Everything runs inside the daemon, live and during journal replay alike (so replayed state
+matches), whoever the client is:
 
-* **fix-ups** run inside the daemon right after moto answered a request (live and during
-  journal replay alike, so replayed state matches), repairing what moto leaves undone;
-* **template adaptations** rewrite a synthesized template before it is deployed to the local
-  cloud. Stacks stay correct for real AWS; only the local copy is bent to moto's shape.
+* **adjustments of moto's classes**, made once at start (:func:`install`);
+* **preparations and fix-ups** just before and after moto answers a request, doing what moto
+  leaves undone;
+* **template adaptations**: a template a client sends is bent to moto's shape before moto reads
+  it (:func:`for_moto`). Stacks and clients stay correct for real AWS; only moto's copy changes.
+
+Each gap has a strict xfail test against released moto (``tests/test_moto_gaps.py``), so an
+upgrade of moto shows which of these can go.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl, unquote, urlencode, urlparse
 from xml.sax.saxutils import escape
 
+from introaws.localcloud import answers, limits
 from introaws.localcloud.requests import Recorded
 
 # The account moto answers as; the local cloud has exactly one.
@@ -32,6 +41,36 @@ def install() -> None:
     """Adjust moto's classes where a request-level fix cannot reach (idempotent)."""
     make_backend_creation_deterministic()
     replace_instances_on_stack_update()
+    refuse_resources_beyond_limits()
+
+
+class ResourceRefused(Exception):
+    """A stack's resource that the service behind it refuses (its message is the event's reason)."""
+
+
+def refuse_resources_beyond_limits() -> None:
+    """moto's CloudFormation creates resources that AWS's services refuse (a Fargate task
+    definition with a size not in the table, a Lambda function with a 901 s timeout); check each
+    resource's resolved properties against :mod:`limits` as it is created or updated, so the
+    deploy fails on it with the service's message, as on AWS."""
+    from moto.cloudformation import parsing
+
+    original = parsing.parse_resource_and_generate_name
+    if getattr(original, "introaws_limits", False):
+        return
+
+    def checked(logical_id: str, resource_json: dict[str, Any], resources_map: Any) -> Any:
+        parsed = original(logical_id, resource_json, resources_map)
+        if parsed:
+            resolved = parsed[1]
+            reason = limits.resource_refusal(resolved.get("Type", ""), resolved.get("Properties") or {})
+            if reason:
+                resources_map.introaws_refused = logical_id  # named by the failed event
+                raise ResourceRefused(reason)
+        return parsed
+
+    checked.introaws_limits = True  # type: ignore[attr-defined]
+    parsing.parse_resource_and_generate_name = checked
 
 
 def replace_instances_on_stack_update() -> None:
@@ -101,17 +140,13 @@ def before_moto(request: Recorded) -> None:
 def remove_stack_route_tables(request: Recorded) -> None:
     """moto cannot delete a stack's route tables, so the VPC they belong to refuses to go
     (DependencyViolation); drop them, with their associations, before the stack is deleted."""
-    from moto.cloudformation.models import cloudformation_backends
     from moto.ec2.models import ec2_backends
     from moto.ec2.models.route_tables import RouteTable
 
-    name = _form(request).get("StackName", "")
-    region = _region(request)
-    stacks = cloudformation_backends[LOCAL_ACCOUNT][region].stacks.values()
-    stack = next((s for s in stacks if name in (s.name, s.stack_id) and s.status != "DELETE_COMPLETE"), None)
+    stack = _stack(request)
     if stack is None:
         return
-    ec2 = ec2_backends[LOCAL_ACCOUNT][region]
+    ec2 = ec2_backends[LOCAL_ACCOUNT][_region(request)]
     for _, resource in stack.resource_map.items():
         if isinstance(resource, RouteTable) and resource.main_association_id is None:
             resource._associations.clear()
@@ -126,23 +161,20 @@ _PREPARATIONS: dict[tuple[str, str], Callable[[Recorded], None]] = {
 # --- fix-ups after moto -------------------------------------------------------------------
 
 
-def after_moto(request: Recorded, status: int, error: str | None = None) -> None:
-    """Run the fix-up for this request's operation, if any."""
+def after_moto(request: Recorded, status: int, error: str | None = None) -> bool:
+    """Run the fix-up for this request's operation, if any. True when moto's failure became the
+    state of what the request acted on (a stack rolled back), as AWS reports it: the request
+    itself then succeeded."""
     key = (request.service, request.action)
     if error is not None:
         on_failure = _FAILURE_FIXUPS.get(key)
-        if on_failure is not None:
-            on_failure(request, error)
-        return
+        return on_failure(request, error) if on_failure is not None else False
     if status >= 400:
-        return
+        return False
     fixup = _FIXUPS.get(key)
     if fixup is not None:
         fixup(request)
-
-
-def _form(request: Recorded) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(request.body_text_if_form() or request.query).items()}
+    return False
 
 
 def _region(request: Recorded) -> str:
@@ -153,7 +185,7 @@ def _change_set_and_stack(request: Recorded) -> tuple[Any, Any] | None:
     from moto.cloudformation.models import cloudformation_backends
 
     backend = cloudformation_backends[LOCAL_ACCOUNT][_region(request)]
-    name = _form(request).get("ChangeSetName", "")
+    name = request.params().get("ChangeSetName", "")
     change_set = backend.change_sets.get(name) or next(
         (cs for cs in backend.change_sets.values() if cs.change_set_name == name), None
     )
@@ -162,17 +194,19 @@ def _change_set_and_stack(request: Recorded) -> tuple[Any, Any] | None:
     return change_set, backend.stacks[change_set.stack_id]
 
 
-def fail_change_set_execution(request: Recorded, error: str) -> None:
+def fail_change_set_execution(request: Recorded, error: str) -> bool:
     """moto raises out of a failing change set and leaves the stack "in progress" for ever;
     end it the way CloudFormation would: a failed event with the reason, then rolled back."""
     found = _change_set_and_stack(request)
     if found is None:
-        return
+        return False
     change_set, stack = found
     created = set(stack.resource_map._parsed_resources)
     declared = change_set.template_dict.get("Resources", {})
-    failed = next((logical for logical in declared if logical not in created), stack.name)
+    refused = vars(stack.resource_map).pop("introaws_refused", None)
+    failed = refused or next((logical for logical in declared if logical not in created), stack.name)
     _mark_failed(change_set, stack, failed, error)
+    return True
 
 
 def fix_change_set_outputs(request: Recorded) -> None:
@@ -248,7 +282,7 @@ def keep_key_pair_public_key(request: Recorded) -> None:
     every instance. Journal the public half (never the private one) and restore it on replay."""
     from moto.ec2.models import ec2_backends
 
-    name = _form(request).get("KeyName", "")
+    name = request.params().get("KeyName", "")
     pair = ec2_backends[LOCAL_ACCOUNT][_region(request)].key_pairs.get(name)
     if pair is None:
         return
@@ -332,13 +366,13 @@ def create_api_gateway_extras(request: Recorded) -> None:
     Gateway would. A stage's ``Ref`` then resolves to its name, as on AWS."""
     from moto.apigateway.models import apigateway_backends
 
-    change_set = _change_set(request)
-    if change_set is None:
+    deployed = _deployed(request)
+    if deployed is None:
         return
-    stack = change_set.stack
+    declared, stack = deployed
     backend = apigateway_backends[LOCAL_ACCOUNT][_region(request)]
     resource_map = stack.resource_map
-    for logical_id, resource in change_set.template_dict.get("Resources", {}).items():
+    for logical_id, resource in declared.items():
         kind, props = resource.get("Type"), resource.get("Properties", {})
         api_id = _physical(resource_map, props.get("RestApiId"))
         if api_id is None or api_id not in backend.apis:
@@ -390,14 +424,15 @@ def apply_bucket_websites(request: Recorded) -> None:
     """moto's CloudFormation ignores a bucket's ``WebsiteConfiguration``; put it on the bucket."""
     from moto.s3.models import s3_backends
 
-    change_set = _change_set(request)
-    if change_set is None:
+    deployed = _deployed(request)
+    if deployed is None:
         return
-    for logical_id, resource in change_set.template_dict.get("Resources", {}).items():
+    declared, stack = deployed
+    for logical_id, resource in declared.items():
         website = resource.get("Properties", {}).get("WebsiteConfiguration")
         if resource.get("Type") != "AWS::S3::Bucket" or not website:
             continue
-        bucket = _physical(change_set.stack.resource_map, {"Ref": logical_id})
+        bucket = _physical(stack.resource_map, {"Ref": logical_id})
         if bucket:
             s3_backends[LOCAL_ACCOUNT]["aws"].put_bucket_website(bucket, _website_xml(website))
 
@@ -412,12 +447,51 @@ def _website_xml(website: dict[str, Any]) -> bytes:
     return "".join(parts).encode()
 
 
+def _deployed(request: Recorded) -> tuple[dict[str, Any], Any] | None:
+    """(declared resources, stack) of a stack change: an executed change set, or a stack
+    created or updated directly."""
+    if request.action == "ExecuteChangeSet":
+        change_set = _change_set(request)
+        return (change_set.template_dict.get("Resources", {}), change_set.stack) if change_set else None
+    stack = _stack(request)
+    return (stack.template_dict.get("Resources", {}), stack) if stack else None
+
+
+def _stack(request: Recorded) -> Any:
+    """The live stack a request names (by name or id), or None."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    backend = cloudformation_backends[LOCAL_ACCOUNT][_region(request)]
+    name = request.params().get("StackName", "")
+    return next(
+        (s for s in backend.stacks.values() if name in (s.name, s.stack_id) and s.status != "DELETE_COMPLETE"), None
+    )
+
+
 def fix_stack_change(request: Recorded) -> None:
+    """A stack created or changed (by change set or directly): what moto left undone."""
     create_api_gateway_extras(request)  # first: a stage's Ref must resolve in the outputs
     apply_bucket_websites(request)
     fix_change_set_outputs(request)
     keep_launch_times(request)
     fix_task_definitions(request)
+    deployed = _deployed(request)
+    if deployed is not None:
+        declared, stack = deployed
+        answers.complete_stack_resources(stack, declared)
+        change_set = _change_set(request)
+        sent = change_set.introaws_client_template if change_set else client_template(request)
+        stack.introaws_client_template = sent
+
+
+def fix_change_set(request: Recorded) -> None:
+    """A change set created: resources in dependency order, what it replaces, and the
+    template the client sent (for ``GetTemplate``)."""
+    order_change_set_resources(request)
+    change_set = _change_set(request)
+    if change_set is not None:
+        answers.describe_replacements(change_set)
+        change_set.introaws_client_template = client_template(request)
 
 
 def fix_task_definitions(request: Recorded) -> None:
@@ -425,15 +499,10 @@ def fix_task_definitions(request: Recorded) -> None:
     compatibilities or roles) and, on update, with un-camelCased container definitions;
     re-apply the template's resolved properties, as ECS would hold them. The network mode
     stays moto's: its ``awsvpc`` RunTask path fails (an ENI without ``private_dns_name``)."""
-    from moto.cloudformation.models import cloudformation_backends
     from moto.cloudformation.parsing import clean_json
     from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 
-    backend = cloudformation_backends[LOCAL_ACCOUNT][_region(request)]
-    name = _form(request).get("StackName", "")
-    stack = next(
-        (s for s in backend.stacks.values() if name in (s.name, s.stack_id) and s.status != "DELETE_COMPLETE"), None
-    )
+    stack = _stack(request)
     if stack is None:
         return
     declared = stack.template_dict.get("Resources", {})
@@ -464,18 +533,73 @@ def fix_task_definitions(request: Recorded) -> None:
 
 
 _FIXUPS: dict[tuple[str, str], Callable[[Recorded], None]] = {
-    ("cloudformation", "CreateChangeSet"): order_change_set_resources,
+    ("cloudformation", "CreateChangeSet"): fix_change_set,
     ("cloudformation", "ExecuteChangeSet"): fix_stack_change,
-    ("cloudformation", "CreateStack"): keep_launch_times,
+    ("cloudformation", "CreateStack"): fix_stack_change,
+    ("cloudformation", "UpdateStack"): fix_stack_change,
     ("ec2", "RunInstances"): keep_launch_times,
     ("ec2", "CreateKeyPair"): keep_key_pair_public_key,
 }
-_FAILURE_FIXUPS: dict[tuple[str, str], Callable[[Recorded, str], None]] = {
+_FAILURE_FIXUPS: dict[tuple[str, str], Callable[[Recorded, str], bool]] = {
     ("cloudformation", "ExecuteChangeSet"): fail_change_set_execution,
 }
 
 
-# --- template adaptations before deploy ---------------------------------------------------
+# --- template adaptations, inside the daemon, before moto reads a template -------------------
+
+# The operations that hand CloudFormation a template (in ``TemplateBody`` or ``TemplateURL``).
+TEMPLATE_OPERATIONS = ("CreateChangeSet", "CreateStack", "UpdateStack")
+
+
+def for_moto(request: Recorded) -> Recorded:
+    """The request as moto should see it: a template a client sends (any client: introaws, the
+    AWS CLI, boto3) adapted to what moto can deploy, passed inline. The journal keeps the
+    client's request; replay adapts it again, the same way."""
+    if request.service != "cloudformation" or request.action not in TEMPLATE_OPERATIONS:
+        return request
+    text = client_template(request)
+    if text is None:
+        return request
+    try:
+        from moto.cloudformation.models import Stack
+
+        template = Stack.parse_template(text)
+    except ValueError:
+        return request  # not a template: moto answers with its own error
+    if not isinstance(template, dict):
+        return request
+    form = [(k, v) for k, v in parse_qsl(request.body_text_if_form(), keep_blank_values=True) if k != "TemplateURL"]
+    form = [(k, v) for k, v in form if k != "TemplateBody"] + [("TemplateBody", json.dumps(adapt_template(template)))]
+    return dataclasses.replace(request, body=urlencode(form).encode())
+
+
+def client_template(request: Recorded) -> str | None:
+    """The template text a CloudFormation request carries, inline or in this cloud's S3."""
+    form = request.params()
+    if form.get("TemplateBody"):
+        return form["TemplateBody"]
+    if not form.get("TemplateURL"):
+        return None
+    from moto.s3.models import s3_backends
+
+    bucket, key = _s3_location(form["TemplateURL"])
+    try:
+        found = s3_backends[LOCAL_ACCOUNT]["aws"].get_object(bucket, key)
+    except Exception:  # no such bucket: moto answers CloudFormation's error itself
+        return None
+    return found.value.decode("utf-8") if found is not None else None
+
+
+def _s3_location(url: str) -> tuple[str, str]:
+    """(bucket, key) of an S3 URL: virtual-hosted (``bucket.s3.region.amazonaws.com/key``) or
+    path-style (``s3.region.amazonaws.com/bucket/key``, or this cloud's own address)."""
+    parts = urlparse(url)
+    host, path = parts.hostname or "", unquote(parts.path.lstrip("/"))
+    virtual = re.match(r"(.+)\.s3[.-]", host) if host.endswith(".amazonaws.com") else None
+    if virtual:
+        return virtual.group(1), path
+    bucket, _, key = path.partition("/")
+    return bucket, key
 
 
 def adapt_template(template: Template) -> Template:
@@ -484,15 +608,6 @@ def adapt_template(template: Template) -> Template:
     for adapt in _TEMPLATE_ADAPTATIONS:
         adapt(adapted)
     return adapted
-
-
-def drop_cdk_metadata(template: Template) -> None:
-    """``AWS::CDK::Metadata`` is an analytics resource moto does not know."""
-    resources = template.get("Resources", {})
-    for logical_id in [k for k, v in resources.items() if v.get("Type") == "AWS::CDK::Metadata"]:
-        del resources[logical_id]
-    conditions = template.get("Conditions", {})
-    conditions.pop("CDKMetadataAvailable", None)
 
 
 # Zone letters every region moto knows starts with; CDK selects by index from ``Fn::GetAZs``.
@@ -631,7 +746,6 @@ def complete_mock_integrations(template: Template) -> None:
 
 
 _TEMPLATE_ADAPTATIONS: list[Callable[[Template], None]] = [
-    drop_cdk_metadata,
     zones_of_deploy_region,
     give_containers_memory,
     upper_case_batch_environment_type,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
-from introaws.localcloud import adapt
+from introaws.localcloud import adapt, answers, limits
 from introaws.localcloud.journal import Journal
 from introaws.localcloud.requests import Recorded
 
@@ -78,6 +78,9 @@ class Front:
         """The answer to one HTTP request (the listener's only call into the front)."""
         if request.path == "/_introaws/health":
             return self._introaws_api(request)
+        refused = limits.refusal(request)  # before hooks: Invoke and RunTask are theirs to run
+        if refused is not None:
+            return aws_error(request, refused.code, refused.message, refused.status)
         reply = self._ask_hooks(request)  # hooks may answer their own /_introaws/ queries too
         if reply is not None:
             return reply
@@ -97,7 +100,7 @@ class Front:
 
         with self.moto_lock:
             if not request.changes_state():
-                return self._call_moto(request)
+                return answers.complete(request, self._call_moto(request))
             request.seq = self.journal.next_seq
             mock_random.seed(request.seq)
             reply = self._apply(request)
@@ -109,8 +112,9 @@ class Front:
     def _apply(self, request: Recorded) -> Reply:
         """A state-changing request: moto, with the preparations and fix-ups for moto's gaps."""
         adapt.before_moto(request)
-        reply = self._call_moto(request)
-        adapt.after_moto(request, reply.status, reply.error)
+        reply = self._call_moto(adapt.for_moto(request))
+        if adapt.after_moto(request, reply.status, reply.error):
+            return _accepted(request)  # the failure is the stack's now, as on AWS
         return reply
 
     def _call_moto(self, request: Recorded) -> Reply:
@@ -129,7 +133,10 @@ class Front:
                 if close:
                     close()
         except Exception as exc:  # moto's apps run in debug mode: their exceptions reach us
-            log.exception("moto failed on %s %s", request.service, request.action or request.path)
+            if isinstance(exc, adapt.ResourceRefused):
+                log.info("refused a stack resource: %s", exc)
+            else:
+                log.exception("moto failed on %s %s", request.service, request.action or request.path)
             # 400, not 500: the same request would fail the same way, so clients must not retry.
             return aws_error(request, "LocalCloudFailure", f"{type(exc).__name__}: {exc}", status=400, error=str(exc))
         headers = captured["headers"]
@@ -144,9 +151,27 @@ class Front:
         return Reply.json({"message": f"unknown introaws endpoint {request.path}"}, 404)
 
 
+def _accepted(request: Recorded) -> Reply:
+    """The query protocol's answer of an operation that returns nothing (``ExecuteChangeSet``)."""
+    action = request.action
+    body = (
+        f'<{action}Response xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><{action}Result/>'
+        f"<ResponseMetadata><RequestId>introaws-{request.seq}</RequestId></ResponseMetadata></{action}Response>"
+    ).encode()
+    return Reply(200, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))], body)
+
+
+# Services whose errors are JSON even when the request has no JSON body (Lambda's Invoke).
+_REST_JSON_SERVICES = ("lambda", "batch", "apigateway")
+
+
 def aws_error(request: Recorded, code: str, message: str, status: int = 500, error: str | None = None) -> Reply:
     """An error shaped for the request's protocol, so boto3 raises a ClientError with it."""
-    if request.headers.get("HTTP_X_AMZ_TARGET") or "json" in request.headers.get("CONTENT_TYPE", ""):
+    if (
+        request.headers.get("HTTP_X_AMZ_TARGET")
+        or "json" in request.headers.get("CONTENT_TYPE", "")
+        or request.service in _REST_JSON_SERVICES
+    ):
         body = json.dumps({"__type": code, "message": message}).encode()
         headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)]
     else:

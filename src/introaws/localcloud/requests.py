@@ -155,6 +155,10 @@ class Recorded:
                     return values[0]
         return ""
 
+    def params(self) -> dict[str, str]:
+        """The query protocol's parameters (form body or query string), first value of each."""
+        return {k: v[0] for k, v in parse_qs(self.body_text_if_form() or self.query).items()}
+
     def body_text_if_form(self) -> str:
         if "x-www-form-urlencoded" in self.headers.get("CONTENT_TYPE", ""):
             return self.body.decode("utf-8", "replace")

@@ -205,12 +205,13 @@ def _local_data_dir() -> Path:
         import torch  # noqa: F401  (the local cloud runs the jobs with it)
 
         from introaws.tasks.mnist import data
+        from introaws.workflows.data import mnist_dir
     except ImportError:
         raise MissingTool(
             "the local cloud runs MNIST jobs with torch, which is not installed", "pip install 'introaws[ml]'"
         ) from None
 
-    directory = data.resolve_dir().resolve()
+    directory = mnist_dir().resolve()
     missing = data.missing_files(directory)
     if missing:
         raise NotFound(

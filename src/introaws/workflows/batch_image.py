@@ -10,6 +10,7 @@ from introaws.deploy import images
 from introaws.errors import NotFound
 from introaws.progress import Reporter, silent
 from introaws.target import Target
+from introaws.workflows.data import mnist_dir
 
 
 def push(target: Target, report: Reporter = silent) -> dict[str, Any]:
@@ -19,9 +20,9 @@ def push(target: Target, report: Reporter = silent) -> dict[str, Any]:
     from introaws.workflows.batch import Stack
 
     client = images.docker_client()
-    mnist_dir = data.resolve_dir()
-    if data.missing_files(mnist_dir):
-        raise NotFound(f"MNIST is not in {mnist_dir}; the image bakes it in", "run 'introaws data mnist' first")
+    folder = mnist_dir()
+    if data.missing_files(folder):
+        raise NotFound(f"MNIST is not in {folder}; the image bakes it in", "run 'introaws data mnist' first")
     stack = Stack.of(target)
-    spec = images.ImageSpec("mnist", baked={"mnist": mnist_dir})
+    spec = images.ImageSpec("mnist", baked={"mnist": folder})
     return {"image": images.build_and_push(target, spec, stack.repository_uri, client, report)}

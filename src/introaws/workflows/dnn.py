@@ -338,8 +338,9 @@ def train(
             "the textbook trains with --epochs 5 --lr 0.01 --momentum 0.5",
         )
     from introaws.tasks.mnist import data
+    from introaws.workflows.data import mnist_dir
 
-    folder = data.resolve_dir(data_dir)
+    folder = mnist_dir(data_dir)
     missing = data.missing_files(folder)
     if missing:
         raise NotFound(

@@ -56,12 +56,7 @@ def endpoints(target: Target) -> Endpoints:
         raise NotFound(
             "the Bashoutter stack lacks its ApiEndpoint/WebsiteUrl outputs", "redeploy with 'introaws haiku up'"
         )
-    if target.is_local:
-        from introaws.localcloud import urls
-
-        endpoint = target.endpoint_url or ""
-        return Endpoints(urls.local_api_url(endpoint, api), urls.website_url(endpoint, outputs["BucketName"]))
-    return Endpoints(api, website)
+    return Endpoints(api, website)  # on the local cloud, its own URLs: it answers them in outputs
 
 
 def _client(target: Target) -> httpjson.Client:

@@ -5,16 +5,19 @@ responses) on every request, so a redeploy takes effect at once. ``AWS_PROXY`` i
 run the Lambda function (:class:`LambdaRuntime`) with API Gateway's proxy event (version
 1.0) and map its result to the HTTP response; ``MOCK`` integrations (the CORS preflight)
 answer from their integration response. As on AWS, a route that does not exist is
-``403 Missing Authentication Token`` and a broken function is ``502``.
+``403 Missing Authentication Token``, a broken function is ``502`` and one that takes longer
+than :data:`INTEGRATION_TIMEOUT_S` (29 s) is ``504``.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
@@ -27,6 +30,10 @@ if TYPE_CHECKING:
     from introaws.localcloud.runtime.lambda_ import LambdaRuntime
 
 _FUNCTION_IN_URI = re.compile(r"functions/(arn:[^/]+)/invocations")
+# API Gateway answers 504 when an integration takes longer than this (AWS's REST API limit);
+# the daemon's environment may lower it (tests do, to stay quick).
+INTEGRATION_TIMEOUT_S = float(os.environ.get("INTROAWS_APIGW_TIMEOUT_S", "29"))
+INTEGRATION_THREADS = 256  # integrations in flight, timed-out ones included
 _TEXT_TYPES = (
     "text/",
     "application/json",
@@ -39,6 +46,8 @@ _TEXT_TYPES = (
 class RestApis:
     def __init__(self, functions: LambdaRuntime) -> None:
         self.functions = functions
+        # Integrations run here so that the caller's wait is bounded by API Gateway's limit.
+        self._calls = ThreadPoolExecutor(max_workers=INTEGRATION_THREADS, thread_name_prefix="apigw")
 
     def handle(self, request: Recorded, forward: Any) -> Reply | None:
         if not request.path.startswith(EXECUTE_API_PREFIX):
@@ -72,13 +81,18 @@ class RestApis:
         if spec is None:
             return self._gateway_error(api, 502, "Internal server error")
         event = _proxy_event(request, api_id, stage, resource.get_path(), path, path_params)
-        outcome = self.functions.invoke(spec, json.dumps(event))
+        call = self._calls.submit(self.functions.invoke, spec, json.dumps(event))
+        try:
+            outcome = call.result(timeout=INTEGRATION_TIMEOUT_S)
+        except TimeoutError:  # the function runs on to its own timeout; the caller is answered now
+            return self._gateway_error(api, 504, "Endpoint request timed out")
         if outcome.failed:
             return self._gateway_error(api, 502, "Internal server error")
         return _proxy_reply(outcome.payload) or self._gateway_error(api, 502, "Internal server error")
 
     def stop(self) -> None:
-        """Nothing of its own to stop: the functions belong to the Lambda runtime."""
+        """The functions belong to the Lambda runtime; only the waiting threads are ours."""
+        self._calls.shutdown(wait=False, cancel_futures=True)
 
     def _gateway_error(self, api: Any, status: int, message: str) -> Reply:
         """API Gateway's own error, with the API's DEFAULT_4XX/5XX gateway response headers."""

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from introaws import containers
 from introaws.localcloud.runtime.batch_state import ACTIVE, Job, JobStore, now_ms
 
 if TYPE_CHECKING:
@@ -302,6 +303,10 @@ class BatchRuntime:
             f"introaws local cloud: job {job.job_name} runs on {env['name']} as a local process "
             f"with {job.threads} of {self.cores} cores"
         ]
+        outside = containers.outside_image(argv[2])  # argv is python -m introaws.tasks.<name>
+        if outside:
+            log.warning("batch job %s: %s", job.job_id, outside)
+            notes.append(outside)
         if job.gpus:
             notes.append(
                 f"introaws local cloud: the job asks for {job.gpus} GPU(s); GPUs are not "

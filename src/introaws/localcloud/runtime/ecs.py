@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from introaws import containers
 from introaws.localcloud.front import Reply
 from introaws.localcloud.requests import Recorded
 from introaws.localcloud.runtime import RuntimeContext
@@ -245,6 +246,11 @@ class EcsRuntime:
             return
         if launch.log_group and not self._create_log_stream(record, launch):
             return
+        outside = containers.outside_image(launch.warm_module) if launch.warm_module else None
+        if outside:  # in the daemon's log and the task's, before the task's own output
+            log.warning("task %s: %s", record.arn, outside)
+            if launch.log_group:
+                self._put_logs(record, launch, [{"timestamp": int(time.time() * 1000), "message": outside}])
         read_fd, write_fd = os.pipe()
         try:
             wait, kill = self._start_process(record, launch, write_fd)

