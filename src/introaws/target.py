@@ -28,11 +28,19 @@ class Target:
     region: str
     profile: str | None = None
     endpoint_url: str | None = None
+    poll_s: float | None = None  # seconds between polls of long operations (default: by cloud)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def is_local(self) -> bool:
         return self.cloud == "local"
+
+    @property
+    def poll_interval(self) -> float:
+        """How often to ask about a running operation: the local cloud answers at once."""
+        if self.poll_s is not None:
+            return self.poll_s
+        return 0.2 if self.is_local else 3.0
 
     @cached_property
     def session(self) -> boto3.Session:
