@@ -9,7 +9,6 @@ import typer
 
 from introaws.cli import context, render
 
-
 WAIT_OPTION = typer.Option(
     True,
     "--wait/--no-wait",
@@ -60,7 +59,8 @@ def render_up(name: str, result: Any) -> None:
 def confirm_cost(
     ctx: typer.Context, name: str, yes: bool, hourly: float | None = None, what: str | None = None
 ) -> None:
-    """On AWS, show what a hands-on costs while it runs and ask before creating it.
+    """On AWS, show what a hands-on costs per hour in the target's region while it is up, and
+    ask before creating it.
 
     ``hourly`` overrides the hands-on's idle price (an instance type chosen on the command
     line); ``what`` names it, and an unknown price is said to be unknown."""
@@ -69,14 +69,15 @@ def confirm_cost(
     target = context.target(ctx)
     if target.is_local:
         return
-    hourly = pricing.idle_hourly(name) if hourly is None and what is None else hourly
+    hourly = pricing.idle_hourly(target, name) if hourly is None and what is None else hourly
     if what and hourly is None:
-        render.warning(f"this creates paid resources ({what}); introaws does not know its price")
+        render.warning(f"this creates paid resources ({what}); introaws does not know its price in {target.region}")
     elif not hourly:
         return
     else:
         render.warning(
-            f"this creates paid resources: about ${hourly:.3f}/hour, ${hourly * 24:.2f} if forgotten for a day"
+            f"this creates paid resources: about ${hourly:.3f}/hour in {target.region}, "
+            f"${hourly * 24:.2f} if forgotten for a day"
         )
     context.confirm(f"create the {name} hands-on on AWS ({target.region})?", yes)
 
