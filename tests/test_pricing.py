@@ -13,9 +13,11 @@ import pytest
 from botocore.stub import Stubber
 
 from introaws import pricing
+from introaws.deploy.stackinfo import StackInfo
 from introaws.pricing import api, table
+from introaws.stacks import TAG_KEY
 from introaws.target import Target
-from introaws.workflows import dnn, ec2
+from introaws.workflows import dnn, ec2, overview
 
 REGIONS = ("ap-northeast-1", "us-east-1")
 # The types the hands-ons default to and the ones the textbook has readers choose.
@@ -150,3 +152,23 @@ def test_an_api_that_cannot_answer_falls_back_to_the_table_once(aws, monkeypatch
         table.rate("ap-northeast-1", "ec2:g4dn.xlarge"),
     )
     assert not api.cache_file().exists()  # a fall-back is not remembered as an answer
+
+
+def test_status_prices_an_instance_stack_by_its_actual_type_and_region(monkeypatch):
+    monkeypatch.setenv("INTROAWS_PRICES", "table")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    info = StackInfo("Ec2ForDl", "CREATE_COMPLETE", {"InstanceId": "i-0abc"}, {TAG_KEY: "dnn"})
+    prices = {}
+    for region in REGIONS:
+        target = Target("aws", region)
+        ec2_stub = Stubber(target.client("ec2"))
+        ec2_stub.add_response(
+            "describe_instances",
+            {"Reservations": [{"Instances": [{"InstanceId": "i-0abc", "InstanceType": "g5.xlarge"}]}]},
+            {"InstanceIds": ["i-0abc"]},
+        )
+        with ec2_stub:
+            prices[region] = overview._idle_hourly(target, info)
+        assert prices[region] == round(pricing.idle_hourly(target, "dnn", "g5.xlarge"), 4)
+    assert prices["ap-northeast-1"] != prices["us-east-1"]

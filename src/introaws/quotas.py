@@ -33,6 +33,12 @@ def on_demand_code(instance_type: str) -> str:
     return STANDARD_ON_DEMAND
 
 
+def has_gpu(instance_type: str) -> bool:
+    """An NVIDIA GPU family (g4dn, g5, p3, …): what a job definition asking for a GPU needs."""
+    family = instance_type.split(".", 1)[0]
+    return family[:1] in ("g", "p") and family[1:2].isdigit()
+
+
 def request_url(code: str, service: str = "ec2") -> str:
     return REQUEST_URL.format(service=service, code=code)
 

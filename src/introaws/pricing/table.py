@@ -3,7 +3,8 @@ cannot answer: the local cloud, no permission, no network.
 
 AWS's published list prices for Linux on shared tenancy, by region. They are estimates for
 warnings and ``status``, not a bill; on AWS introaws asks the Pricing API first. Every instance
-type the hands-ons default to or the textbook names is here, for every region listed.
+type the hands-ons default to or the textbook names (and the CPU types the smoke suite uses for
+Batch) is here, for every region listed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ PRICES: dict[str, dict[str, float]] = {
         "ec2:g5.xlarge": 1.006,
         "ec2:p2.xlarge": 0.9,
         "ec2:p3.2xlarge": 3.06,
+        "ec2:c5.large": 0.085,
+        "ec2:c5.xlarge": 0.17,
         "ec2:c5.24xlarge": 4.08,
         "fargate:vcpu-hour": 0.04048,
         "fargate:gb-hour": 0.004445,
@@ -48,6 +51,8 @@ PRICES: dict[str, dict[str, float]] = {
         "ec2:g5.xlarge": 1.459,
         "ec2:p2.xlarge": 1.542,
         "ec2:p3.2xlarge": 4.194,
+        "ec2:c5.large": 0.107,
+        "ec2:c5.xlarge": 0.214,
         "ec2:c5.24xlarge": 5.136,
         "fargate:vcpu-hour": 0.05056,
         "fargate:gb-hour": 0.00553,

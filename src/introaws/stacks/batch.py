@@ -34,8 +34,10 @@ def build(
     instance_type: str = DEFAULT_INSTANCE_TYPE,
     spot: bool = False,
     zone: str | None = None,
+    gpus: int = JOB_GPUS,
 ) -> cdk.Stack:
-    """``zone``: the availability zone of the one subnet (one that offers ``instance_type``)."""
+    """``zone``: the availability zone of the one subnet (one that offers ``instance_type``);
+    ``gpus``: per job (0 for a CPU instance type, whose hosts could never place a GPU job)."""
     stack = new_stack(scope, stack_name, "batch", "MNIST hyper-parameter sweep on AWS Batch")
     bucket = s3.Bucket(
         stack,
@@ -82,7 +84,7 @@ def build(
             image=ecs.ContainerImage.from_ecr_repository(repository, "latest"),
             command=COMMAND,
             cpu=JOB_VCPUS,
-            gpu=JOB_GPUS,
+            gpu=gpus or None,
             memory=cdk.Size.mebibytes(JOB_MEMORY_MIB),
             environment={"BUCKET_NAME": bucket.bucket_name},
             job_role=job_role,

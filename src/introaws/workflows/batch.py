@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from introaws import pricing
+from introaws import pricing, quotas
 from introaws.deploy.engine import DeployResult
 from introaws.errors import MissingTool, NotFound, UsageError
 from introaws.progress import Event, Reporter, silent
@@ -69,10 +69,14 @@ class Stack:
 def up(
     target: Target, instance_type: str, spot: bool = False, *, dry_run: bool = False, report: Reporter = silent
 ) -> DeployResult:
-    """Deploy SimpleBatch with its subnet in a zone that offers ``instance_type``."""
+    """Deploy SimpleBatch with its subnet in a zone that offers ``instance_type``; jobs ask for
+    a GPU only when the type has one (else they would wait in RUNNABLE for ever)."""
     params: dict[str, Any] = {"instance_type": instance_type, "zone": placement.zone_for(target, instance_type, report)}
     if spot:
         params["spot"] = True
+    if not quotas.has_gpu(instance_type):
+        params["gpus"] = 0
+        report(Event("info", f"{instance_type} has no GPU: jobs run on its CPUs"))
     return lifecycle.up(target, NAME, params, dry_run=dry_run, report=report)
 
 
