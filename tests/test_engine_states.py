@@ -109,6 +109,18 @@ def test_an_unexecuted_create_is_replaced_and_stale_change_sets_removed(local):
     assert "introaws-2" not in names
 
 
+@pytest.mark.parametrize("first", [None, {}])
+def test_down_deletes_a_stack_whose_create_or_update_rolled_back(local, first):
+    if first is not None:
+        engine.deploy(local, STATES_STACK, first)
+    with pytest.raises(DeployFailed):
+        engine.deploy(local, STATES_STACK, {"bad": "BadTableOne"})
+    status = describe(local, STATES_STACK.stack_name).status
+    assert status == ("ROLLBACK_COMPLETE" if first is None else "UPDATE_ROLLBACK_COMPLETE")
+    assert engine.destroy(local, STATES_STACK)
+    assert describe(local, STATES_STACK.stack_name) is None
+
+
 def test_down_streams_the_delete_events(local):
     engine.deploy(local, STATES_STACK, {})
     seen = []

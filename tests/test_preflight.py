@@ -15,6 +15,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from conftest import target_for
+from introaws import quotas
 from introaws.deploy import assets, synth
 from introaws.deploy.synth import FileAsset
 from introaws.errors import Conflict, IntroawsError, UsageError
@@ -379,3 +380,17 @@ def test_a_task_not_yet_in_describe_tasks_is_waited_for(aws):
         qa.ask(aws, "context", "question")
     assert "the model is missing" in failed.value.message
     json.dumps(failed.value.log_tail)  # plain data
+
+
+def test_a_cpu_instance_type_gets_jobs_that_ask_for_no_gpu(home, monkeypatch):
+    monkeypatch.setenv("INTROAWS_HOME", str(home))
+    assert quotas.has_gpu("g4dn.xlarge") and quotas.has_gpu("p3.2xlarge") and quotas.has_gpu("g5.12xlarge")
+    assert not quotas.has_gpu("c5.large") and not quotas.has_gpu("t3.micro") and not quotas.has_gpu("m7g.large")
+
+    def requirements(params: dict) -> set[str]:
+        template = synth.synthesize(HANDS_ONS["batch"], params).template
+        job = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Batch::JobDefinition")
+        return {r["Type"] for r in job["Properties"]["ContainerProperties"]["ResourceRequirements"]}
+
+    assert requirements({"instance_type": "c5.large", "zone": f"{REGION}a", "gpus": 0}) == {"VCPU", "MEMORY"}
+    assert requirements({"instance_type": "g4dn.xlarge", "zone": f"{REGION}a"}) == {"VCPU", "MEMORY", "GPU"}
