@@ -183,22 +183,8 @@ def test_batch_one_small_cpu_job(aws: Aws) -> None:
         pytest.skip("batch pushes its image with Docker: start Docker")
     try:
         aws.ok("batch", "up", "--yes", "--instance-type", BATCH_INSTANCE)
-        sweep = aws.ok(
-            "batch",
-            "sweep",
-            "--push",
-            "--lr",
-            "0.1",
-            "--momentum",
-            "0.5",
-            "--epochs",
-            "1",
-            "--vcpus",
-            "2",
-            "--memory",
-            "3000",
-            "--json",
-        ).json()
+        point = "--lr 0.1 --momentum 0.5 --epochs 1 --vcpus 2 --memory 3000"
+        sweep = aws.ok("batch", "sweep", "--push", *point.split(), "--json").json()
         assert [job["status"] for job in sweep["jobs"]] == ["SUCCEEDED"]
         assert aws.ok("batch", "results", sweep["sweep_id"], "--json").json()["best"]
     finally:
