@@ -152,7 +152,7 @@ def test_no_dlami_answer_leaves_the_pinned_fallback(aws, target):
 
 
 def _block(target: Target, config: dict | None, error: str | None = None) -> Stubber:
-    control = Stubber(target.client("s3control"))
+    control = Stubber(target.client("s3control", optional=True))
     if error:
         control.add_client_error("get_public_access_block", error, expected_params={"AccountId": ACCOUNT})
     else:
@@ -192,6 +192,17 @@ def test_an_account_that_allows_public_policies_passes(aws, config, error):
     with _identity(aws), _block(aws, config, error):
         haiku.check_public_website_allowed(aws, seen.append)
     assert [e.kind for e in seen] == (["warning"] if error == "AccessDenied" else [])
+
+
+def test_an_endpoint_without_s3control_is_a_warning_not_a_crash(target, monkeypatch):
+    """``--cloud aws`` at the local cloud's endpoint: s3control's account-prefixed host does not
+    resolve there; haiku up must go on (with a warning), as on an account that hides the setting."""
+    for key, value in target.child_env().items():
+        monkeypatch.setenv(key, value)
+    at_local = Target("aws", REGION, endpoint_url=target.endpoint_url)
+    seen = []
+    haiku.check_public_website_allowed(at_local, seen.append)
+    assert [e.kind for e in seen] == ["warning"] and "could not read" in seen[0].message
 
 
 # --- the assets bucket is asked for with its owner --------------------------------------------

@@ -59,6 +59,10 @@ class _TimedOut(Exception):
     """A followed operation did not end in time (CloudFormation goes on with it)."""
 
 
+class _WouldRecreate(Exception):
+    """A dry run met a stack that ``up`` deletes before creating it anew."""
+
+
 def deploy(
     target: Target,
     hands_on: HandsOn,
@@ -80,30 +84,12 @@ def deploy(
         template = adapt_template(template)
 
     cfn = target.client("cloudformation")
-    existing = describe(target, hands_on.stack_name)
-    while existing is not None:
-        action = states.row(existing.status, existing.name).up
-        if action is Action.FOLLOW:
-            existing = _follow_other(target, existing, hands_on, wait, report)
-        elif action is Action.CONTINUE_ROLLBACK:
-            existing = _continue_rollback(target, existing, hands_on, dry_run or not wait, report)
-        elif action is Action.RECREATE:
-            if dry_run:
-                report(Event("warning", f"{existing.name} is {existing.status}: up deletes it, then creates it"))
-                return DeployResult(
-                    existing.name, "DRY_RUN", {}, _planned_create(template), synth_cache_hit=synthesized.cache_hit
-                )
-            report(Event("step", f"removing {existing.name} ({existing.status}) before creating it again"))
-            _teardown(target, existing, hands_on, report)
-            existing = None
-        elif action is Action.REFUSE:
-            raise Conflict(
-                f"stack {existing.name} is {existing.status}: introaws cannot update it",
-                f"continue or cancel that operation in the CloudFormation console, or 'introaws {hands_on.name} down'",
-            )
-        else:  # UPDATE
-            _remove_stale_change_sets(cfn, existing.stack_id, report)
-            break
+    try:
+        existing = _ready_for_change_set(target, hands_on, dry_run=dry_run, wait=wait, report=report)
+    except _WouldRecreate:
+        return DeployResult(
+            hands_on.stack_name, "DRY_RUN", {}, _planned_create(template), synth_cache_hit=synthesized.cache_hit
+        )
     creating = existing is None
     tags = [{"Key": TAG_KEY, "Value": hands_on.name}]
 
@@ -191,6 +177,36 @@ def deploy(
     return DeployResult(
         final.name, final.status, final.outputs, changes, executed=True, synth_cache_hit=synthesized.cache_hit
     )
+
+
+def _ready_for_change_set(
+    target: Target, hands_on: HandsOn, *, dry_run: bool, wait: bool, report: Reporter
+) -> StackInfo | None:
+    """Act on the stack's state (the table's ``up`` column) until it takes a change set: the
+    stack to update, or None to create one. A dry run that would re-create raises _WouldRecreate."""
+    existing = describe(target, hands_on.stack_name)
+    while existing is not None:
+        action = states.row(existing.status, existing.name).up
+        if action is Action.FOLLOW:
+            existing = _follow_other(target, existing, hands_on, wait, report)
+        elif action is Action.CONTINUE_ROLLBACK:
+            existing = _continue_rollback(target, existing, hands_on, dry_run or not wait, report)
+        elif action is Action.RECREATE:
+            if dry_run:
+                report(Event("warning", f"{existing.name} is {existing.status}: up deletes it, then creates it"))
+                raise _WouldRecreate
+            report(Event("step", f"removing {existing.name} ({existing.status}) before creating it again"))
+            _teardown(target, existing, hands_on, report)
+            existing = None
+        elif action is Action.REFUSE:
+            raise Conflict(
+                f"stack {existing.name} is {existing.status}: introaws cannot update it",
+                f"continue or cancel that operation in the CloudFormation console, or 'introaws {hands_on.name} down'",
+            )
+        else:  # UPDATE
+            _remove_stale_change_sets(target.client("cloudformation"), existing.stack_id, report)
+            return existing
+    return None
 
 
 def destroy(

@@ -60,16 +60,19 @@ def check_public_website_allowed(target: Target, report: Reporter = silent) -> N
     """Refuse before deploying when the account's S3 Block Public Access would reject (or
     silence) the website bucket's public-read policy: the stack would fail half-way or serve
     403s. Many accounts, and every new one made by an organization, have it on."""
-    control = target.client("s3control")
+    from botocore.exceptions import BotoCoreError
+
+    control = target.client("s3control", optional=True)
     try:
         config = control.get_public_access_block(AccountId=target.account_id)["PublicAccessBlockConfiguration"]
     except control.exceptions.NoSuchPublicAccessBlockConfiguration:
         return
-    except control.exceptions.ClientError as exc:
+    except (control.exceptions.ClientError, BotoCoreError) as exc:  # no permission, or no answer
+        code = exc.response["Error"].get("Code") if hasattr(exc, "response") else type(exc).__name__
         report(
             Event(
                 "warning",
-                f"could not read the account's S3 Block Public Access ({exc.response['Error'].get('Code')}); "
+                f"could not read the account's S3 Block Public Access ({code}); "
                 "if the website bucket's policy is refused, that setting is why",
             )
         )
