@@ -39,3 +39,23 @@ def large(scope: Construct, stack_name: str, count: int = 120) -> cdk.Stack:
         )
     cdk.CfnOutput(stack, "Count", value=str(count))
     return stack
+
+
+def states(scope: Construct, stack_name: str, extra: str = "", bad: str = "") -> cdk.Stack:
+    """One log group; ``extra`` adds a second one (a good update), ``bad`` a table that fails
+    (a failed create or update), so a test can walk a stack through CloudFormation's states."""
+    stack = new_stack(scope, stack_name, "teststates", "walks through stack states")
+    logs.LogGroup(stack, "Base", retention=logs.RetentionDays.ONE_DAY, removal_policy=cdk.RemovalPolicy.DESTROY)
+    if extra:
+        logs.LogGroup(stack, extra, retention=logs.RetentionDays.ONE_DAY, removal_policy=cdk.RemovalPolicy.DESTROY)
+    if bad:
+        dynamodb.CfnTable(
+            stack,
+            bad,
+            key_schema=[dynamodb.CfnTable.KeySchemaProperty(attribute_name="missing", key_type="HASH")],
+            attribute_definitions=[
+                dynamodb.CfnTable.AttributeDefinitionProperty(attribute_name="other", attribute_type="S")
+            ],
+            billing_mode="PAY_PER_REQUEST",
+        )
+    return stack

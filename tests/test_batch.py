@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, cli_env, run_cli
+from introaws.workflows import placement
 
 FIXTURE = ROOT / "tests" / "fixtures" / "mnist-small"
 
@@ -65,6 +66,8 @@ def test_job_definition_as_the_textbook_says(deployed, target, cli):
     ours = [e for e in env if e["computeEnvironmentName"].startswith("SimpleBatch")][0]
     assert ours["computeResources"]["maxvCpus"] == 64
     assert ours["computeResources"]["instanceTypes"] == ["g4dn.xlarge"]
+    subnets = target.client("ec2").describe_subnets(SubnetIds=ours["computeResources"]["subnets"])["Subnets"]
+    assert [s["AvailabilityZone"] for s in subnets] == [placement.zone_for(target, "g4dn.xlarge")]
 
 
 def test_sweep_runs_every_job_to_success(good_sweep):

@@ -17,7 +17,7 @@ import pytest
 from botocore.stub import Stubber
 
 from conftest import ROOT, cli_env, run_cli
-from introaws import quotas
+from introaws import pricing, quotas
 from introaws.errors import UsageError
 from introaws.target import Target
 from introaws.workflows import dnn
@@ -229,8 +229,14 @@ def test_quota_codes_by_family():
     assert quotas.on_demand_code("t2.micro") == quotas.STANDARD_ON_DEMAND
 
 
-def test_paid_up_on_aws_refuses_without_yes(home):
-    env = cli_env(home, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_EC2_METADATA_DISABLED="true")
+def test_paid_up_on_aws_refuses_without_yes(home, monkeypatch):
+    env = cli_env(
+        home,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_EC2_METADATA_DISABLED="true",
+        INTROAWS_PRICES="table",
+    )
     result = run_cli(
         home,
         "--cloud",
@@ -247,4 +253,6 @@ def test_paid_up_on_aws_refuses_without_yes(home):
         timeout=120,
     )
     assert result.code != 0
-    assert "$0.526/hour" in result.err and "--yes" in result.err
+    monkeypatch.setenv("INTROAWS_PRICES", "table")
+    hourly = pricing.idle_hourly(Target("aws", "ap-northeast-1"), "dnn", "g4dn.xlarge")
+    assert f"${hourly:.3f}/hour in ap-northeast-1" in result.err and "--yes" in result.err

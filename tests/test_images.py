@@ -4,9 +4,14 @@ cloud's endpoint: always linux/amd64, the context holds the payloads, failures a
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import ROOT, cli_env, run_cli
+from introaws.target import Target
+from introaws.workflows import batch
+from introaws.workflows.batch import STATES
 
 FIXTURE = ROOT / "tests" / "fixtures" / "mnist-small"
 REGION = "ap-northeast-1"
@@ -57,3 +62,50 @@ def test_no_engine_is_one_line_before_anything_is_built(batch_stack, home, targe
     assert missing.code == 7
     assert "no Docker engine answers at unix:///nonexistent/docker.sock" in missing.err
     assert "start Docker" in missing.err
+
+
+# --- batch sweep on AWS: the jobs' image must be in ECR before anything is submitted -----------
+
+
+def _aws_at_local(target, monkeypatch) -> Target:
+    """The ``aws`` code path pointed at the local cloud's endpoint, as ``--cloud aws`` with
+    ``AWS_ENDPOINT_URL`` is (what the CLI tests above run)."""
+    for key, value in target.child_env().items():
+        monkeypatch.setenv(key, value)
+    return Target("aws", REGION, endpoint_url=target.endpoint_url)
+
+
+def _jobs(target, queue: str) -> list[str]:
+    batch = target.client("batch")
+    return [
+        j["jobId"] for status in STATES for j in batch.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]
+    ]
+
+
+def test_sweep_on_aws_refuses_before_submitting_when_the_image_is_not_in_ecr(batch_stack, home, target, docker_engine):
+    engine, host = docker_engine
+    refused = aws_cli(home, target, host, "batch", "sweep", "--lr", "0.1", "--momentum", "0.5")
+    assert refused.code == 3, refused.err
+    assert "introaws batch push" in refused.err and "CannotPullContainerError" in refused.err
+    assert "Traceback" not in refused.err
+    queue = target.client("cloudformation").describe_stacks(StackName="SimpleBatch")["Stacks"][0]["Outputs"]
+    queue_arn = next(o["OutputValue"] for o in queue if o["OutputKey"] == "JobQueueArn")
+    assert _jobs(target, queue_arn) == [] and not engine.builds
+
+
+def test_the_image_check_passes_once_the_image_is_there_and_push_pushes_it(
+    batch_stack, target, docker_engine, monkeypatch
+):
+    engine, host = docker_engine
+    monkeypatch.setenv("DOCKER_HOST", host)
+    monkeypatch.setenv("MNIST_DATA_DIR", str(FIXTURE))
+    aws = _aws_at_local(target, monkeypatch)
+    stack = batch.Stack.of(aws)
+    seen = []
+    batch.ensure_image(aws, stack, push=True, report=seen.append)  # missing: built and pushed
+    assert engine.pushes and any("not in ECR yet" in e.message for e in seen)
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"})
+    aws.client("ecr").put_image(repositoryName=stack.repository, imageManifest=manifest, imageTag="latest")
+    engine.pushes.clear()
+    batch.ensure_image(aws, stack)  # there: nothing to do, nothing refused
+    assert not engine.pushes

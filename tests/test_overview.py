@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import cli_env, run_cli
+from conftest import cli_env, run_cli, target_for
 
 
 def test_status_and_down_all(fresh_home):
@@ -13,6 +13,11 @@ def test_status_and_down_all(fresh_home):
     assert all(r["status"] == "CREATE_COMPLETE" and r["created"] for r in rows)
     table = run_cli(fresh_home, "status")
     assert "SimpleDynamoDb" in table.out and "SimpleS3" in table.out
+    # The AWS code path (at the local endpoint) prices each stack in its region.
+    aws_env = cli_env(fresh_home, **target_for(fresh_home).child_env(), INTROAWS_PRICES="table")
+    aws_rows = run_cli(fresh_home, "--cloud", "aws", "--region", "ap-northeast-1", "status", "--json", env=aws_env)
+    assert aws_rows.code == 0, aws_rows.err
+    assert [(r["region"], r["hourly_usd"]) for r in aws_rows.json()] == [("ap-northeast-1", 0.0)] * 2
     assert run_cli(fresh_home, "down", "--all").code != 0  # refuses without --yes here
     done = run_cli(fresh_home, "down", "--all", "--yes")
     assert done.code == 0, done.err

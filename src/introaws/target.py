@@ -28,11 +28,19 @@ class Target:
     region: str
     profile: str | None = None
     endpoint_url: str | None = None
+    poll_s: float | None = None  # seconds between polls of long operations (default: by cloud)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def is_local(self) -> bool:
         return self.cloud == "local"
+
+    @property
+    def poll_interval(self) -> float:
+        """How often to ask about a running operation: the local cloud answers at once."""
+        if self.poll_s is not None:
+            return self.poll_s
+        return 0.2 if self.is_local else 3.0
 
     @cached_property
     def session(self) -> boto3.Session:
@@ -42,17 +50,24 @@ class Target:
             return boto3.Session(region_name=self.region, **LOCAL_CREDENTIALS)
         return boto3.Session(profile_name=self.profile, region_name=self.region)
 
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
+    def client(self, service: str, *, region: str | None = None, optional: bool = False) -> Any:
+        """A boto3 client on this target's endpoint (one per kind, reused). ``region``: a service
+        answered in one region only (the Pricing API); ``optional``: an answer introaws can do
+        without, so short time-outs and one try instead of minutes of retries."""
+        key = f"{service}@{region or self.region}{'?' if optional else ''}"
+        if key not in self._clients:
             from botocore.config import Config
 
             config = Config(
-                retries={"max_attempts": 5, "mode": "standard"},
+                retries={"max_attempts": 1 if optional else 5, "mode": "standard"},
                 s3={"addressing_style": "path"} if self.is_local else {},
                 max_pool_connections=32,
+                **({"connect_timeout": 3, "read_timeout": 10} if optional else {}),
             )
-            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=config)
-        return self._clients[service]
+            self._clients[key] = self.session.client(
+                service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=config
+            )
+        return self._clients[key]
 
     def resource(self, service: str) -> Any:
         """A boto3 resource (DynamoDB tables) on the same endpoint as :meth:`client`."""

@@ -27,17 +27,12 @@ def up(
     json_out: bool = context.JSON_OPTION,
 ) -> None:
     """Deploy SimpleBatch: bucket, VPC, compute environment (max 64 vCPUs), queue, job definition, ECR."""
-    from introaws.workflows import lifecycle
+    from introaws.workflows import batch
 
     if not dry_run:
         confirm_cost(ctx, "batch", yes)
-    params: dict[str, Any] = {}
-    if instance_type != "g4dn.xlarge":
-        params["instance_type"] = instance_type
-    if spot:
-        params["spot"] = True
     with render.progress() as report:
-        result = lifecycle.up(context.target(ctx), "batch", params, dry_run=dry_run, report=report)
+        result = batch.up(context.target(ctx), instance_type, spot, dry_run=dry_run, report=report)
     show_up("batch", result, json_out)
 
 
@@ -101,6 +96,7 @@ def sweep(
     memory: int = typer.Option(None, "--memory", help="MiB per job (job definition: 12000)."),
     attempts: int = typer.Option(1, "--attempts", help="Tries per job (Batch retry strategy), 1-10."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the jobs until they end."),
+    push: bool = typer.Option(False, "--push", help="AWS: build and push the jobs' image first if ECR lacks it."),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
     """Submit one job per (lr, momentum) and follow their states in a live table."""
@@ -120,6 +116,7 @@ def sweep(
             gpus=gpus,
             memory=memory,
             attempts=attempts,
+            push=push,
             report=report,
         )
     render.success(f"{submitted['sweep_id']}: {len(submitted['jobs'])} jobs submitted")

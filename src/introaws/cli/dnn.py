@@ -37,7 +37,7 @@ def up(
     target = context.target(ctx)
     request = dnn.UpRequest(key, instance_type, ssh_from, ami, idle_stop)
     if not dry_run and not (not request.given and ec2.already_up(target, request.as_ec2(), dnn.NAME)):
-        confirm_cost(ctx, "dnn", yes, hourly=dnn.hourly_cost(request), what=dnn.instance_type(request))
+        confirm_cost(ctx, "dnn", yes, hourly=dnn.hourly_cost(target, request), what=dnn.instance_type(request))
     with render.progress() as report:
         result = dnn.up(target, request, dry_run=dry_run, report=report)
     show_up(

@@ -34,8 +34,8 @@ def up(
     target = context.target(ctx)
     request = ec2.UpRequest(key, instance_type, ssh_from, ttl)
     if not dry_run and not ec2.already_up(target, request):
-        hourly = pricing.ec2_hourly(instance_type or ec2.DEFAULT_INSTANCE_TYPE)
-        confirm_cost(ctx, "ec2", yes, hourly=hourly, what=instance_type or ec2.DEFAULT_INSTANCE_TYPE)
+        chosen = instance_type or ec2.DEFAULT_INSTANCE_TYPE
+        confirm_cost(ctx, "ec2", yes, hourly=pricing.idle_hourly(target, "ec2", chosen), what=chosen)
     with render.progress() as report:
         result = ec2.up(target, request, dry_run=dry_run, report=report)
     show_up(

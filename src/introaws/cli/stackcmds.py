@@ -9,6 +9,12 @@ import typer
 
 from introaws.cli import context, render
 
+WAIT_OPTION = typer.Option(
+    True,
+    "--wait/--no-wait",
+    help="Follow the stack's operation to its end (--no-wait: refuse a busy stack, return at once).",
+)
+
 
 def show_up(name: str, result: Any, json_out: bool, next_step: str | None = None) -> None:
     """What ``up`` prints: JSON, or the plan for a dry run, or outputs, what to do next and how
@@ -40,6 +46,9 @@ def render_up(name: str, result: Any) -> None:
         return
     if result.up_to_date:
         render.success(f"{result.stack} is up to date (no changes)")
+    elif result.status.endswith("_IN_PROGRESS"):
+        render.note(f"{result.stack} is deploying ({result.status}); follow it with: introaws {name} status")
+        return
     else:
         render.success(f"{result.stack} deployed ({result.status})")
     if result.outputs:
@@ -50,7 +59,8 @@ def render_up(name: str, result: Any) -> None:
 def confirm_cost(
     ctx: typer.Context, name: str, yes: bool, hourly: float | None = None, what: str | None = None
 ) -> None:
-    """On AWS, show what a hands-on costs while it runs and ask before creating it.
+    """On AWS, show what a hands-on costs per hour in the target's region while it is up, and
+    ask before creating it.
 
     ``hourly`` overrides the hands-on's idle price (an instance type chosen on the command
     line); ``what`` names it, and an unknown price is said to be unknown."""
@@ -59,14 +69,15 @@ def confirm_cost(
     target = context.target(ctx)
     if target.is_local:
         return
-    hourly = pricing.idle_hourly(name) if hourly is None and what is None else hourly
+    hourly = pricing.idle_hourly(target, name) if hourly is None and what is None else hourly
     if what and hourly is None:
-        render.warning(f"this creates paid resources ({what}); introaws does not know its price")
+        render.warning(f"this creates paid resources ({what}); introaws does not know its price in {target.region}")
     elif not hourly:
         return
     else:
         render.warning(
-            f"this creates paid resources: about ${hourly:.3f}/hour, ${hourly * 24:.2f} if forgotten for a day"
+            f"this creates paid resources: about ${hourly:.3f}/hour in {target.region}, "
+            f"${hourly * 24:.2f} if forgotten for a day"
         )
     context.confirm(f"create the {name} hands-on on AWS ({target.region})?", yes)
 
@@ -79,6 +90,7 @@ def add_lifecycle(
     def up(
         ctx: typer.Context,
         dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
+        wait: bool = WAIT_OPTION,
         yes: bool = context.YES_OPTION,
         json_out: bool = context.JSON_OPTION,
     ) -> None:
@@ -88,22 +100,24 @@ def add_lifecycle(
         if not dry_run:
             confirm_cost(ctx, name, yes)
         with render.progress() as report:
-            result = lifecycle.up(context.target(ctx), name, dry_run=dry_run, report=report)
+            result = lifecycle.up(context.target(ctx), name, dry_run=dry_run, wait=wait, report=report)
         show_up(name, result, json_out)
 
     if with_up:
         app.command("up")(up)
 
     @app.command("down")
-    def down(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
+    def down(ctx: typer.Context, wait: bool = WAIT_OPTION, yes: bool = context.YES_OPTION) -> None:
         """Destroy the hands-on's stack and everything in it (buckets are emptied first)."""
         from introaws.workflows import lifecycle
 
         target = context.target(ctx)
         context.confirm(f"destroy the {name} hands-on and all its data on the {target.cloud} cloud?", yes)
         with render.progress() as report:
-            existed = lifecycle.down(target, name, report=report)
-        if existed:
+            existed = lifecycle.down(target, name, report=report, wait=wait)
+        if existed and not wait:
+            render.note(f"{lifecycle.hands_on(name).stack_name} is being deleted; see: introaws {name} status")
+        elif existed:
             render.success(f"{lifecycle.hands_on(name).stack_name} destroyed")
         else:
             render.note(f"nothing to destroy: the {name} hands-on is not deployed")

@@ -2,7 +2,8 @@
 
 Keys are content hashes chosen by CDK, so an object already present is never uploaded again.
 Directories are zipped deterministically (sorted names, fixed timestamps), so the same
-content always gives the same bytes.
+content always gives the same bytes. Every request names this account as the bucket's expected
+owner, so a same-named bucket of another account is refused, never written to.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from introaws.deploy.synth import FileAsset
+from introaws.errors import Conflict
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 
@@ -21,18 +23,30 @@ def bucket_name(target: Target, template_name: str) -> str:
     return template_name.replace("${AWS::AccountId}", target.account_id).replace("${AWS::Region}", target.region)
 
 
+def owned(target: Target) -> dict[str, str]:
+    """The argument that makes S3 refuse a request to a bucket of another account: bucket names
+    are global, so a bucket named like ours may be someone else's (and would receive our code)."""
+    return {"ExpectedBucketOwner": target.account_id}
+
+
 def ensure_bucket(target: Target, name: str) -> None:
     s3 = target.client("s3")
     try:
-        s3.head_bucket(Bucket=name)
+        s3.head_bucket(Bucket=name, **owned(target))
         return
     except s3.exceptions.ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
+        code = exc.response["Error"]["Code"]
+        if code in ("403", "AccessDenied", "Forbidden"):
+            raise _not_ours(target, name) from None
+        if code not in ("404", "NoSuchBucket", "NotFound"):
             raise
     kwargs: dict[str, object] = {"Bucket": name}
     if target.region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
-    s3.create_bucket(**kwargs)
+    try:
+        s3.create_bucket(**kwargs)
+    except s3.exceptions.BucketAlreadyExists:  # taken by another account since the check
+        raise _not_ours(target, name) from None
     s3.put_public_access_block(
         Bucket=name,
         PublicAccessBlockConfiguration={
@@ -41,6 +55,15 @@ def ensure_bucket(target: Target, name: str) -> None:
             "BlockPublicPolicy": True,
             "RestrictPublicBuckets": True,
         },
+        **owned(target),
+    )
+
+
+def _not_ours(target: Target, name: str) -> Conflict:
+    return Conflict(
+        f"the assets bucket {name} exists but is not account {target.account_id}'s (or you may not read it)",
+        "introaws publishes Lambda code and templates only to a bucket of your own account: delete that "
+        "bucket if it is yours in another account, or check your IAM permissions for S3",
     )
 
 
@@ -50,13 +73,13 @@ def publish(target: Target, assets: list[FileAsset], report: Reporter = silent) 
         bucket = bucket_name(target, asset.bucket)
         ensure_bucket(target, bucket)
         try:
-            s3.head_object(Bucket=bucket, Key=asset.key)
+            s3.head_object(Bucket=bucket, Key=asset.key, **owned(target))
             continue
         except s3.exceptions.ClientError:
             pass
         body = zip_directory(asset.source) if asset.packaging == "zip" else asset.source.read_bytes()
         report(Event("step", f"publishing asset {asset.key} ({len(body):,} bytes)"))
-        s3.put_object(Bucket=bucket, Key=asset.key, Body=body)
+        s3.put_object(Bucket=bucket, Key=asset.key, Body=body, **owned(target))
 
 
 def upload_directory(target: Target, bucket: str, directory: Path, extra: dict[str, bytes] | None = None) -> list[str]:
@@ -73,7 +96,7 @@ def upload_directory(target: Target, bucket: str, directory: Path, extra: dict[s
         content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
         if content_type.startswith("text/") or content_type in ("application/json", "application/javascript"):
             content_type += "; charset=utf-8"
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **owned(target))
     return list(files)
 
 
@@ -81,7 +104,7 @@ def upload_template(target: Target, bucket_template: str, key: str, body: bytes)
     """Put a large template in the assets bucket; returns the URL CloudFormation reads."""
     bucket = bucket_name(target, bucket_template)
     ensure_bucket(target, bucket)
-    target.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+    target.client("s3").put_object(Bucket=bucket, Key=key, Body=body, **owned(target))
     return f"https://{bucket}.s3.{target.region}.amazonaws.com/{key}"  # the local cloud reads its own S3
 
 

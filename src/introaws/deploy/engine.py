@@ -1,8 +1,11 @@
 """Deploy and destroy a hands-on's stack through CloudFormation change sets.
 
-``deploy``: synth (cached) -> compare with what is deployed (identical: done, nothing
-created) -> change set (the plan; a dry run shows it and deletes it) -> publish assets ->
-execute, streaming stack events -> outputs. ``destroy``: pre-delete hooks, delete, wait.
+``deploy``: synth (cached) -> bring the stack to a state that takes a change set (the table in
+:mod:`introaws.deploy.states`: follow a running operation, continue a failed rollback, delete a
+failed create, remove change sets an interrupted run left) -> compare with what is deployed
+(identical: done, nothing created) -> change set (the plan; a dry run shows it and deletes it)
+-> publish assets -> execute, streaming this deploy's events -> outputs. ``destroy``: pre-delete
+hooks, delete, stream the delete's events until it ends or times out, naming what blocks it.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from introaws.deploy import assets, hooks, synth
+from introaws.deploy import assets, hooks, states, synth
+from introaws.deploy.events import EventCursor, describe_event, report_events
 from introaws.deploy.stackinfo import StackInfo, describe
+from introaws.deploy.states import Action
 from introaws.errors import Conflict, DeployFailed
 from introaws.progress import Event, Reporter, silent
 from introaws.stacks import ASSETS_BUCKET, TAG_KEY, HandsOn
@@ -22,7 +27,13 @@ from introaws.target import Target
 # CloudFormation refuses a TemplateBody over this size; larger ones go through S3.
 TEMPLATE_BODY_LIMIT = 51_200
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+CHANGE_SET_PREFIX = "introaws-"
+# A delete that takes longer is reported with what it waits on (CloudFormation goes on).
+DELETE_TIMEOUT_S = 30 * 60
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+# What CloudFormation says when a network interface (Lambda, Batch, Fargate) holds a subnet
+# or security group: they are released minutes after their owner is gone.
+_ENI_MARKERS = ("network interface", "DependencyViolation", "has dependencies")
 
 
 @dataclass(frozen=True)
@@ -49,33 +60,46 @@ class DeployResult:
     synth_cache_hit: bool = False
 
 
+class _TimedOut(Exception):
+    """A followed operation did not end in time (CloudFormation goes on with it)."""
+
+
+class _WouldRecreate(Exception):
+    """A dry run met a stack that ``up`` deletes before creating it anew."""
+
+
 def deploy(
     target: Target,
     hands_on: HandsOn,
     params: dict[str, Any] | None = None,
     *,
     dry_run: bool = False,
+    wait: bool = True,
     report: Reporter = silent,
 ) -> DeployResult:
+    """Create or update the hands-on's stack. ``wait=False`` refuses a stack that is busy and
+    returns once the change set is executing."""
     report(Event("step", f"synthesizing {hands_on.stack_name}"))
     synthesized = synth.synthesize(hands_on, params)
     report(Event("info", "template from cache" if synthesized.cache_hit else "template synthesized"))
     template = synthesized.template
 
-    existing = describe(target, hands_on.stack_name)
-    if existing and existing.busy:
-        raise Conflict(
-            f"stack {existing.name} is busy ({existing.status})",
-            "wait for it to finish, then run the command again",
+    cfn = target.client("cloudformation")
+    try:
+        existing = _ready_for_change_set(target, hands_on, dry_run=dry_run, wait=wait, report=report)
+    except _WouldRecreate:
+        return DeployResult(
+            hands_on.stack_name, "DRY_RUN", {}, _planned_create(template), synth_cache_hit=synthesized.cache_hit
         )
-    if existing and existing.status == "ROLLBACK_COMPLETE":
-        report(Event("step", f"removing {existing.name}, left over from a failed create"))
-        _delete_and_wait(target, existing.name, report)
-        existing = None
-    creating = existing is None or existing.status == "REVIEW_IN_PROGRESS"
+    creating = existing is None
     tags = [{"Key": TAG_KEY, "Value": hands_on.name}]
 
-    if not creating and existing and _deployed_matches(target, existing, template):
+    if (
+        not creating
+        and existing
+        and existing.status.endswith("_COMPLETE")
+        and _deployed_matches(target, existing, template)
+    ):
         return DeployResult(
             existing.name, existing.status, existing.outputs, up_to_date=True, synth_cache_hit=synthesized.cache_hit
         )
@@ -93,10 +117,9 @@ def deploy(
     else:
         template_arg = {"TemplateBody": body}
 
-    cfn = target.client("cloudformation")
-    change_set_name = f"introaws-{int(time.time() * 1000)}"
+    change_set_name = f"{CHANGE_SET_PREFIX}{int(time.time() * 1000)}"
     report(Event("step", "creating change set"))
-    cfn.create_change_set(
+    created = cfn.create_change_set(
         StackName=hands_on.stack_name,
         ChangeSetName=change_set_name,
         ChangeSetType="CREATE" if creating else "UPDATE",
@@ -104,7 +127,8 @@ def deploy(
         Tags=tags,
         **template_arg,
     )
-    described = _wait_change_set(target, hands_on.stack_name, change_set_name)
+    stack_id = created.get("StackId") or hands_on.stack_name
+    described = _wait_change_set(target, stack_id, change_set_name)
     if described is None:  # nothing to change
         return DeployResult(
             hands_on.stack_name,
@@ -116,134 +140,304 @@ def deploy(
     changes = [_change(c) for c in described.get("Changes", [])]
 
     if dry_run:
-        cfn.delete_change_set(StackName=hands_on.stack_name, ChangeSetName=change_set_name)
+        cfn.delete_change_set(StackName=stack_id, ChangeSetName=change_set_name)
         if creating:
-            _delete_and_wait(target, hands_on.stack_name, silent)
+            _delete_quietly(target, stack_id)
         return DeployResult(hands_on.stack_name, "DRY_RUN", {}, changes, synth_cache_hit=synthesized.cache_hit)
 
     assets.publish(target, synthesized.assets, report)
     report(Event("step", f"deploying {hands_on.stack_name} ({len(changes)} changes)"))
-    started = time.time()
+    cursor = EventCursor.from_now(cfn, stack_id)
     try:
-        cfn.execute_change_set(StackName=hands_on.stack_name, ChangeSetName=change_set_name)
+        cfn.execute_change_set(StackName=stack_id, ChangeSetName=change_set_name)
     except cfn.exceptions.ClientError as exc:
-        failed = describe(target, hands_on.stack_name)
+        report_events(cursor.read(), report)
+        failed = describe(target, stack_id)
         if failed and ("ROLLBACK" in failed.status or "FAILED" in failed.status):
-            raise _failure(target, failed, hands_on) from exc
+            raise _failure(failed, cursor, hands_on) from exc
         raise DeployFailed(
             f"deploying {hands_on.stack_name} failed: {exc.response['Error'].get('Message', exc)}",
             f"run 'introaws {hands_on.name} down' to clean up, then try again with --debug",
         ) from exc
-    final = _wait_stack(target, hands_on.stack_name, started, report)
+    if not wait:
+        running = describe(target, stack_id)
+        report(Event("info", f"{hands_on.stack_name} is deploying; see 'introaws {hands_on.name} status'"))
+        return DeployResult(
+            hands_on.stack_name,
+            running.status if running else "",
+            running.outputs if running else {},
+            changes,
+            executed=True,
+            synth_cache_hit=synthesized.cache_hit,
+        )
+    final = _follow(target, cursor, report)
+    if final is None:
+        raise DeployFailed(f"stack {hands_on.stack_name} disappeared while deploying", "run up again")
     if not final.status.endswith("_COMPLETE") or "ROLLBACK" in final.status:
-        raise _failure(target, final, hands_on)
+        raise _failure(final, cursor, hands_on)
     return DeployResult(
         final.name, final.status, final.outputs, changes, executed=True, synth_cache_hit=synthesized.cache_hit
     )
 
 
-def destroy(target: Target, hands_on: HandsOn, report: Reporter = silent) -> bool:
-    """Delete the hands-on's stack and everything in it; False when there was none."""
+def _ready_for_change_set(
+    target: Target, hands_on: HandsOn, *, dry_run: bool, wait: bool, report: Reporter
+) -> StackInfo | None:
+    """Act on the stack's state (the table's ``up`` column) until it takes a change set: the
+    stack to update, or None to create one. A dry run that would re-create raises _WouldRecreate."""
     existing = describe(target, hands_on.stack_name)
-    if existing is None:
-        return False
-    if existing.busy and not existing.status.startswith("DELETE"):
-        raise Conflict(f"stack {existing.name} is busy ({existing.status})", "wait, then run down again")
+    while existing is not None:
+        action = states.row(existing.status, existing.name).up
+        if action is Action.FOLLOW:
+            existing = _follow_other(target, existing, hands_on, wait, report)
+        elif action is Action.CONTINUE_ROLLBACK:
+            existing = _continue_rollback(target, existing, hands_on, dry_run or not wait, report)
+        elif action is Action.RECREATE:
+            if dry_run:
+                report(Event("warning", f"{existing.name} is {existing.status}: up deletes it, then creates it"))
+                raise _WouldRecreate
+            report(Event("step", f"removing {existing.name} ({existing.status}) before creating it again"))
+            _teardown(target, existing, hands_on, report)
+            existing = None
+        elif action is Action.REFUSE:
+            raise Conflict(
+                f"stack {existing.name} is {existing.status}: introaws cannot update it",
+                f"continue or cancel that operation in the CloudFormation console, or 'introaws {hands_on.name} down'",
+            )
+        else:  # UPDATE
+            _remove_stale_change_sets(target.client("cloudformation"), existing.stack_id, report)
+            return existing
+    return None
+
+
+def destroy(
+    target: Target,
+    hands_on: HandsOn,
+    report: Reporter = silent,
+    *,
+    wait: bool = True,
+    timeout_s: float = DELETE_TIMEOUT_S,
+) -> bool:
+    """Delete the hands-on's stack and everything in it; False when there was none.
+
+    ``wait=False`` refuses a stack busy with another operation and returns once the delete
+    has started; ``timeout_s`` bounds the wait for the delete (CloudFormation goes on)."""
+    existing = describe(target, hands_on.stack_name)
+    while existing is not None:
+        action = states.row(existing.status, existing.name).down
+        if action is Action.NOTHING:
+            return False
+        if action is Action.FOLLOW and existing.status == "DELETE_IN_PROGRESS":
+            report(Event("step", f"{existing.name} is already being deleted"))
+            if wait:
+                _finish_delete(
+                    target,
+                    EventCursor.from_now(target.client("cloudformation"), existing.stack_id),
+                    existing,
+                    hands_on,
+                    timeout_s,
+                    report,
+                )
+            return True
+        if action is Action.FOLLOW:
+            existing = _follow_other(target, existing, hands_on, wait, report)
+            continue
+        if action is Action.RETRY_DELETE:
+            report(
+                Event(
+                    "warning",
+                    f"an earlier delete of {existing.name} failed, leaving {_leftovers_text(target, existing)}; "
+                    "deleting again",
+                )
+            )
+        _teardown(target, existing, hands_on, report, wait=wait, timeout_s=timeout_s)
+        return True
+    return False
+
+
+def _teardown(
+    target: Target,
+    info: StackInfo,
+    hands_on: HandsOn,
+    report: Reporter,
+    *,
+    wait: bool = True,
+    timeout_s: float = DELETE_TIMEOUT_S,
+) -> None:
+    """Empty what CloudFormation cannot delete while it holds data, delete, follow the delete."""
     cfn = target.client("cloudformation")
-    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=existing.name):
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=info.stack_id):
         for resource in page["StackResourceSummaries"]:
             hook = hooks.PRE_DELETE.get(resource["ResourceType"])
             physical = resource.get("PhysicalResourceId")
             if hook and physical and resource["ResourceStatus"] != "DELETE_COMPLETE":
                 hook(target, physical, report)
-    report(Event("step", f"deleting {existing.name}"))
-    _delete_and_wait(target, existing.name, report)
-    return True
+    report(Event("step", f"deleting {info.name}"))
+    cursor = EventCursor.from_now(cfn, info.stack_id)
+    cfn.delete_stack(StackName=info.stack_id)
+    if not wait:
+        report(Event("info", f"{info.name} is being deleted; see 'introaws {hands_on.name} status'"))
+        return
+    _finish_delete(target, cursor, info, hands_on, timeout_s, report)
 
 
-def _delete_and_wait(target: Target, stack_name: str, report: Reporter) -> None:
+def _finish_delete(
+    target: Target, cursor: EventCursor, info: StackInfo, hands_on: HandsOn, timeout_s: float, report: Reporter
+) -> None:
+    try:
+        final = _follow(target, cursor, report, timeout_s)
+    except _TimedOut:
+        waiting = ", ".join(
+            f"{e['LogicalResourceId']} ({e.get('ResourceType', '')})" for e in cursor.still_in_progress()
+        )
+        raise DeployFailed(
+            f"{info.name} is still being deleted after {timeout_s / 60:.0f} min"
+            + (f", waiting on {waiting}" if waiting else ""),
+            f"CloudFormation goes on by itself: check with 'introaws {hands_on.name} status' and run "
+            f"'introaws {hands_on.name} down' again later",
+        ) from None
+    if final is None:
+        return
+    if final.status == "DELETE_FAILED":
+        left = _leftovers(target, final)
+        text = "; ".join(left) or final.reason or "CloudFormation gave no reason"
+        eni = any(marker.lower() in text.lower() for marker in _ENI_MARKERS)
+        raise DeployFailed(
+            f"deleting {final.name} failed; left: {text}",
+            "a network interface (from Lambda, Batch or Fargate) still holds it; they are released minutes after "
+            f"their owner is gone: run 'introaws {hands_on.name} down' again in a few minutes, or delete the "
+            "interface in the EC2 console (Network Interfaces)"
+            if eni
+            else f"remove or fix what is named there, then run 'introaws {hands_on.name} down' again",
+        )
+    raise DeployFailed(f"deleting {final.name} ended {final.status}", f"run 'introaws {hands_on.name} down' again")
+
+
+def _leftovers(target: Target, info: StackInfo) -> list[str]:
+    """The resources a failed delete left, each with CloudFormation's reason."""
     cfn = target.client("cloudformation")
-    started = time.time()
-    cfn.delete_stack(StackName=stack_name)
-    while True:
-        info = describe(target, stack_name)
-        if info is None:
-            return
-        if info.status == "DELETE_FAILED":
-            reason = _first_failure(target, stack_name, started)
-            raise DeployFailed(
-                f"deleting {stack_name} failed: {reason}",
-                "remove the resource named there by hand (or fix its cause), then run down again",
-            )
-        time.sleep(_poll_interval(target))
+    return [
+        f"{r['LogicalResourceId']} ({r['ResourceType']}): {r.get('ResourceStatusReason') or 'no reason given'}"
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=info.stack_id)
+        for r in page["StackResourceSummaries"]
+        if r["ResourceStatus"] == "DELETE_FAILED"
+    ]
+
+
+def _leftovers_text(target: Target, info: StackInfo) -> str:
+    return "; ".join(_leftovers(target, info)) or "resources CloudFormation did not name"
+
+
+def _follow_other(target: Target, info: StackInfo, hands_on: HandsOn, wait: bool, report: Reporter) -> StackInfo | None:
+    """Another operation is running on the stack: follow it to its end (or refuse, not waiting)."""
+    cfn = target.client("cloudformation")
+    cursor = EventCursor.from_now(cfn, info.stack_id)
+    if not wait:
+        latest = cfn.describe_stack_events(StackName=info.stack_id)["StackEvents"][:1]
+        last = f"; last event: {latest[0]['LogicalResourceId']} {latest[0]['ResourceStatus']}" if latest else ""
+        raise Conflict(
+            f"stack {info.name} is busy: {info.status}{last}",
+            f"wait for it to end (see 'introaws {hands_on.name} status'), or run without --no-wait to follow it",
+        )
+    report(Event("step", f"{info.name} is {info.status}: following it to its end"))
+    return _follow(target, cursor, report)
+
+
+def _continue_rollback(
+    target: Target, info: StackInfo, hands_on: HandsOn, refuse: bool, report: Reporter
+) -> StackInfo | None:
+    """UPDATE_ROLLBACK_FAILED takes no update until its rollback is continued (and succeeds)."""
+    if refuse:
+        raise Conflict(
+            f"stack {info.name} is {info.status}: its last update could not be rolled back",
+            f"run 'introaws {hands_on.name} up' without --dry-run or --no-wait (it continues the rollback "
+            f"first), or 'introaws {hands_on.name} down'",
+        )
+    cfn = target.client("cloudformation")
+    report(Event("step", f"{info.name} is {info.status}: continuing its rollback"))
+    cursor = EventCursor.from_now(cfn, info.stack_id)
+    cfn.continue_update_rollback(StackName=info.stack_id)
+    final = _follow(target, cursor, report)
+    if final is not None and final.status == "UPDATE_ROLLBACK_FAILED":
+        failed = cursor.first_failure()
+        skip = f" --resources-to-skip {failed['LogicalResourceId']}" if failed else ""
+        raise DeployFailed(
+            f"the rollback of {info.name} failed again: {describe_event(failed) if failed else final.reason}",
+            f"fix that cause and run 'introaws {hands_on.name} up' again; or skip the resource with "
+            f"'aws cloudformation continue-update-rollback --stack-name {info.name}{skip}'; "
+            f"or remove the stack with 'introaws {hands_on.name} down'",
+        )
+    return final
+
+
+def _remove_stale_change_sets(cfn: Any, stack_id: str, report: Reporter) -> None:
+    """Change sets an interrupted ``up`` left behind (introaws's, not executing) are removed."""
+    for page in cfn.get_paginator("list_change_sets").paginate(StackName=stack_id):
+        for summary in page.get("Summaries", []):
+            if summary["ChangeSetName"].startswith(CHANGE_SET_PREFIX) and (
+                summary.get("ExecutionStatus") != "EXECUTE_IN_PROGRESS"
+            ):
+                cfn.delete_change_set(StackName=stack_id, ChangeSetName=summary["ChangeSetId"])
+                report(Event("info", f"removed change set {summary['ChangeSetName']}, left by an interrupted run"))
+
+
+def _delete_quietly(target: Target, stack_id: str) -> None:
+    """Remove the empty stack a dry run's CREATE change set made."""
+    cfn = target.client("cloudformation")
+    cfn.delete_stack(StackName=stack_id)
+    while (info := describe(target, stack_id)) is not None and info.busy:
+        time.sleep(target.poll_interval)
+
+
+def _planned_create(template: dict[str, Any]) -> list[Change]:
+    return [
+        Change("Add", logical_id, resource.get("Type", ""))
+        for logical_id, resource in template.get("Resources", {}).items()
+    ]
 
 
 def _deployed_matches(target: Target, existing: StackInfo, template: dict[str, Any]) -> bool:
-    body = target.client("cloudformation").get_template(StackName=existing.name)["TemplateBody"]
+    body = target.client("cloudformation").get_template(StackName=existing.stack_id or existing.name)["TemplateBody"]
     deployed = json.loads(body) if isinstance(body, str) else body
     return json.loads(json.dumps(deployed)) == json.loads(json.dumps(template))
 
 
-def _wait_change_set(target: Target, stack_name: str, name: str) -> dict[str, Any] | None:
+def _wait_change_set(target: Target, stack_id: str, name: str) -> dict[str, Any] | None:
     cfn = target.client("cloudformation")
     while True:
-        described = cfn.describe_change_set(StackName=stack_name, ChangeSetName=name)
+        described = cfn.describe_change_set(StackName=stack_id, ChangeSetName=name)
         status = described["Status"]
         if status == "CREATE_COMPLETE":
             return described
         if status == "FAILED":
             reason = described.get("StatusReason", "")
             if any(marker in reason for marker in _NO_CHANGES):
-                cfn.delete_change_set(StackName=stack_name, ChangeSetName=name)
+                cfn.delete_change_set(StackName=stack_id, ChangeSetName=name)
                 return None
             raise DeployFailed(
-                f"the change set for {stack_name} failed: {reason}", "fix the template parameters and try again"
+                f"the change set for {described.get('StackName', stack_id)} failed: {reason}",
+                "fix the template parameters and try again",
             )
-        time.sleep(_poll_interval(target))
+        time.sleep(target.poll_interval)
 
 
-def _wait_stack(target: Target, stack_name: str, started: float, report: Reporter) -> StackInfo:
-    cfn = target.client("cloudformation")
-    seen: set[str] = set()
+def _follow(target: Target, cursor: EventCursor, report: Reporter, timeout_s: float | None = None) -> StackInfo | None:
+    """Report the stack's new events until its operation ends; the final state (None: gone)."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
     while True:
-        info = describe(target, stack_name)
-        events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
-        for event in reversed(events):
-            if event["EventId"] in seen or event["Timestamp"].timestamp() < started - 5:
-                continue
-            seen.add(event["EventId"])
-            report(
-                Event(
-                    "resource",
-                    f"{event['LogicalResourceId']} {event['ResourceStatus']}",
-                    {
-                        "logical_id": event["LogicalResourceId"],
-                        "type": event.get("ResourceType", ""),
-                        "status": event["ResourceStatus"],
-                        "reason": event.get("ResourceStatusReason") or "",
-                    },
-                )
-            )
-        if info is None or not info.status.endswith("_IN_PROGRESS"):
-            if info is None:
-                raise DeployFailed(f"stack {stack_name} disappeared while deploying", "run up again")
+        report_events(cursor.read(), report)
+        info = describe(target, cursor.stack_id)
+        if info is None or not info.busy:
+            report_events(cursor.read(), report)  # those written with the final state
             return info
-        time.sleep(_poll_interval(target))
+        if deadline is not None and time.monotonic() >= deadline:
+            raise _TimedOut
+        time.sleep(target.poll_interval)
 
 
-def _first_failure(target: Target, stack_name: str, started: float) -> str:
-    events = target.client("cloudformation").describe_stack_events(StackName=stack_name)["StackEvents"]
-    for event in reversed(events):
-        if event["ResourceStatus"].endswith("_FAILED") and event["Timestamp"].timestamp() >= started - 5:
-            return (
-                f"{event['LogicalResourceId']} ({event.get('ResourceType', '')}): "
-                f"{event.get('ResourceStatusReason') or 'no reason given'}"
-            )
-    return "no failed resource reported"
-
-
-def _failure(target: Target, final: StackInfo, hands_on: HandsOn) -> DeployFailed:
-    reason = _first_failure(target, final.name, 0)
+def _failure(final: StackInfo, cursor: EventCursor, hands_on: HandsOn) -> DeployFailed:
+    failed = cursor.first_failure()
+    reason = describe_event(failed) if failed else (final.reason or "no failed resource reported")
     return DeployFailed(
         f"{final.name} ended {final.status}; first failure: {reason}",
         f"fix the cause, then run 'introaws {hands_on.name} up' again "
@@ -259,7 +453,3 @@ def _change(raw: dict[str, Any]) -> Change:
         resource_type=detail.get("ResourceType", ""),
         replacement=detail.get("Replacement", "") or "",
     )
-
-
-def _poll_interval(target: Target) -> float:
-    return 0.2 if target.is_local else 3.0

@@ -18,6 +18,7 @@ class StackInfo:
     tags: dict[str, str] = field(default_factory=dict)
     created: datetime | None = None
     reason: str | None = None
+    stack_id: str = ""  # the ARN: names this stack, not a later one of the same name
 
     @property
     def hands_on(self) -> str | None:
@@ -36,11 +37,13 @@ class StackInfo:
             tags={t["Key"]: t["Value"] for t in stack.get("Tags") or []},
             created=stack.get("CreationTime"),
             reason=stack.get("StackStatusReason"),
+            stack_id=stack.get("StackId", ""),
         )
 
 
 def describe(target: Target, stack_name: str) -> StackInfo | None:
-    """The stack as CloudFormation sees it, or None when there is none (deleted counts as none)."""
+    """The stack (by name, or by id) as CloudFormation sees it, or None when there is none
+    (deleted counts as none)."""
     cfn = target.client("cloudformation")
     try:
         stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]

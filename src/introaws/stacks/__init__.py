@@ -18,6 +18,8 @@ IDLE_STOP_TAG = "introaws:idle-stop-minutes"
 # itself, so no bootstrap stack is needed. CloudFormation resolves the pseudo parameters.
 ASSETS_BUCKET = "introaws-assets-${AWS::AccountId}-${AWS::Region}"
 ASSETS_PREFIX = "assets/"
+# The GPU box's root volume: the DLAMI's own snapshot is 75+ GiB; room for data and checkpoints.
+DNN_ROOT_VOLUME_GIB = 100
 
 
 @dataclass(frozen=True)

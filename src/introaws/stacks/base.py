@@ -1,6 +1,9 @@
-"""What every introaws stack shares: the synthesizer that needs no ``cdk bootstrap``, and tags."""
+"""What every introaws stack shares: the synthesizer that needs no ``cdk bootstrap``, tags, and
+the one-zone network arguments."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import aws_cdk as cdk
 from constructs import Construct
@@ -22,3 +25,9 @@ def new_stack(scope: Construct, stack_name: str, hands_on: str, description: str
     )
     cdk.Tags.of(stack).add(TAG_KEY, hands_on)
     return stack
+
+
+def one_zone(zone: str | None) -> dict[str, Any]:
+    """An ``ec2.Vpc``'s zone arguments: the given zone (one that offers the stack's instance type,
+    chosen at ``up``), else the region's first."""
+    return {"availability_zones": [zone]} if zone else {"max_azs": 1}

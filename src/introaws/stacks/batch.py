@@ -17,7 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from introaws.stacks.base import new_stack
+from introaws.stacks.base import new_stack, one_zone
 from introaws.tasks.mnist import COMMAND
 
 DEFAULT_INSTANCE_TYPE = "g4dn.xlarge"
@@ -29,8 +29,15 @@ JOB_TIMEOUT_HOURS = 2
 
 
 def build(
-    scope: Construct, stack_name: str, instance_type: str = DEFAULT_INSTANCE_TYPE, spot: bool = False
+    scope: Construct,
+    stack_name: str,
+    instance_type: str = DEFAULT_INSTANCE_TYPE,
+    spot: bool = False,
+    zone: str | None = None,
+    gpus: int = JOB_GPUS,
 ) -> cdk.Stack:
+    """``zone``: the availability zone of the one subnet (one that offers ``instance_type``);
+    ``gpus``: per job (0 for a CPU instance type, whose hosts could never place a GPU job)."""
     stack = new_stack(scope, stack_name, "batch", "MNIST hyper-parameter sweep on AWS Batch")
     bucket = s3.Bucket(
         stack,
@@ -44,9 +51,9 @@ def build(
         stack,
         "vpc",
         ip_addresses=ec2.IpAddresses.cidr("10.10.0.0/23"),
-        max_azs=1,
         nat_gateways=0,
         subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
+        **one_zone(zone),
     )
     compute_env = batch.ManagedEc2EcsComputeEnvironment(
         stack,
@@ -77,7 +84,7 @@ def build(
             image=ecs.ContainerImage.from_ecr_repository(repository, "latest"),
             command=COMMAND,
             cpu=JOB_VCPUS,
-            gpu=JOB_GPUS,
+            gpu=gpus or None,
             memory=cdk.Size.mebibytes(JOB_MEMORY_MIB),
             environment={"BUCKET_NAME": bucket.bucket_name},
             job_role=job_role,

@@ -1,8 +1,9 @@
 """``Ec2ForDl``: a GPU server with the Deep Learning AMI, for Jupyter and PyTorch (chapters 5-6).
 
-The network and security group are hands-on 1's. The image is the current PyTorch Deep
-Learning AMI of the deploy region, read from AWS's public SSM parameter when the stack is
-deployed (never a hard-coded AMI id; ``ami`` overrides it). ``idle_stop_minutes`` installs a
+The network and security group are hands-on 1's, in a zone that offers the instance type. The
+image is a PyTorch Deep Learning AMI of the deploy region, read from AWS's public SSM parameter
+``ami_parameter`` when the stack is deployed (``up`` names the newest one; the pinned
+:data:`DLAMI_PARAMETER` is the fall-back; never a hard-coded AMI id; ``ami`` overrides it). ``idle_stop_minutes`` installs a
 systemd timer on the instance that stops it after that long with no SSH session and no busy
 CPU or GPU, so a forgotten GPU box does not bill all day.
 """
@@ -14,15 +15,15 @@ import jsii
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from introaws.stacks import IDLE_STOP_TAG
+from introaws.stacks import DNN_ROOT_VOLUME_GIB, IDLE_STOP_TAG
 from introaws.stacks.base import new_stack
 from introaws.stacks.ec2 import instance_outputs, public_network
 
-# The PyTorch DLAMI on Amazon Linux 2023 (x86_64), published by AWS in every region.
+# The PyTorch DLAMI on Amazon Linux 2023 (x86_64), published by AWS in every region: the
+# fall-back when ``up`` could not look up a newer one.
 DLAMI_PARAMETER = (
     "/aws/service/deeplearning/ami/x86_64/oss-nvidia-driver-gpu-pytorch-2.13-amazon-linux-2023/latest/ami-id"
 )
-ROOT_VOLUME_GIB = 100  # the DLAMI's own snapshot is 75+ GiB; leave room for data and checkpoints
 
 _IDLE_CHECK = """#!/bin/bash
 # Stop this instance after {minutes} minutes with no SSH session and no busy CPU or GPU.
@@ -72,14 +73,16 @@ def build(
     ssh_from: str,
     instance_type: str = "g4dn.xlarge",
     ami: str | None = None,
+    ami_parameter: str = DLAMI_PARAMETER,
     idle_stop_minutes: int = 0,
+    zone: str | None = None,
 ) -> cdk.Stack:
     stack = new_stack(scope, stack_name, "dnn", "a GPU server with the Deep Learning AMI")
-    vpc, group = public_network(stack, stack_name, ssh_from)
+    vpc, group = public_network(stack, stack_name, ssh_from, zone)
     machine_image = (
         _GivenImage(ami)
         if ami
-        else ec2.MachineImage.from_ssm_parameter(DLAMI_PARAMETER, os=ec2.OperatingSystemType.LINUX)
+        else ec2.MachineImage.from_ssm_parameter(ami_parameter, os=ec2.OperatingSystemType.LINUX)
     )
     user_data = ec2.UserData.for_linux()
     if idle_stop_minutes:
@@ -98,7 +101,7 @@ def build(
             ec2.BlockDevice(
                 device_name="/dev/xvda",
                 volume=ec2.BlockDeviceVolume.ebs(
-                    ROOT_VOLUME_GIB, volume_type=ec2.EbsDeviceVolumeType.GP3, delete_on_termination=True
+                    DNN_ROOT_VOLUME_GIB, volume_type=ec2.EbsDeviceVolumeType.GP3, delete_on_termination=True
                 ),
             )
         ],

@@ -16,19 +16,21 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from introaws.stacks import TTL_TAG
-from introaws.stacks.base import new_stack
+from introaws.stacks.base import new_stack, one_zone
 
 
-def public_network(stack: cdk.Stack, prefix: str, ssh_from: str) -> tuple[ec2.Vpc, ec2.SecurityGroup]:
+def public_network(
+    stack: cdk.Stack, prefix: str, ssh_from: str, zone: str | None = None
+) -> tuple[ec2.Vpc, ec2.SecurityGroup]:
     """The course's network: 10.10.0.0/23 in one zone, public subnet only, no NAT gateway, and a
     security group letting SSH in from ``ssh_from`` only. Hands-ons 1 and 2 share it."""
     vpc = ec2.Vpc(
         stack,
         f"{prefix}-Vpc",
         ip_addresses=ec2.IpAddresses.cidr("10.10.0.0/23"),
-        max_azs=1,
         nat_gateways=0,
         subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
+        **one_zone(zone),
     )
     group = ec2.SecurityGroup(
         stack, f"{prefix}Vpc-Sg", vpc=vpc, allow_all_outbound=True, description="SSH from one address range"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -18,17 +19,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from introaws import pricing
+from introaws import pricing, quotas
+from introaws.deploy.engine import DeployResult
 from introaws.errors import MissingTool, NotFound, UsageError
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 from introaws.tasks.mnist import COMMAND
-from introaws.workflows import lifecycle
+from introaws.workflows import lifecycle, placement
 
 NAME = "batch"
 MANIFEST = "sweep.json"
 LOG_GROUP = "/aws/batch/job"
 FINAL = ("SUCCEEDED", "FAILED")
+# An ECR image reference: account.dkr.ecr.region.amazonaws.com/repository[:tag][@digest].
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<repository>[^:@]+)(?::(?P<tag>[^@]+))?(?:@(?P<digest>.+))?$"
+)
 STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 
 
@@ -57,6 +64,20 @@ class Stack:
             )
         except KeyError as exc:
             raise NotFound(f"the SimpleBatch stack has no output {exc}", "redeploy with 'introaws batch up'") from None
+
+
+def up(
+    target: Target, instance_type: str, spot: bool = False, *, dry_run: bool = False, report: Reporter = silent
+) -> DeployResult:
+    """Deploy SimpleBatch with its subnet in a zone that offers ``instance_type``; jobs ask for
+    a GPU only when the type has one (else they would wait in RUNNABLE for ever)."""
+    params: dict[str, Any] = {"instance_type": instance_type, "zone": placement.zone_for(target, instance_type, report)}
+    if spot:
+        params["spot"] = True
+    if not quotas.has_gpu(instance_type):
+        params["gpus"] = 0
+        report(Event("info", f"{instance_type} has no GPU: jobs run on its CPUs"))
+    return lifecycle.up(target, NAME, params, dry_run=dry_run, report=report)
 
 
 def parse_values(text: str, what: str) -> list[float]:
@@ -101,14 +122,18 @@ def sweep(
     gpus: int | None = None,
     memory: int | None = None,
     attempts: int = 1,
+    push: bool = False,
     report: Reporter = silent,
 ) -> dict[str, Any]:
-    """Submit one job per (lr, momentum); returns the manifest (sweep id, jobs)."""
+    """Submit one job per (lr, momentum); returns the manifest (sweep id, jobs). On AWS the
+    jobs' image must be in ECR first (``push`` builds and pushes it when it is not)."""
     if epochs < 1:
         raise UsageError("--epochs must be at least 1", "for example --epochs 100 (the textbook's)")
     if not 1 <= attempts <= 10:
         raise UsageError("--attempts must be between 1 and 10", "Batch retries a job at most 10 times")
     stack = Stack.of(target)
+    if not target.is_local:  # the local cloud runs the installed payload, not the image
+        ensure_image(target, stack, push, report)
     environment = []
     if target.is_local:
         environment.append({"name": "MNIST_DATA_DIR", "value": str(_local_data_dir())})
@@ -127,8 +152,8 @@ def sweep(
         if value is not None
     ]
     if not target.is_local:
-        hourly = pricing.ec2_hourly(stack.instance_type)
-        price = f" at about ${hourly:.3f}/hour each while they run" if hourly else ""
+        hourly = pricing.ec2_hourly(target, stack.instance_type)
+        price = f" at about ${hourly:.3f}/hour each in {target.region} while they run" if hourly else ""
         report(
             Event(
                 "info",
@@ -175,6 +200,34 @@ def sweep(
                 Bucket=stack.bucket, Key=f"{sweep_id}/{MANIFEST}", Body=json.dumps(manifest, indent=1).encode()
             )
     return manifest
+
+
+def ensure_image(target: Target, stack: Stack, push: bool = False, report: Reporter = silent) -> None:
+    """Refuse before anything is submitted when the job definition's image is not in ECR (or,
+    with ``push``, build and push it): each job would start a GPU instance and die with
+    ``CannotPullContainerError``."""
+    definitions = target.client("batch").describe_job_definitions(jobDefinitions=[stack.definition])["jobDefinitions"]
+    image = definitions[0].get("containerProperties", {}).get("image", "") if definitions else ""
+    found = _ECR_IMAGE.match(image)
+    if not found:  # an image from another registry: not introaws's to check
+        return
+    ecr = target.client("ecr")
+    wanted = {"imageDigest": found["digest"]} if found["digest"] else {"imageTag": found["tag"] or "latest"}
+    try:
+        ecr.describe_images(registryId=found["account"], repositoryName=found["repository"], imageIds=[wanted])
+        return
+    except (ecr.exceptions.ImageNotFoundException, ecr.exceptions.RepositoryNotFoundException):
+        pass
+    if not push:
+        raise NotFound(
+            f"the jobs' image {image} is not in ECR: every job would start an instance and fail "
+            "with CannotPullContainerError; nothing was submitted",
+            "push it with 'introaws batch push' (needs Docker), or add --push to the sweep",
+        )
+    from introaws.workflows import batch_image
+
+    report(Event("step", f"{image} is not in ECR yet: building and pushing it"))
+    batch_image.push(target, report)
 
 
 def job_command(

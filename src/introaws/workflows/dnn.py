@@ -23,7 +23,7 @@ from introaws.deploy import engine
 from introaws.errors import Conflict, IntroawsError, NotFound, UsageError
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
-from introaws.workflows import ec2, lifecycle
+from introaws.workflows import dlami, ec2, lifecycle, placement
 
 NAME = "dnn"
 DEFAULT_INSTANCE_TYPE = "g4dn.xlarge"
@@ -65,29 +65,28 @@ def check_quota(target: Target, instance_type_name: str) -> dict[str, Any]:
     if not info:
         raise UsageError(f"unknown instance type {instance_type_name}", "see 'aws ec2 describe-instance-types'")
     needed = int(info[0]["VCpuInfo"]["DefaultVCpus"])
-    service_quotas = target.client("service-quotas")
-    try:
-        quota = service_quotas.get_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]
-    except service_quotas.exceptions.NoSuchResourceException:
-        quota = service_quotas.get_aws_default_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]
-    allowed = float(quota["Value"])
+    allowed, quota_name = quotas.current(target, "ec2", code)
     if needed > allowed:
         raise UsageError(
-            f"{instance_type_name} needs {needed} vCPUs but your quota '{quota.get('QuotaName', code)}' "
-            f"in {target.region} is {allowed:g}",
+            f"{instance_type_name} needs {needed} vCPUs but your quota '{quota_name}' in {target.region} is {allowed:g}",
             f"request more at {quotas.request_url(code)} (it can take a day), or pick another --instance-type",
         )
     return {"quota_code": code, "vcpus_needed": needed, "vcpus_allowed": allowed}
 
 
 def params(target: Target, request: UpRequest, report: Reporter = silent) -> dict[str, Any]:
+    """The stack's parameters: key, SSH range, type, a zone that offers the type, the image
+    (``--ami``, else the region's newest PyTorch DLAMI parameter), idle stop."""
     chosen = ec2.params(target, request.as_ec2(), report)
     chosen.pop("ttl_minutes", None)
     chosen["instance_type"] = instance_type(request)
+    chosen["zone"] = placement.zone_for(target, chosen["instance_type"], report)
     if request.ami:
         if not request.ami.startswith("ami-"):
             raise UsageError(f"--ami '{request.ami}' is not an AMI id", "give an id like ami-0123456789abcdef0")
         chosen["ami"] = request.ami
+    elif parameter := dlami.newest_parameter(target, report):
+        chosen["ami_parameter"] = parameter
     idle = request.idle_stop if request.idle_stop is not None else (0 if target.is_local else AWS_IDLE_STOP_MINUTES)
     if idle < 0:
         raise UsageError(f"--idle-stop {idle} is negative", "give minutes, or 0 to never stop")
@@ -98,8 +97,9 @@ def params(target: Target, request: UpRequest, report: Reporter = silent) -> dic
     return chosen
 
 
-def hourly_cost(request: UpRequest) -> float | None:
-    return pricing.ec2_hourly(instance_type(request))
+def hourly_cost(target: Target, request: UpRequest) -> float | None:
+    """The box per hour in the target's region: instance, its 100 GiB disk, its public address."""
+    return pricing.idle_hourly(target, NAME, instance_type(request))
 
 
 def up(target: Target, request: UpRequest, *, dry_run: bool = False, report: Reporter = silent) -> engine.DeployResult:

@@ -180,7 +180,7 @@ def status(target: Target, name: str = NAME) -> dict[str, Any]:
     ttl_left = None
     if TTL_TAG in tags:
         ttl_left = max(0, round(launched.timestamp() + int(tags[TTL_TAG]) * 60 - now.timestamp()))
-    hourly = pricing.ec2_hourly(found["InstanceType"])
+    hourly = None if target.is_local else pricing.idle_hourly(target, name, found["InstanceType"])
     running = found["State"]["Name"] == "running"
     return {
         **stack,
@@ -195,8 +195,8 @@ def status(target: Target, name: str = NAME) -> dict[str, Any]:
             "age_s": round(hours * 3600),
             "ttl_left_s": ttl_left if running else None,
             "idle_stop_minutes": int(tags[IDLE_STOP_TAG]) if IDLE_STOP_TAG in tags else None,
-            "hourly_usd": None if target.is_local else hourly,
-            "cost_so_far_usd": None if target.is_local or hourly is None else round(hours * hourly, 4),
+            "hourly_usd": None if hourly is None else round(hourly, 4),
+            "cost_so_far_usd": None if hourly is None else round(hours * hourly, 4),
         },
     }
 

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from introaws.errors import IntroawsError, NotFound, UsageError
+from introaws.errors import Conflict, IntroawsError, NotFound, UsageError
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 from introaws.workflows import httpjson, lifecycle
@@ -37,6 +37,8 @@ def web_dir() -> Path:
 
 def up(target: Target, *, dry_run: bool = False, report: Reporter = silent) -> tuple[Any, Endpoints | None]:
     """Deploy the stack, then upload the page with the API endpoint filled in."""
+    if not target.is_local and not dry_run:
+        check_public_website_allowed(target, report)
     result = lifecycle.up(target, NAME, dry_run=dry_run, report=report)
     if dry_run:
         return result, None
@@ -47,6 +49,48 @@ def up(target: Target, *, dry_run: bool = False, report: Reporter = silent) -> t
     config = json.dumps({"apiEndpoint": urls.api}).encode()
     upload_directory(target, result.outputs["BucketName"], web_dir(), {"config.json": config})
     return result, urls
+
+
+# The account-level S3 Block Public Access settings that keep the page's bucket from being public:
+# the first rejects its public-read policy, the second ignores it.
+_BLOCKING = ("BlockPublicPolicy", "RestrictPublicBuckets")
+
+
+def check_public_website_allowed(target: Target, report: Reporter = silent) -> None:
+    """Refuse before deploying when the account's S3 Block Public Access would reject (or
+    silence) the website bucket's public-read policy: the stack would fail half-way or serve
+    403s. Many accounts, and every new one made by an organization, have it on."""
+    from botocore.exceptions import BotoCoreError
+
+    control = target.client("s3control", optional=True)
+    try:
+        config = control.get_public_access_block(AccountId=target.account_id)["PublicAccessBlockConfiguration"]
+    except control.exceptions.NoSuchPublicAccessBlockConfiguration:
+        return
+    except (control.exceptions.ClientError, BotoCoreError) as exc:  # no permission, or no answer
+        code = exc.response["Error"].get("Code") if hasattr(exc, "response") else type(exc).__name__
+        report(
+            Event(
+                "warning",
+                f"could not read the account's S3 Block Public Access ({code}); "
+                "if the website bucket's policy is refused, that setting is why",
+            )
+        )
+        return
+    blocking = [name for name in _BLOCKING if config.get(name)]
+    if blocking:
+        settings = ",".join(
+            f"{name}={'false' if name in _BLOCKING else str(bool(config.get(name))).lower()}"
+            for name in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        )
+        raise Conflict(
+            f"your account's S3 Block Public Access ({' and '.join(blocking)}) keeps Bashoutter's web page "
+            "bucket from being public; nothing was deployed",
+            "turn those two settings off for the account (S3 console: 'Block Public Access settings for this "
+            "account'; it lets any bucket of yours be made public by its own policy), e.g. "
+            f"'aws s3control put-public-access-block --account-id {target.account_id} "
+            f"--public-access-block-configuration {settings}', then run 'introaws haiku up' again",
+        )
 
 
 def endpoints(target: Target) -> Endpoints:

@@ -17,13 +17,19 @@ def hands_on(name: str) -> HandsOn:
 
 
 def up(
-    target: Target, name: str, params: dict[str, Any] | None = None, *, dry_run: bool = False, report: Reporter = silent
+    target: Target,
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    dry_run: bool = False,
+    wait: bool = True,
+    report: Reporter = silent,
 ) -> engine.DeployResult:
-    return engine.deploy(target, hands_on(name), params, dry_run=dry_run, report=report)
+    return engine.deploy(target, hands_on(name), params, dry_run=dry_run, wait=wait, report=report)
 
 
-def down(target: Target, name: str, report: Reporter = silent) -> bool:
-    return engine.destroy(target, hands_on(name), report)
+def down(target: Target, name: str, report: Reporter = silent, *, wait: bool = True) -> bool:
+    return engine.destroy(target, hands_on(name), report, wait=wait)
 
 
 def status(target: Target, name: str) -> dict[str, Any]:

@@ -9,16 +9,17 @@ from typing import Any
 
 from introaws import pricing
 from introaws.deploy import engine
-from introaws.deploy.stackinfo import introaws_stacks
+from introaws.deploy.stackinfo import StackInfo, introaws_stacks
 from introaws.progress import Event, Reporter, silent
 from introaws.stacks import HANDS_ONS, by_stack_name
 from introaws.target import Target
 
 
 def status_all(target: Target) -> list[dict[str, Any]]:
+    """Every introaws stack with what it costs per hour while idle in the target's region
+    (``hourly_usd`` null when introaws does not know; 0 on the local cloud)."""
     rows = []
     for info in introaws_stacks(target):
-        hourly = None if target.is_local else pricing.idle_hourly(info.hands_on or "")
         rows.append(
             {
                 "hands_on": info.hands_on,
@@ -26,10 +27,22 @@ def status_all(target: Target) -> list[dict[str, Any]]:
                 "status": info.status,
                 "created": info.created.isoformat() if info.created else None,
                 "outputs": info.outputs,
-                "hourly_usd": 0.0 if target.is_local else hourly,
+                "region": target.region,
+                "hourly_usd": 0.0 if target.is_local else _idle_hourly(target, info),
             }
         )
     return rows
+
+
+def _idle_hourly(target: Target, info: StackInfo) -> float | None:
+    """The stack's idle price; an instance's is that of its actual type."""
+    instance_type = None
+    instance_id = info.outputs.get("InstanceId")
+    if instance_id:
+        reservations = target.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"]
+        instance_type = next((i["InstanceType"] for r in reservations for i in r["Instances"]), None)
+    hourly = pricing.idle_hourly(target, info.hands_on or "", instance_type)
+    return None if hourly is None else round(hourly, 4)
 
 
 def down_all(target: Target, report: Reporter = silent) -> list[str]:

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from introaws import quotas
 from introaws.deploy.engine import DeployResult
 from introaws.errors import IntroawsError, MissingTool, NotFound, UsageError
 from introaws.progress import Event, Reporter, silent
@@ -29,6 +30,9 @@ DEFAULT_MODEL = "distilbert-base-cased-distilled-squad"  # the payload's default
 OVERRIDES_LIMIT = 8192
 LOG_TAIL_LINES = 20
 DESCRIBE_BATCH = 100  # DescribeTasks takes at most 100 tasks
+RUN_TASK_TRIES = 5  # pauses of 1, 2, 4 and 8 poll intervals between them
+_THROTTLED = ("ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
+_NO_CAPACITY = ("Capacity is unavailable", "capacity is unavailable")
 
 
 class TaskFailed(IntroawsError):
@@ -151,20 +155,7 @@ def submit(target: Target, where: Deployment, context: str, question: str) -> tu
             f"context and question are over RunTask's {OVERRIDES_LIMIT}-byte override limit",
             "shorten the context (a few paragraphs at most)",
         )
-    response = target.client("ecs").run_task(
-        cluster=where.cluster,
-        taskDefinition=where.task_definition,
-        launchType="FARGATE",
-        count=1,
-        networkConfiguration={
-            "awsvpcConfiguration": {
-                "subnets": where.subnets,
-                "securityGroups": [where.security_group],
-                "assignPublicIp": "ENABLED",
-            }
-        },
-        overrides=overrides,
-    )
+    response = _run_task(target, where, overrides)
     if response.get("failures") or not response.get("tasks"):
         failure = (response.get("failures") or [{}])[0]
         raise IntroawsError(
@@ -172,6 +163,66 @@ def submit(target: Target, where: Deployment, context: str, question: str) -> tu
             "check the cluster with 'introaws qa status'",
         )
     return response["tasks"][0], item_id
+
+
+def _run_task(target: Target, where: Deployment, overrides: dict[str, Any]) -> dict[str, Any]:
+    """RunTask, tried again with growing pauses while Fargate has no capacity or ECS throttles
+    (both pass in seconds to minutes); other answers are returned as they are."""
+    ecs = target.client("ecs")
+    attempt = 0
+    while True:
+        last = attempt == RUN_TASK_TRIES - 1
+        try:
+            response = ecs.run_task(
+                cluster=where.cluster,
+                taskDefinition=where.task_definition,
+                launchType="FARGATE",
+                count=1,
+                networkConfiguration={
+                    "awsvpcConfiguration": {
+                        "subnets": where.subnets,
+                        "securityGroups": [where.security_group],
+                        "assignPublicIp": "ENABLED",
+                    }
+                },
+                overrides=overrides,
+            )
+        except ecs.exceptions.ClientError as exc:
+            error = exc.response.get("Error", {})
+            throttled = error.get("Code") in _THROTTLED or "Rate exceeded" in str(error.get("Message", ""))
+            if last or not throttled:
+                raise
+        else:
+            reasons = " ".join(str(f.get("reason", "")) for f in response.get("failures") or [])
+            if last or response.get("tasks") or not any(m in reasons for m in _NO_CAPACITY):
+                return response
+        time.sleep(target.poll_interval * 2**attempt)
+        attempt += 1
+
+
+def default_concurrency(target: Target, where: Deployment, wanted: int, report: Reporter = silent) -> int:
+    """As many tasks at once as asked, but no more than the account's Fargate On-Demand vCPU
+    quota holds (tasks past it fail to start); the local cloud has no such quota."""
+    if target.is_local or wanted <= 1:
+        return wanted
+    definition = target.client("ecs").describe_task_definition(taskDefinition=where.task_definition)
+    task_vcpus = int(definition["taskDefinition"].get("cpu") or 1024) / 1024
+    try:
+        quota = quotas.current(target, "fargate", quotas.FARGATE_ON_DEMAND_VCPUS)
+    except Exception as exc:  # no permission to read quotas: AWS will say so if tasks do not start
+        report(Event("info", f"could not read the Fargate vCPU quota ({type(exc).__name__}); starting {wanted} tasks"))
+        return wanted
+    allowed = max(1, int(quota.value // task_vcpus))
+    if allowed < wanted:
+        report(
+            Event(
+                "info",
+                f"{allowed} tasks at a time: your '{quota.name}' quota in {target.region} is {quota.value:g} vCPUs "
+                f"and a task takes {task_vcpus:g} (--concurrency to choose; more at "
+                f"{quotas.request_url(quotas.FARGATE_ON_DEMAND_VCPUS, 'fargate')})",
+            )
+        )
+    return min(wanted, allowed)
 
 
 def ask(target: Target, context: str, question: str, *, timeout: float = 600, report: Reporter = silent) -> Outcome:
@@ -197,8 +248,9 @@ def ask(target: Target, context: str, question: str, *, timeout: float = 600, re
             report(Event("status", last, {"task": arn, "status": last, "elapsed": time.monotonic() - started}))
         if last == "STOPPED":
             break
-        time.sleep(_poll_interval(target))
-        task = _describe(target, where, [arn])[arn]
+        time.sleep(target.poll_interval)
+        # Right after RunTask, DescribeTasks may not know the task yet (MISSING): keep waiting.
+        task = _describe(target, where, [arn]).get(arn, task)
         if time.monotonic() > deadline and task["lastStatus"] != "STOPPED":
             target.client("ecs").stop_task(cluster=where.cluster, task=arn, reason="introaws qa ask timed out")
             raise IntroawsError(
@@ -244,7 +296,7 @@ def ask_many(
     total = len(outcomes)
     done = total - len(pending)
     report(Event("progress", f"{done}/{total}", {"done": done, "total": total}))
-    limit = concurrency or len(pending) or 1
+    limit = concurrency or default_concurrency(target, where, len(pending) or 1, report)
     running: dict[str, Outcome] = {}
     while pending or (wait and running):
         while pending and (len(running) < limit or not wait):
@@ -259,7 +311,7 @@ def ask_many(
                 report(Event("progress", f"{done}/{total}", {"done": done, "total": total}))
         if not wait:
             continue
-        time.sleep(_poll_interval(target))
+        time.sleep(target.poll_interval)
         for arn, task in _describe(target, where, list(running)).items():
             if task["lastStatus"] != "STOPPED":
                 continue
@@ -455,7 +507,3 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
         return value
 
     return {k: convert(v) for k, v in item.items()}
-
-
-def _poll_interval(target: Target) -> float:
-    return 0.2 if target.is_local else 3.0
