@@ -1,8 +1,7 @@
 """Key pairs (textbook 4.4.3): made on the target, private key written once, 0600, never shown.
 
-Where each private key was written is remembered per target (``keypairs.json`` in introaws's
-data folder), so a key made with ``--dir`` is found again by ``list``, ``delete`` and ``ec2 ssh``
-without repeating ``--dir``.
+Where a private key made with ``--dir`` was written is remembered per target (``keypairs.json``
+in introaws's data folder), so ``list``, ``delete`` and ``ec2 ssh`` find it without ``--dir``.
 """
 
 from __future__ import annotations
@@ -61,7 +60,8 @@ def create(target: Target, name: str, key_type: str = "ed25519", directory: str 
     except OSError as exc:
         ec2.delete_key_pair(KeyName=name)  # no remote pair without its private key
         raise UsageError(f"cannot write {path}: {exc.strerror}", "choose a writable --dir") from exc
-    _remember(target, name, path)
+    if directory is not None:  # the default folder is found again by default
+        _remember(target, name, path)
     return {
         "name": name,
         "key_pair_id": created.get("KeyPairId"),
