@@ -1,17 +1,22 @@
 """Shared test fixtures: one private introaws home and one real local cloud per test session.
 
-Tests drive the real ``introaws`` executable in a subprocess (exit codes, stdin that is not
-a terminal, stdout/stderr kept apart) against the real daemon: moto's server over HTTP
-behind introaws's front, and the real deploy engine.
+Tests drive the real CLI (exit codes, stdin that is not a terminal, stdout/stderr kept apart)
+against the real daemon: moto's server over HTTP behind introaws's front, and the real deploy
+engine. The CLI runs in the test process through ``main(args, env)`` with its own streams and
+environment variables (as a new process would see them), which saves starting Python and
+importing boto3 for every call; ``run_exe`` starts the real executable for the tests that are
+about the process itself (imports at start-up, signals, a terminal).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +51,37 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
 def run_cli(
     home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300, input: str | None = None
 ) -> Result:
+    """``introaws ARGS`` in this process, as a new process with ``env`` would run it (the time
+    limit is pytest-timeout's here; ``run_exe`` enforces ``timeout`` itself)."""
+    from introaws.cli.app import main
+    from introaws.cli.environment import Environment
+
+    stdout, stderr = _Captured(), _Captured()
+    environment = Environment(io.StringIO(input or ""), stdout, stderr, env or cli_env(home))
+    try:
+        code = main(list(args), environment)
+    except Exception:  # --debug lets the error out, as the interpreter would print it
+        traceback.print_exc(file=stderr)
+        code = 1
+    return Result(code, stdout.text(), stderr.text())
+
+
+class _Captured(io.TextIOWrapper):
+    """A text stream over bytes, like a process's stdout (``.buffer`` takes raw output)."""
+
+    def __init__(self) -> None:
+        self._bytes = io.BytesIO()
+        super().__init__(self._bytes, encoding="utf-8", write_through=True)
+
+    def text(self) -> str:
+        self.flush()
+        return self._bytes.getvalue().decode("utf-8", errors="replace")
+
+
+def run_exe(
+    home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300, input: str | None = None
+) -> Result:
+    """The real ``introaws`` executable in a new process."""
     proc = subprocess.run(
         [sys.executable, "-m", "introaws", *args],
         env=env or cli_env(home),

@@ -24,8 +24,8 @@ def ddb_up(cli):
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (("ddb", "write", "-5"), "greater than or equal to 1"),
-        (("ddb", "write", "0"), "greater than or equal to 1"),
+        (("ddb", "write", "-5"), "x>=1"),
+        (("ddb", "write", "0"), "x>=1"),
         (("ddb", "write", "abc"), "valid integer"),
         (("ddb", "search", "--under-age", "-1"), "--under-age"),
     ],

@@ -11,9 +11,7 @@ from introaws.cli import context, render
 from introaws.cli.stackcmds import confirm_cost, show_up
 from introaws.errors import ExitCode
 
-app = typer.Typer(
-    help="AWS Batch hands-on: an MNIST hyper-parameter sweep, results as a heat-map (textbook 9).", no_args_is_help=True
-)
+app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
 JOB_COLUMNS = ["job", "lr", "momentum", "status", "seconds", "reason"]
 
 

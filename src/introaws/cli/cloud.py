@@ -6,7 +6,7 @@ import typer
 
 from introaws.cli import context, render
 
-app = typer.Typer(help="Manage the embedded local cloud (started automatically when needed).", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
 
 
 @app.command("start")

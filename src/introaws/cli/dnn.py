@@ -11,10 +11,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import confirm_cost, show_up
 
-app = typer.Typer(
-    help="GPU hands-on: Deep Learning AMI, Jupyter through an SSH tunnel, PyTorch (textbook chapters 5-6).",
-    no_args_is_help=True,
-)
+app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
 
 
 @app.command("up")

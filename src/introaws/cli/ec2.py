@@ -9,9 +9,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import confirm_cost, show_up
 
-app = typer.Typer(
-    help="EC2 hands-on: a server of your own, reached over SSH (textbook chapter 4).", no_args_is_help=True
-)
+app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
 
 
 @app.command("up")

@@ -7,9 +7,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import add_lifecycle, confirm_cost, render_up
 
-app = typer.Typer(
-    help="Bashoutter: a haiku SNS on API Gateway + Lambda + DynamoDB + S3 (textbook 13).", no_args_is_help=True
-)
+app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
 add_lifecycle(app, "haiku", with_up=False)
 
 COLUMNS = ["item_id", "poem", "username", "likes", "created_at"]

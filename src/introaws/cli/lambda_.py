@@ -7,9 +7,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import add_lifecycle
 
-app = typer.Typer(
-    help="Lambda hands-on: a function that hands out a starter Pokémon (textbook 12.1).", no_args_is_help=True
-)
+app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
 add_lifecycle(app, "lambda")
 
 

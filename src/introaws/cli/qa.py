@@ -9,10 +9,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import confirm_cost, show_up
 
-app = typer.Typer(
-    help="QA bot hands-on: questions answered by Fargate tasks, answers in DynamoDB (textbook chapter 8).",
-    no_args_is_help=True,
-)
+app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
 
 ANSWER_COLUMNS = ["question", "answer", "score"]
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -18,6 +18,13 @@ from introaws.progress import Event, Reporter
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+
+def use(stdout: TextIO, stderr: TextIO) -> None:
+    """Print to these streams from now on (one run of the CLI, see ``cli/environment.py``)."""
+    global out, err
+    out = Console(file=stdout, soft_wrap=True)
+    err = Console(file=stderr, soft_wrap=True)
 
 
 def _default(value: Any) -> Any:
