@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
 from typer._click.exceptions import ClickException
+from typer.core import TyperGroup
 
 from introaws import __version__
 from introaws.cli import context, render
