@@ -99,6 +99,7 @@ def root(
 ) -> None:
     settings = context.settings(ctx)
     settings.cloud, settings.profile, settings.region, settings.debug = cloud_, profile, region, debug
+    ctx.call_on_close(settings.close)
     if cloud_ and cloud_.lower() not in ("local", "aws"):
         raise UsageError(f"unknown cloud '{cloud_}'", "use --cloud local or --cloud aws")
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import typer
 
 from introaws.errors import Aborted
+
+if TYPE_CHECKING:
+    from introaws.target import Target
 
 
 @dataclass
@@ -16,9 +20,14 @@ class Settings:
     profile: str | None = None
     region: str | None = None
     debug: bool = False
-    _target: object = field(default=None, repr=False)
+    _target: Target | None = field(default=None, repr=False)
 
-    def target(self):  # -> introaws.target.Target; imported lazily (boto3)
+    def close(self) -> None:
+        if self._target is not None:
+            self._target.close()
+            self._target = None
+
+    def target(self) -> Target:  # imported lazily (boto3)
         if self._target is None:
             from introaws import target
 
@@ -33,7 +42,7 @@ def settings(ctx: typer.Context) -> Settings:
     return root.obj
 
 
-def target(ctx: typer.Context):  # -> Target
+def target(ctx: typer.Context) -> Target:
     return settings(ctx).target()
 
 

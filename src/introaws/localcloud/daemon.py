@@ -119,6 +119,10 @@ def stop(timeout: float = 15.0) -> bool:
         time.sleep(0.05)
     if _alive(pid):
         os.kill(pid, signal.SIGKILL)
+    # A process that has exited may still be letting go of its threads and sockets; the next
+    # start must find the port free to keep the URLs printed so far.
+    while time.monotonic() < deadline and not _port_free(info["port"]):
+        time.sleep(0.05)
     (directory / STATE_FILE).unlink(missing_ok=True)
     return True
 

@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from introaws.localcloud.requests import Recorded
 
@@ -20,7 +21,7 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._file = None
+        self._file: TextIO | None = None
         self.next_seq = 1
         self.appended = 0  # entries written since the daemon started
 
