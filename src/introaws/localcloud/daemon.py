@@ -32,6 +32,7 @@ PORT_FILE = "port"
 LOG_FILE = "daemon.log"
 JOURNAL_FILE = "journal.jsonl"
 START_TIMEOUT_S = 90.0
+REFUSED = 3  # the server's exit code when it will not start on the state it found
 REPLAY_S_PER_MB = 1.5  # a long journal (before its first compaction) replays at ~1 MB/s here
 
 
@@ -88,6 +89,8 @@ def start() -> DaemonStatus:
         timeout = START_TIMEOUT_S + _journal_mb(directory) * REPLAY_S_PER_MB
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if process.poll() == REFUSED:  # it said why, in one line, as its last words
+                raise LocalCloudError(log_tail(1)[0] if log_tail(1) else "the local cloud refused to start")
             if process.poll() is not None:
                 raise LocalCloudError(
                     f"the local cloud exited while starting (code {process.returncode})",
