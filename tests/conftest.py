@@ -94,6 +94,21 @@ def run_exe(
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+HANDS_ON_MARKERS = ("ec2", "dnn", "qa", "batch", "haiku", "lambda", "ddb", "s3")
+MARKER_ALIASES = {"mnist": "batch"}  # the sweep's payload
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the hands-on its file is about (test_haiku_web.py: haiku), so
+    ``pytest -m haiku`` runs one hands-on's tests."""
+    for item in items:
+        words = Path(str(item.fspath)).stem.split("_")[1:]
+        for word in words:
+            marker = MARKER_ALIASES.get(word, word)
+            if marker in HANDS_ON_MARKERS:
+                item.add_marker(marker)
+
+
 def stop_cloud(home: Path) -> None:
     run_cli(home, "cloud", "stop", timeout=60)
 

