@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +130,15 @@ def cli(home: Path):
         return run_cli(home, *args, **kwargs)
 
     return call
+
+
+@pytest.fixture(scope="session")
+def cfn_lint(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., list[str]]:
+    """``cfn_lint(template, ignore=())``: cfn-lint's findings (empty when clean); every template
+    the tests lint is linted in one cfn-lint run (``tests/lint.py``)."""
+    from lint import LintSession
+
+    return LintSession(home, tmp_path_factory.mktemp("cfn-lint")).problems
 
 
 @pytest.fixture(scope="module")

