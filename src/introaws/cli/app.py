@@ -137,6 +137,7 @@ def down(
     ctx: typer.Context,
     all_: bool = typer.Option(False, "--all", help="Destroy every introaws stack."),
     yes: bool = context.YES_OPTION,
+    json_out: bool = context.JSON_OPTION,
 ) -> None:
     """Destroy every stack introaws created on the target (with --all)."""
     from introaws.workflows import overview
@@ -147,6 +148,9 @@ def down(
     context.confirm(f"destroy every introaws stack on the {target.cloud} cloud?", yes)
     with render.progress() as report:
         destroyed = overview.down_all(target, report)
+    if json_out:
+        render.print_json({"destroyed": destroyed})
+        return
     render.success(f"destroyed {len(destroyed)} stacks" if destroyed else "nothing to destroy")
 
 

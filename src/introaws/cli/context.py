@@ -58,3 +58,4 @@ def confirm(question: str, yes: bool) -> None:
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
 YES_OPTION = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
+LINES_OPTION = typer.Option(None, "--lines", "-n", min=1, help="Only the last N lines.")
