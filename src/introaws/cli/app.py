@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
-from typer._click.exceptions import ClickException
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from introaws import __version__
@@ -51,7 +51,7 @@ class LazyGroups(TyperGroup):
         super().__init__(**attrs)
         self.loaded: set[str] = set()
         for name, (_, help_text) in GROUPS.items():
-            self.add_command(TyperGroup(name=name, help=help_text), name)
+            self.add_command(TyperGroup(name=name, help=help_text, rich_markup_mode=None), name)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and args[0] in GROUPS:
@@ -74,6 +74,7 @@ app = typer.Typer(
     help="The hands-ons of 'Intro to AWS through code', one command each — on an offline "
     "local cloud (default) or on your AWS account (--cloud aws).",
     no_args_is_help=True,
+    rich_markup_mode=None,  # as every group's (context.group)
     pretty_exceptions_enable=False,
 )
 
@@ -201,6 +202,9 @@ def _run(args: list[str], debug: bool) -> int:
         render.error_line("cancelled")
         return ExitCode.ABORTED
     except typer.Exit as exc:
+        return exc.exit_code
+    except NoArgsIsHelpError as exc:  # a group named alone: its help, as click shows it
+        render.help_text(exc.format_message())
         return exc.exit_code
     except ClickException as exc:  # usage errors from Typer's vendored click
         context = getattr(exc, "ctx", None)

@@ -11,7 +11,7 @@ from introaws.cli import context, render
 from introaws.cli.stackcmds import Lifecycle, add_lifecycle, show_stack
 from introaws.errors import ExitCode
 
-app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
+app = context.group()  # its help line: GROUPS in cli/app.py
 JOB_COLUMNS = ["job", "lr", "momentum", "status", "seconds", "reason"]
 
 
@@ -194,8 +194,7 @@ def logs(
     render.note(
         f"{data['name']} ({data['job_id']}): {data['status']}" + (f" — {data['reason']}" if data["reason"] else "")
     )
-    for line in data["lines"]:
-        render.out.print(line, highlight=False, markup=False)
+    render.lines(data["lines"])
 
 
 def _num(value: float | None) -> str:

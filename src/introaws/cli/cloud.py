@@ -6,7 +6,7 @@ import typer
 
 from introaws.cli import context, render
 
-app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
+app = context.group()  # its help line: GROUPS in cli/app.py
 
 
 @app.command("start")

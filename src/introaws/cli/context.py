@@ -46,6 +46,12 @@ def target(ctx: typer.Context) -> Target:
     return settings(ctx).target()
 
 
+def group() -> typer.Typer:
+    """A command group's Typer. Help is printed as click prints it: Typer's rich panels import
+    rich and markdown-it, which took longer than the rest of `introaws --help` together."""
+    return typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+
+
 def confirm(question: str, yes: bool) -> None:
     """Go on when ``--yes`` was given or the user agrees; a non-interactive run refuses."""
     if yes:

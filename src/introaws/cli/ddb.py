@@ -7,7 +7,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import add_lifecycle
 
-app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
+app = context.group()  # its help line: GROUPS in cli/app.py
 add_lifecycle(app, "ddb")
 
 PEOPLE_COLUMNS = ["item_id", "first_name", "last_name", "age"]

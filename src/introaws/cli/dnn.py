@@ -12,7 +12,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import Lifecycle, add_lifecycle
 
-app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
+app = context.group()  # its help line: GROUPS in cli/app.py
 
 
 def _options(
@@ -123,7 +123,7 @@ def tunnel(
     for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a polite kill, closes the tunnel
         signal.signal(signum, lambda *_: stop.set())
     with render.progress() as report, dnn.tunnel(context.target(ctx), local_port, remote_port, report) as url:
-        render.out.print(url, highlight=False, soft_wrap=True)
+        render.lines([url])
         render.note("tunnel open; press Ctrl-C to close it")
         if open_browser:
             import webbrowser
@@ -178,7 +178,7 @@ def train(
             momentum=momentum,
             batch_size=batch_size,
             data_dir=data_dir,
-            on_line=lambda line: render.err.print(line, highlight=False, markup=False),
+            on_line=render.output_line,
             report=report,
         )
     if json_out:

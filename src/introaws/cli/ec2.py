@@ -10,7 +10,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import Lifecycle, add_lifecycle
 
-app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
+app = context.group()  # its help line: GROUPS in cli/app.py
 
 
 def _options(
@@ -113,7 +113,7 @@ def ssh_config(
     """Print a Host block for ~/.ssh/config, so plain 'ssh introaws-ec2' works."""
     from introaws.workflows import ec2
 
-    render.out.print(ec2.ssh_config(context.target(ctx), host), highlight=False, markup=False, end="")
+    render.lines(ec2.ssh_config(context.target(ctx), host).splitlines())
 
 
 def _duration(seconds: int) -> str:

@@ -9,7 +9,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import Lifecycle, add_lifecycle, render_up
 
-app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
+app = context.group()  # its help line: GROUPS in cli/app.py
 
 COLUMNS = ["item_id", "poem", "username", "likes", "created_at"]
 

@@ -8,7 +8,7 @@ import typer
 
 from introaws.cli import context, render
 
-app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
+app = context.group()  # its help line: GROUPS in cli/app.py
 DIR_OPTION = typer.Option(None, "--dir", help="Folder for private keys (default: $INTROAWS_SSH_DIR or ~/.ssh).")
 
 

@@ -10,7 +10,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import Lifecycle, add_lifecycle
 
-app = typer.Typer(no_args_is_help=True)  # its help line: GROUPS in cli/app.py
+app = context.group()  # its help line: GROUPS in cli/app.py
 
 ANSWER_COLUMNS = ["question", "answer", "score"]
 
