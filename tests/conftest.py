@@ -141,13 +141,24 @@ def cfn_lint(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[.
     return LintSession(home, tmp_path_factory.mktemp("cfn-lint")).problems
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def haiku_site(cli):
-    """Bashoutter deployed for one test module (its outputs and URLs), torn down after it."""
+    """Bashoutter deployed once for every test that needs it (its outputs and URLs); the tests
+    post and clear haiku but never tear it down. Torn down at the end of the session."""
     up = cli("haiku", "up", "--json")
     assert up.code == 0, up.err
     yield up.json()
     cli("haiku", "down", "--yes")
+
+
+@pytest.fixture(scope="session")
+def ddb_stack(cli) -> Result:
+    """The DynamoDB hands-on deployed once for the tests that read and write it (the first
+    ``ddb up``'s result); torn down at the end of the session."""
+    first = cli("ddb", "up")
+    assert first.code == 0, first.err
+    yield first
+    cli("ddb", "down", "--yes")
 
 
 def target_for(home: Path):

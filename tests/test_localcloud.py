@@ -126,18 +126,29 @@ def test_journal_starts_with_its_format_and_moto_version(tmp_path):
         (None, "older than journal format 1"),  # written before journals had a header
     ],
 )
-def test_journal_of_another_moto_or_format_is_refused(fresh_home, header, writer):
+def test_journal_of_another_moto_or_format_is_refused(tmp_path, header, writer):
+    home = tmp_path / "home"
+    journal = home / "data" / "localcloud" / "journal.jsonl"
+    journal.parent.mkdir(parents=True)
+    entry = Recorded("POST", "/", "", {"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem"}, b"{}", seq=1).to_json()
+    written = ("" if header is None else json.dumps(header) + "\n") + entry + "\n"
+    journal.write_text(written)
+
+    line = one_error_line(run_cli(home, "cloud", "start"))
+    assert writer in line and "introaws cloud reset" in line, line
+    assert status(home)["running"] is False
+    assert journal.read_text() == written  # left as it was
+    assert run_cli(home, "cloud", "reset", "--yes").code == 0
+    assert not journal.exists()
+
+
+def test_a_reset_after_a_refusal_gives_a_working_cloud(fresh_home):
     assert run_cli(fresh_home, "keypair", "create", "Written").code == 0
     assert run_cli(fresh_home, "cloud", "stop").code == 0
     journal = fresh_home / "data" / "localcloud" / "journal.jsonl"
     lines = journal.read_text().splitlines(keepends=True)
-    written = ("" if header is None else json.dumps(header) + "\n") + "".join(lines[1:])
-    journal.write_text(written)
-
-    line = one_error_line(run_cli(fresh_home, "cloud", "start"))
-    assert writer in line and "introaws cloud reset" in line, line
-    assert status(fresh_home)["running"] is False
-    assert journal.read_text() == written  # left as it was
+    journal.write_text(json.dumps({"journal_format": 1, "moto": "5.0.0"}) + "\n" + "".join(lines[1:]))
+    assert run_cli(fresh_home, "cloud", "start").code != 0
     assert run_cli(fresh_home, "cloud", "reset", "--yes").code == 0
     assert run_cli(fresh_home, "keypair", "list", "--json").json() == []
 
@@ -145,11 +156,14 @@ def test_journal_of_another_moto_or_format_is_refused(fresh_home, header, writer
 def test_failed_request_that_changed_state_replays_to_the_same_state(fresh_home):
     """moto applies a BatchWriteItem's puts one by one and rejects an item without its key
     after writing the ones before it: what the client can read must survive a restart."""
-    assert run_cli(fresh_home, "ddb", "up").code == 0
-    target = target_for(fresh_home)
-    ddb = target.client("dynamodb")
-    table = ddb.list_tables()["TableNames"][0]
-    key = ddb.describe_table(TableName=table)["Table"]["KeySchema"][0]["AttributeName"]
+    ddb = target_for(fresh_home).client("dynamodb")
+    table, key = "people", "item_id"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     with pytest.raises(ddb.exceptions.ClientError):
         ddb.batch_write_item(
             RequestItems={

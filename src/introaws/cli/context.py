@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import typer
 
@@ -44,6 +44,19 @@ def settings(ctx: typer.Context) -> Settings:
 
 def target(ctx: typer.Context) -> Target:
     return settings(ctx).target()
+
+
+def terminal() -> tuple[int, int]:
+    """The descriptors of stdin and stdout for an interactive session; -1 for a stream that has
+    none (the CLI run in-process on captured streams), which is no terminal either."""
+
+    def descriptor(stream: TextIO) -> int:
+        try:
+            return stream.fileno()
+        except (OSError, ValueError):  # io.UnsupportedOperation is both
+            return -1
+
+    return descriptor(sys.stdin), descriptor(sys.stdout)
 
 
 def group() -> typer.Typer:

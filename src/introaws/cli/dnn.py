@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from typing import Any
 
@@ -105,7 +104,7 @@ def ssh(
         if command:
             code = ec2.run_command(target, command, render.stream_out, render.stream_err, report, dnn.NAME)
         else:
-            code = ec2.login(target, sys.stdin.fileno(), sys.stdout.fileno(), report, dnn.NAME)
+            code = ec2.login(target, *context.terminal(), report, dnn.NAME)
     raise typer.Exit(code)
 
 

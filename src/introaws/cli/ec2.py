@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import typer
@@ -102,7 +101,7 @@ def ssh(
         if command:
             code = ec2.run_command(target, command, render.stream_out, render.stream_err, report)
         else:
-            code = ec2.login(target, sys.stdin.fileno(), sys.stdout.fileno(), report)
+            code = ec2.login(target, *context.terminal(), report)
     raise typer.Exit(code)
 
 
