@@ -153,7 +153,10 @@ def add_lifecycle(app: typer.Typer, name: str, hooks: Lifecycle = Lifecycle()) -
             show_stack(data)
 
     app.command(
-        "up", help=_doc(hooks.options, "Deploy the hands-on's stack (no changes when it is already up to date).")
+        "up",
+        help=_doc(
+            hooks.options or hooks.deploy, "Deploy the hands-on's stack (no changes when it is already up to date)."
+        ),
     )(_command(up, hooks.options, [_DRY_RUN, _YES, _JSON]))
     app.command(
         "down", help=f"Destroy the {name} hands-on {hooks.losing}; buckets and repositories are emptied first."
@@ -163,11 +166,9 @@ def add_lifecycle(app: typer.Typer, name: str, hooks: Lifecycle = Lifecycle()) -
     )
 
 
-def show_stack(data: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
-    """A stack's status and outputs as key-value lines (and ``extra`` rows after them)."""
-    render.key_values(
-        {"stack": data["stack"], "status": data["status"] or "not deployed", **data["outputs"], **(extra or {})}
-    )
+def show_stack(data: dict[str, Any]) -> None:
+    """A stack's status and outputs as key-value lines."""
+    render.key_values({"stack": data["stack"], "status": data["status"] or "not deployed", **data["outputs"]})
 
 
 _CTX = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
