@@ -1,5 +1,5 @@
-"""cfn-lint over every template the tests check, in one run (it spends seconds loading its
-schemas, so one run per template added a minute to the suite).
+"""cfn-lint over every template the tests check, in one run per test worker (it spends
+seconds loading its schemas, so one run per template added a minute to the suite).
 
 ``LintSession`` synthesizes the templates in ``CASES`` through the session's template cache
 and lints them together the first time any test asks; a test then looks its template up by
