@@ -1,4 +1,5 @@
-"""Shared test fixtures: one private introaws home and one real local cloud per test session.
+"""Shared test fixtures: one private introaws home and one real local cloud per test session
+(per pytest-xdist worker: each has its own session).
 
 Tests drive the real CLI (exit codes, stdin that is not a terminal, stdout/stderr kept apart)
 against the real daemon: moto's server over HTTP behind introaws's front, and the real deploy

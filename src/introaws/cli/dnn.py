@@ -119,16 +119,20 @@ def tunnel(
     from introaws.workflows import dnn
 
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a polite kill, closes the tunnel
-        signal.signal(signum, lambda *_: stop.set())
-    with render.progress() as report, dnn.tunnel(context.target(ctx), local_port, remote_port, report) as url:
-        render.lines([url])
-        render.note("tunnel open; press Ctrl-C to close it")
-        if open_browser:
-            import webbrowser
+    # Ctrl-C, or a polite kill, closes the tunnel; the caller's handlers come back afterwards.
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with render.progress() as report, dnn.tunnel(context.target(ctx), local_port, remote_port, report) as url:
+            render.lines([url])
+            render.note("tunnel open; press Ctrl-C to close it")
+            if open_browser:
+                import webbrowser
 
-            webbrowser.open(url)
-        stop.wait()
+                webbrowser.open(url)
+            stop.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     render.success("tunnel closed")
 
 
