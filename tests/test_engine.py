@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+import lint
 from introaws.deploy import engine, synth
 from introaws.errors import DeployFailed
 from introaws.stacks import HANDS_ONS, HandsOn
@@ -49,37 +47,17 @@ def test_large_template_goes_through_the_assets_bucket(target, home, monkeypatch
     assert engine.destroy(target, LARGE)
 
 
-def cfn_lint(template: dict, folder: Path) -> subprocess.CompletedProcess:
-    path = folder / "template.json"
-    path.write_text(json.dumps(template))
-    executable = Path(sys.executable).parent / "cfn-lint"
-    # W3005 (DependsOn beside a GetAtt) is how CDK writes some stacks on purpose; harmless on AWS.
-    return subprocess.run(
-        [str(executable), "--regions", "ap-northeast-1", "us-east-1", "--ignore-checks", "W3005", "--", str(path)],
-        capture_output=True,
-        text=True,
-    )
-
-
-# Parameters for the stacks that need some (the rest synthesize with their defaults).
-EXAMPLE_PARAMS = {
-    "ec2": {"key_name": "HirakeGoma", "ssh_from": "203.0.113.7/32"},
-    "dnn": {"key_name": "HirakeGoma", "ssh_from": "203.0.113.7/32"},
-    "qa": {"model": "distilbert-base-cased-distilled-squad"},
-}
-
-
 @pytest.mark.parametrize("name", sorted(HANDS_ONS))
-def test_every_template_passes_cfn_lint(name, home, monkeypatch, tmp_path):
+def test_every_template_passes_cfn_lint(name, home, monkeypatch, cfn_lint):
     monkeypatch.setenv("INTROAWS_HOME", str(home))
-    lint = cfn_lint(synth.synthesize(HANDS_ONS[name], EXAMPLE_PARAMS.get(name)).template, tmp_path)
-    assert lint.returncode == 0, lint.stdout + lint.stderr
+    params = next(params for hands_on, params in lint.CASES if hands_on == name)
+    assert cfn_lint(synth.synthesize(HANDS_ONS[name], params).template, ignore=lint.CDK_HABITS) == []
 
 
-def test_cfn_lint_catches_a_broken_template(home, monkeypatch, tmp_path):
+def test_cfn_lint_catches_a_broken_template(home, monkeypatch, cfn_lint):
     monkeypatch.setenv("INTROAWS_HOME", str(home))
-    lint = cfn_lint(synth.synthesize(BROKEN).template, tmp_path)
-    assert lint.returncode != 0 and "BadTable" in lint.stdout
+    problems = cfn_lint(synth.synthesize(BROKEN).template, ignore=lint.CDK_HABITS)
+    assert problems and any("BadTable" in line for line in problems), problems
 
 
 def test_cache_key_changes_with_parameters():

@@ -61,7 +61,10 @@ def test_cli_round_trip_keeps_japanese(cli, deployed):
     assert {k: listed[0][k] for k in POEM} == POEM and listed[0]["item_id"] == item_id
     assert "閑さや" in cli("haiku", "list").out
     assert cli("haiku", "like", item_id, "--json").json()["likes"] == 1
-    assert cli("haiku", "delete", item_id).code == 0
+    refused = cli("haiku", "delete", item_id)  # deleting asks; without a terminal it needs --yes
+    assert refused.code != 0 and "--yes" in refused.err
+    assert item_id in {i["item_id"] for i in cli("haiku", "list", "--json").json()}
+    assert cli("haiku", "delete", item_id, "--yes", "--json").json() == {"item_id": item_id, "deleted": True}
     assert item_id not in {i["item_id"] for i in cli("haiku", "list", "--json").json()}
     missing = cli("haiku", "like", item_id)
     assert missing.code == 3 and "no haiku with item_id" in missing.err

@@ -40,11 +40,8 @@ def resolve(node, spec):
 
 
 @pytest.fixture(scope="module")
-def deployed(cli):
-    up = cli("haiku", "up", "--json")
-    assert up.code == 0, up.err
-    yield up.json()
-    cli("haiku", "down", "--yes")
+def deployed(haiku_site):
+    return haiku_site
 
 
 def call(url, method, body=None, raw=None):

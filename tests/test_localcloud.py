@@ -7,9 +7,13 @@ import os
 import signal
 import socket
 import time
+from importlib import metadata
 from pathlib import Path
 
+import pytest
+
 from conftest import cli_env, run_cli, target_for
+from introaws import __version__
 from introaws.localcloud.journal import Journal
 from introaws.localcloud.requests import Recorded
 from test_errors import one_error_line
@@ -106,6 +110,66 @@ def test_journal_skips_reads_and_keeps_writes(tmp_path):
     assert [(e.seq, e.action, e.body) for e in entries] == [(1, "PutItem", b"{}")]
 
 
+def test_journal_starts_with_its_format_and_moto_version(tmp_path):
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.open_for_append()
+    journal.close()
+    first = json.loads((tmp_path / "journal.jsonl").read_text().splitlines()[0])
+    assert first == {"journal_format": 1, "moto": metadata.version("moto"), "introaws": __version__}
+
+
+@pytest.mark.parametrize(
+    "header, writer",
+    [
+        ({"journal_format": 1, "moto": "5.0.0", "introaws": "0.0.9"}, "introaws 0.0.9 with moto 5.0.0"),
+        ({"journal_format": 99, "moto": metadata.version("moto"), "introaws": "9.0.0"}, "journal format 99"),
+        (None, "older than journal format 1"),  # written before journals had a header
+    ],
+)
+def test_journal_of_another_moto_or_format_is_refused(fresh_home, header, writer):
+    home = fresh_home
+    journal = home / "data" / "localcloud" / "journal.jsonl"
+    journal.parent.mkdir(parents=True)
+    entry = Recorded("POST", "/", "", {"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem"}, b"{}", seq=1).to_json()
+    written = ("" if header is None else json.dumps(header) + "\n") + entry + "\n"
+    journal.write_text(written)
+
+    line = one_error_line(run_cli(home, "cloud", "start"))
+    assert writer in line and "introaws cloud reset" in line, line
+    assert status(home)["running"] is False
+    assert journal.read_text() == written  # left as it was
+    assert run_cli(home, "cloud", "reset", "--yes").code == 0
+    assert not journal.exists()
+    assert run_cli(home, "keypair", "list", "--json").json() == []  # and the cloud starts, empty
+
+
+def test_failed_request_that_changed_state_replays_to_the_same_state(fresh_home):
+    """moto applies a BatchWriteItem's puts one by one and rejects an item without its key
+    after writing the ones before it: what the client can read must survive a restart."""
+    ddb = target_for(fresh_home).client("dynamodb")
+    table, key = "people", "item_id"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with pytest.raises(ddb.exceptions.ClientError):
+        ddb.batch_write_item(
+            RequestItems={
+                table: [
+                    {"PutRequest": {"Item": {key: {"S": "written-first"}, "age": {"N": "3"}}}},
+                    {"PutRequest": {"Item": {"age": {"N": "4"}}}},  # no key: rejected
+                ]
+            }
+        )
+    before = ddb.scan(TableName=table)["Items"]
+    assert [item[key]["S"] for item in before] == ["written-first"]
+    assert run_cli(fresh_home, "cloud", "stop").code == 0
+    assert run_cli(fresh_home, "cloud", "start").code == 0
+    assert target_for(fresh_home).client("dynamodb").scan(TableName=table)["Items"] == before
+
+
 def test_which_requests_change_state():
     def form(action: str) -> Recorded:
         return Recorded(
@@ -186,7 +250,7 @@ def test_compaction_keeps_items_and_logs_and_shortens_the_journal(fresh_home):
     assert run_cli(fresh_home, "cloud", "stop", env=env).code == 0
     entries_after = journal.read_text().splitlines()
     assert len(entries_after) < entries_before - 60
-    targets = [json.loads(line)["headers"].get("HTTP_X_AMZ_TARGET") for line in entries_after]
+    targets = [json.loads(line)["headers"].get("HTTP_X_AMZ_TARGET") for line in entries_after[1:]]  # after the header
     assert "DynamoDB_20120810.PutItem" not in targets and "DynamoDB_20120810.DeleteItem" not in targets
     assert run_cli(fresh_home, "cloud", "start").code == 0  # same port: the clients above still work
     assert state() == before

@@ -1,3 +1,5 @@
+import sys
+
 from introaws.cli.app import main
 
-main()
+sys.exit(main())

@@ -144,9 +144,16 @@ def command_line(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else shlex.join(words)
 
 
+def _transport(client: paramiko.SSHClient) -> paramiko.Transport:
+    transport = client.get_transport()
+    if transport is None:  # connect() succeeded, so only a dropped connection gets here
+        raise paramiko.SSHException("the SSH connection is closed")
+    return transport
+
+
 def run(client: paramiko.SSHClient, command: str, stdout: Sink, stderr: Sink) -> int:
     """Run ``command``, passing output on as it comes; returns the remote exit code."""
-    channel = client.get_transport().open_session()
+    channel = _transport(client).open_session()
     channel.exec_command(command)
     channel.shutdown_write()
     while True:
@@ -184,8 +191,8 @@ def shell(client: paramiko.SSHClient, stdin_fd: int, stdout_fd: int) -> int:
     try:
         tty.setraw(stdin_fd)
         while True:
-            readable, _, _ = select.select([channel, stdin_fd], [], [], 1.0)
-            if channel in readable:
+            readable, _, _ = select.select([channel.fileno(), stdin_fd], [], [], 1.0)
+            if channel.fileno() in readable:
                 data = channel.recv(32768)
                 if not data:
                     break
@@ -211,7 +218,7 @@ def forward_local_port(
 ) -> Iterator[int]:
     """Forward ``127.0.0.1:local_port`` to ``remote_host:remote_port`` as seen from the instance
     (like ``ssh -L``) while the block runs; yields the local port (a free one when 0)."""
-    transport = client.get_transport()
+    transport = _transport(client)
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
@@ -241,13 +248,13 @@ def forward_local_port(
 def _pump(sock: socket.socket, channel: paramiko.Channel) -> None:
     try:
         while True:
-            readable, _, _ = select.select([sock, channel], [], [], 5.0)
-            if sock in readable:
+            readable, _, _ = select.select([sock.fileno(), channel.fileno()], [], [], 5.0)
+            if sock.fileno() in readable:
                 data = sock.recv(32768)
                 if not data:
                     break
                 channel.sendall(data)
-            if channel in readable:
+            if channel.fileno() in readable:
                 data = channel.recv(32768)
                 if not data:
                     break

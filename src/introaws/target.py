@@ -69,6 +69,14 @@ class Target:
             )
         return self._clients[key]
 
+    def close(self) -> None:
+        """Close the clients' connections now rather than when they are collected: a caller
+        that goes on running (the CLI run in-process) must not keep the local cloud's port in
+        use after the daemon stops."""
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
     def resource(self, service: str) -> Any:
         """A boto3 resource (DynamoDB tables) on the same endpoint as :meth:`client`."""
         return self.session.resource(service, endpoint_url=self.endpoint_url)

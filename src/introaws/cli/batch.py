@@ -8,76 +8,65 @@ from typing import Any
 import typer
 
 from introaws.cli import context, render
-from introaws.cli.stackcmds import confirm_cost, show_up
+from introaws.cli.stackcmds import Lifecycle, add_lifecycle, show_stack
 from introaws.errors import ExitCode
 
-app = typer.Typer(
-    help="AWS Batch hands-on: an MNIST hyper-parameter sweep, results as a heat-map (textbook 9).", no_args_is_help=True
-)
+app = context.group()  # its help line: GROUPS in cli/app.py
 JOB_COLUMNS = ["job", "lr", "momentum", "status", "seconds", "reason"]
 
 
-@app.command("up")
-def up(
-    ctx: typer.Context,
+def _options(
     instance_type: str = typer.Option("g4dn.xlarge", "--instance-type", help="Instances of the compute environment."),
     spot: bool = typer.Option(False, "--spot", help="Use Spot instances (cheaper, may be interrupted)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
-    yes: bool = context.YES_OPTION,
-    json_out: bool = context.JSON_OPTION,
-) -> None:
+) -> tuple[str, bool]:
     """Deploy SimpleBatch: bucket, VPC, compute environment (max 64 vCPUs), queue, job definition, ECR."""
+    return instance_type, spot
+
+
+def _deploy(target: Any, request: tuple[str, bool], dry_run: bool, wait: bool, report: Any) -> Any:
     from introaws.workflows import batch
 
-    if not dry_run:
-        confirm_cost(ctx, "batch", yes)
-    with render.progress() as report:
-        result = batch.up(context.target(ctx), instance_type, spot, dry_run=dry_run, report=report)
-    show_up("batch", result, json_out)
+    instance_type, spot = request
+    return batch.up(target, instance_type, spot, dry_run=dry_run, wait=wait, report=report)
 
 
-@app.command("down")
-def down(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
-    """Destroy SimpleBatch; the bucket and the ECR repository are emptied first."""
-    from introaws.workflows import lifecycle
-
-    target = context.target(ctx)
-    context.confirm(f"destroy the batch hands-on, its results and images on the {target.cloud} cloud?", yes)
-    with render.progress() as report:
-        existed = lifecycle.down(target, "batch", report=report)
-    if existed:
-        render.success("SimpleBatch destroyed")
-    else:
-        render.note("nothing to destroy: the batch hands-on is not deployed")
-
-
-@app.command("status")
-def status(
-    ctx: typer.Context,
-    sweep_id: str = typer.Argument(None, help="Sweep (default: the latest)."),
-    json_out: bool = context.JSON_OPTION,
-) -> None:
+def _status(target: Any, sweep_id: str = typer.Argument(None, help="Sweep (default: the latest).")) -> dict[str, Any]:
     """The stack, and the jobs of a sweep with their states and reasons."""
     from introaws.workflows import batch
 
-    data = batch.status(context.target(ctx), sweep_id)
-    if json_out:
-        render.print_json(data)
-        return
-    render.key_values({"stack": data["stack"], "status": data["status"] or "not deployed", **data["outputs"]})
+    return batch.status(target, sweep_id)
+
+
+def _show_status(data: dict[str, Any]) -> None:
+    show_stack(data)
     if data["sweep"]:
         _jobs_table(f"{data['sweep']['sweep_id']} ({data['sweep']['epochs']} epochs)", data["sweep"]["jobs"])
         _failures(data["sweep"]["jobs"])
 
 
+add_lifecycle(
+    app,
+    "batch",
+    Lifecycle(
+        options=_options,
+        deploy=_deploy,
+        losing="(its results and images)",
+        status=_status,
+        show_status=_show_status,
+    ),
+)
+
+
 @app.command("push")
-def push(ctx: typer.Context) -> None:
+def push(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
     """Build containers/mnist and push it to the stack's ECR repository (AWS; needs Docker)."""
     from introaws.workflows import batch_image
 
     with render.progress() as report:
         result = batch_image.push(context.target(ctx), report)
-    if result.get("skipped"):
+    if json_out:
+        render.print_json(result)
+    elif result.get("skipped"):
         render.note(result["skipped"])
     else:
         render.success(f"pushed {result['image']}")
@@ -202,21 +191,20 @@ def logs(
     ctx: typer.Context,
     job: str = typer.Argument(..., help="Job id, or job name in the sweep (lr0p1_m0p5)."),
     sweep_id: str = typer.Option(None, "--sweep", help="Sweep of the job name (default: the latest)."),
-    tail: int = typer.Option(None, "--tail", "-n", min=1, help="Only the last N lines."),
+    lines: int = context.LINES_OPTION,
     json_out: bool = context.JSON_OPTION,
 ) -> None:
     """A job's log from CloudWatch Logs."""
     from introaws.workflows import batch
 
-    data = batch.logs(context.target(ctx), job, sweep_id, tail)
+    data = batch.logs(context.target(ctx), job, sweep_id, lines)
     if json_out:
         render.print_json(data)
         return
     render.note(
         f"{data['name']} ({data['job_id']}): {data['status']}" + (f" — {data['reason']}" if data["reason"] else "")
     )
-    for line in data["lines"]:
-        render.out.print(line, highlight=False, markup=False)
+    render.lines(data["lines"])
 
 
 def _num(value: float | None) -> str:

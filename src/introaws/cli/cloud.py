@@ -6,24 +6,30 @@ import typer
 
 from introaws.cli import context, render
 
-app = typer.Typer(help="Manage the embedded local cloud (started automatically when needed).", no_args_is_help=True)
+app = context.group()  # its help line: GROUPS in cli/app.py
 
 
 @app.command("start")
-def start() -> None:
+def start(json_out: bool = context.JSON_OPTION) -> None:
     """Start the local cloud (state from earlier runs comes back)."""
     from introaws.localcloud import daemon
 
     status = daemon.start()
-    render.success(f"local cloud running at {status.endpoint} (pid {status.pid})")
+    if json_out:
+        render.print_json(status.to_dict())
+    else:
+        render.success(f"local cloud running at {status.endpoint} (pid {status.pid})")
 
 
 @app.command("stop")
-def stop() -> None:
+def stop(json_out: bool = context.JSON_OPTION) -> None:
     """Stop the local cloud; its state is kept for the next start."""
     from introaws.localcloud import daemon
 
-    if daemon.stop():
+    stopped = daemon.stop()
+    if json_out:
+        render.print_json({"stopped": stopped})
+    elif stopped:
         render.success("local cloud stopped (state kept)")
     else:
         render.note("the local cloud was not running")
@@ -49,19 +55,27 @@ def status(json_out: bool = context.JSON_OPTION) -> None:
 
 
 @app.command("reset")
-def reset(yes: bool = context.YES_OPTION) -> None:
+def reset(yes: bool = context.YES_OPTION, json_out: bool = context.JSON_OPTION) -> None:
     """Stop the local cloud and wipe everything it holds."""
     from introaws.localcloud import daemon
 
     context.confirm("wipe the local cloud (every stack, table, bucket and key pair on it)?", yes)
     daemon.reset()
-    render.success("local cloud wiped")
+    if json_out:
+        render.print_json({"reset": True})
+    else:
+        render.success("local cloud wiped")
 
 
 @app.command("logs")
-def logs(lines: int = typer.Option(50, "--lines", "-n", min=1, help="How many lines.")) -> None:
+def logs(
+    lines: int = typer.Option(50, "--lines", "-n", min=1, help="How many lines."), json_out: bool = context.JSON_OPTION
+) -> None:
     """The local cloud's log."""
     from introaws.localcloud import daemon
 
-    for line in daemon.log_tail(lines):
-        render.out.print(line, highlight=False, markup=False)
+    tail = daemon.log_tail(lines)
+    if json_out:
+        render.print_json({"lines": tail})
+    else:
+        render.lines(tail)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
 
 import typer
 
 from introaws.errors import Aborted
+
+if TYPE_CHECKING:
+    from introaws.target import Target
 
 
 @dataclass
@@ -16,9 +20,14 @@ class Settings:
     profile: str | None = None
     region: str | None = None
     debug: bool = False
-    _target: object = field(default=None, repr=False)
+    _target: Target | None = field(default=None, repr=False)
 
-    def target(self):  # -> introaws.target.Target; imported lazily (boto3)
+    def close(self) -> None:
+        if self._target is not None:
+            self._target.close()
+            self._target = None
+
+    def target(self) -> Target:  # imported lazily (boto3)
         if self._target is None:
             from introaws import target
 
@@ -33,8 +42,27 @@ def settings(ctx: typer.Context) -> Settings:
     return root.obj
 
 
-def target(ctx: typer.Context):  # -> Target
+def target(ctx: typer.Context) -> Target:
     return settings(ctx).target()
+
+
+def terminal() -> tuple[int, int]:
+    """The descriptors of stdin and stdout for an interactive session; -1 for a stream that has
+    none (the CLI run in-process on captured streams), which is no terminal either."""
+
+    def descriptor(stream: TextIO) -> int:
+        try:
+            return stream.fileno()
+        except (OSError, ValueError):  # io.UnsupportedOperation is both
+            return -1
+
+    return descriptor(sys.stdin), descriptor(sys.stdout)
+
+
+def group() -> typer.Typer:
+    """A command group's Typer. Help is printed as click prints it: Typer's rich panels import
+    rich and markdown-it, which took longer than the rest of `introaws --help` together."""
+    return typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
 def confirm(question: str, yes: bool) -> None:
@@ -49,3 +77,4 @@ def confirm(question: str, yes: bool) -> None:
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
 YES_OPTION = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
+LINES_OPTION = typer.Option(None, "--lines", "-n", min=1, help="Only the last N lines.")

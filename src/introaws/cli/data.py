@@ -8,7 +8,7 @@ import typer
 
 from introaws.cli import context, render
 
-app = typer.Typer(help="Data sets for the hands-ons (MNIST).", no_args_is_help=True)
+app = context.group()  # its help line: GROUPS in cli/app.py
 
 
 @app.command("mnist")

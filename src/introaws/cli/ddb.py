@@ -7,7 +7,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import add_lifecycle
 
-app = typer.Typer(help="DynamoDB hands-on: a table of random people (textbook 12.2).", no_args_is_help=True)
+app = context.group()  # its help line: GROUPS in cli/app.py
 add_lifecycle(app, "ddb")
 
 PEOPLE_COLUMNS = ["item_id", "first_name", "last_name", "age"]
@@ -25,6 +25,7 @@ def write(
     ctx: typer.Context,
     count: int = typer.Argument(..., min=1, help="How many random people to write."),
     seed: int = typer.Option(None, help="Seed for reproducible people."),
+    json_out: bool = context.JSON_OPTION,
 ) -> None:
     """Write COUNT random people {item_id, first_name, last_name, age 1-50} with batch writes."""
     from introaws.workflows import ddb
@@ -32,7 +33,10 @@ def write(
     target = context.target(ctx)
     with render.progress(total=count, description="writing") as report:
         written = ddb.write(target, count, seed=seed, report=report)
-    render.success(f"wrote {written} items")
+    if json_out:
+        render.print_json({"written": written})
+    else:
+        render.success(f"wrote {written} items")
 
 
 @app.command("get")

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import signal
-import sys
 import threading
+from typing import Any
 
 import typer
 
 from introaws.cli import context, render
-from introaws.cli.stackcmds import confirm_cost, show_up
+from introaws.cli.stackcmds import Lifecycle, add_lifecycle
 
-app = typer.Typer(
-    help="GPU hands-on: Deep Learning AMI, Jupyter through an SSH tunnel, PyTorch (textbook chapters 5-6).",
-    no_args_is_help=True,
-)
+app = context.group()  # its help line: GROUPS in cli/app.py
 
 
-@app.command("up")
-def up(
-    ctx: typer.Context,
+def _options(
     key: str = typer.Option(None, "--key", help="Key pair to log in with (default: the one introaws made)."),
     instance_type: str = typer.Option(None, "--instance-type", help="Instance type (default g4dn.xlarge)."),
     ssh_from: str = typer.Option(None, "--ssh-from", help="Address range SSH is let in from (default: your IP/32)."),
@@ -27,36 +22,41 @@ def up(
     idle_stop: int = typer.Option(
         None, "--idle-stop", help="Stop the box after this many idle minutes (default 60 on AWS; 0 never)."
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
-    yes: bool = context.YES_OPTION,
-    json_out: bool = context.JSON_OPTION,
-) -> None:
+) -> Any:
     """Deploy stack Ec2ForDl: a GPU instance with the Deep Learning AMI; checks your quota first."""
+    from introaws.workflows import dnn
+
+    return dnn.UpRequest(key, instance_type, ssh_from, ami, idle_stop)
+
+
+def _cost(target: Any, request: Any) -> tuple[float | None, str] | None:
     from introaws.workflows import dnn, ec2
 
-    target = context.target(ctx)
-    request = dnn.UpRequest(key, instance_type, ssh_from, ami, idle_stop)
-    if not dry_run and not (not request.given and ec2.already_up(target, request.as_ec2(), dnn.NAME)):
-        confirm_cost(ctx, "dnn", yes, hourly=dnn.hourly_cost(target, request), what=dnn.instance_type(request))
-    with render.progress() as report:
-        result = dnn.up(target, request, dry_run=dry_run, report=report)
-    show_up(
-        "dnn",
-        result,
-        json_out,
-        "next: introaws dnn tunnel   (Jupyter in your browser)   ·   introaws dnn train --epochs 5",
-    )
+    if not request.given and ec2.already_up(target, request.as_ec2(), dnn.NAME):
+        return None
+    return dnn.hourly_cost(target, request), dnn.instance_type(request)
 
 
-@app.command("status")
-def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
+def _deploy(target: Any, request: Any, dry_run: bool, wait: bool, report: Any) -> Any:
+    from introaws.workflows import dnn
+
+    return dnn.up(target, request, dry_run=dry_run, wait=wait, report=report)
+
+
+def _stop_jupyter(target: Any) -> None:
+    from introaws.workflows import dnn
+
+    dnn.stop_jupyter(target)
+
+
+def _status(target: Any) -> dict[str, Any]:
     """The stack and its box: state, IP, type, age, idle-stop, cost so far (AWS)."""
     from introaws.workflows import dnn
 
-    data = dnn.status(context.target(ctx))
-    if json_out:
-        render.print_json(data)
-        return
+    return dnn.status(target)
+
+
+def _show_status(data: dict[str, Any]) -> None:
     box = data["instance"] or {}
     rows: dict[str, object] = {"stack": data["stack"], "status": data["status"] or "not deployed"}
     if box:
@@ -75,6 +75,22 @@ def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
     render.key_values(rows)
 
 
+add_lifecycle(
+    app,
+    "dnn",
+    Lifecycle(
+        options=_options,
+        deploy=_deploy,
+        cost=_cost,
+        next_step="next: introaws dnn tunnel   (Jupyter in your browser)   ·   introaws dnn train --epochs 5",
+        losing="(the GPU box and its disk)",
+        before_down=_stop_jupyter,
+        status=_status,
+        show_status=_show_status,
+    ),
+)
+
+
 @app.command("ssh", context_settings={"allow_interspersed_args": False})
 def ssh(
     ctx: typer.Context,
@@ -88,7 +104,7 @@ def ssh(
         if command:
             code = ec2.run_command(target, command, render.stream_out, render.stream_err, report, dnn.NAME)
         else:
-            code = ec2.login(target, sys.stdin.fileno(), sys.stdout.fileno(), report, dnn.NAME)
+            code = ec2.login(target, *context.terminal(), report, dnn.NAME)
     raise typer.Exit(code)
 
 
@@ -103,16 +119,20 @@ def tunnel(
     from introaws.workflows import dnn
 
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a polite kill, closes the tunnel
-        signal.signal(signum, lambda *_: stop.set())
-    with render.progress() as report, dnn.tunnel(context.target(ctx), local_port, remote_port, report) as url:
-        render.out.print(url, highlight=False, soft_wrap=True)
-        render.note("tunnel open; press Ctrl-C to close it")
-        if open_browser:
-            import webbrowser
+    # Ctrl-C, or a polite kill, closes the tunnel; the caller's handlers come back afterwards.
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with render.progress() as report, dnn.tunnel(context.target(ctx), local_port, remote_port, report) as url:
+            render.lines([url])
+            render.note("tunnel open; press Ctrl-C to close it")
+            if open_browser:
+                import webbrowser
 
-            webbrowser.open(url)
-        stop.wait()
+                webbrowser.open(url)
+            stop.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     render.success("tunnel closed")
 
 
@@ -161,26 +181,10 @@ def train(
             momentum=momentum,
             batch_size=batch_size,
             data_dir=data_dir,
-            on_line=lambda line: render.err.print(line, highlight=False, markup=False),
+            on_line=render.output_line,
             report=report,
         )
     if json_out:
         render.print_json(result)
     else:
         render.success(f"test accuracy {result['test_accuracy']}%")
-
-
-@app.command("down")
-def down(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
-    """Destroy the box and its network (stops Jupyter first)."""
-    from introaws.workflows import dnn, lifecycle
-
-    target = context.target(ctx)
-    context.confirm(f"destroy the dnn hands-on (the GPU box and its disk) on the {target.cloud} cloud?", yes)
-    dnn.stop_jupyter(target)
-    with render.progress() as report:
-        existed = lifecycle.down(target, dnn.NAME, report=report)
-    if existed:
-        render.success("Ec2ForDl destroyed")
-    else:
-        render.note("nothing to destroy: the dnn hands-on is not deployed")

@@ -2,58 +2,56 @@
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
 import typer
 
 from introaws.cli import context, render
-from introaws.cli.stackcmds import confirm_cost, show_up
+from introaws.cli.stackcmds import Lifecycle, add_lifecycle
 
-app = typer.Typer(
-    help="EC2 hands-on: a server of your own, reached over SSH (textbook chapter 4).", no_args_is_help=True
-)
+app = context.group()  # its help line: GROUPS in cli/app.py
 
 
-@app.command("up")
-def up(
-    ctx: typer.Context,
+def _options(
     key: str = typer.Option(None, "--key", help="Key pair to log in with (default: the one introaws made)."),
     instance_type: str = typer.Option(None, "--instance-type", help="Instance type (default t2.micro)."),
     ssh_from: str = typer.Option(
         None, "--ssh-from", help="Address range SSH is let in from (default: your public IP/32)."
     ),
     ttl: str = typer.Option(None, "--ttl", help="Terminate the instance after this long, e.g. 2h, 90m."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
-    yes: bool = context.YES_OPTION,
-    json_out: bool = context.JSON_OPTION,
-) -> None:
+) -> Any:
     """Deploy stack MyFirstEc2: VPC, security group, one instance; prints its address."""
+    from introaws.workflows import ec2
+
+    return ec2.UpRequest(key, instance_type, ssh_from, ttl)
+
+
+def _cost(target: Any, request: Any) -> tuple[float | None, str] | None:
     from introaws import pricing
     from introaws.workflows import ec2
 
-    target = context.target(ctx)
-    request = ec2.UpRequest(key, instance_type, ssh_from, ttl)
-    if not dry_run and not ec2.already_up(target, request):
-        chosen = instance_type or ec2.DEFAULT_INSTANCE_TYPE
-        confirm_cost(ctx, "ec2", yes, hourly=pricing.idle_hourly(target, "ec2", chosen), what=chosen)
-    with render.progress() as report:
-        result = ec2.up(target, request, dry_run=dry_run, report=report)
-    show_up(
-        "ec2", result, json_out, "log in with: introaws ec2 ssh   (or run one command: introaws ec2 ssh -- uname -a)"
-    )
+    if ec2.already_up(target, request):
+        return None
+    chosen = request.instance_type or ec2.DEFAULT_INSTANCE_TYPE
+    return pricing.idle_hourly(target, "ec2", chosen), chosen
 
 
-@app.command("status")
-def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
+def _deploy(target: Any, request: Any, dry_run: bool, wait: bool, report: Any) -> Any:
+    from introaws.workflows import ec2
+
+    return ec2.up(target, request, dry_run=dry_run, wait=wait, report=report)
+
+
+def _status(target: Any) -> dict[str, Any]:
     """The stack and its instance: state, IP, type, age, time left, cost so far (AWS)."""
     from introaws.workflows import ec2
 
-    data = ec2.status(context.target(ctx))
-    if json_out:
-        render.print_json(data)
-        return
+    return ec2.status(target)
+
+
+def _show_status(data: dict[str, Any]) -> None:
     instance = data["instance"] or {}
-    rows: dict[str, object] = {"stack": data["stack"], "status": data["status"] or "not deployed"}
+    rows: dict[str, object] = {}
     if instance:
         rows.update(
             {
@@ -68,7 +66,22 @@ def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
         )
         if instance["cost_so_far_usd"] is not None:
             rows["cost so far"] = f"${instance['cost_so_far_usd']:.4f} (${instance['hourly_usd']}/hour)"
-    render.key_values(rows)
+    render.key_values({"stack": data["stack"], "status": data["status"] or "not deployed", **rows})
+
+
+add_lifecycle(
+    app,
+    "ec2",
+    Lifecycle(
+        options=_options,
+        deploy=_deploy,
+        cost=_cost,
+        next_step="log in with: introaws ec2 ssh   (or run one command: introaws ec2 ssh -- uname -a)",
+        losing="(instance and VPC)",
+        status=_status,
+        show_status=_show_status,
+    ),
+)
 
 
 @app.command("ssh", context_settings={"allow_interspersed_args": False})
@@ -88,7 +101,7 @@ def ssh(
         if command:
             code = ec2.run_command(target, command, render.stream_out, render.stream_err, report)
         else:
-            code = ec2.login(target, sys.stdin.fileno(), sys.stdout.fileno(), report)
+            code = ec2.login(target, *context.terminal(), report)
     raise typer.Exit(code)
 
 
@@ -99,22 +112,7 @@ def ssh_config(
     """Print a Host block for ~/.ssh/config, so plain 'ssh introaws-ec2' works."""
     from introaws.workflows import ec2
 
-    render.out.print(ec2.ssh_config(context.target(ctx), host), highlight=False, markup=False, end="")
-
-
-@app.command("down")
-def down(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
-    """Destroy the stack: the instance, its security group and the VPC."""
-    from introaws.workflows import lifecycle
-
-    target = context.target(ctx)
-    context.confirm(f"destroy the ec2 hands-on (instance and VPC) on the {target.cloud} cloud?", yes)
-    with render.progress() as report:
-        existed = lifecycle.down(target, "ec2", report=report)
-    if existed:
-        render.success("MyFirstEc2 destroyed")
-    else:
-        render.note("nothing to destroy: the ec2 hands-on is not deployed")
+    render.lines(ec2.ssh_config(context.target(ctx), host).splitlines())
 
 
 def _duration(seconds: int) -> str:

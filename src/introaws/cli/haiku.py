@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from introaws.cli import context, render
-from introaws.cli.stackcmds import add_lifecycle, confirm_cost, render_up
+from introaws.cli.stackcmds import Lifecycle, add_lifecycle, render_up
 
-app = typer.Typer(
-    help="Bashoutter: a haiku SNS on API Gateway + Lambda + DynamoDB + S3 (textbook 13).", no_args_is_help=True
-)
-add_lifecycle(app, "haiku", with_up=False)
+app = context.group()  # its help line: GROUPS in cli/app.py
 
 COLUMNS = ["item_id", "poem", "username", "likes", "created_at"]
 
 
-@app.command("up")
-def up(
-    ctx: typer.Context,
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
-    yes: bool = context.YES_OPTION,
-    json_out: bool = context.JSON_OPTION,
-) -> None:
+def _deploy(target: Any, request: None, dry_run: bool, wait: bool, report: Any) -> Any:
     """Deploy Bashoutter and upload its web page; prints the API endpoint and the page URL."""
     from introaws.workflows import haiku
 
-    if not dry_run:
-        confirm_cost(ctx, "haiku", yes)
-    with render.progress() as report:
-        result, urls = haiku.up(context.target(ctx), dry_run=dry_run, report=report)
+    return haiku.up(target, dry_run=dry_run, report=report)
+
+
+def _show_up(deployed: Any, json_out: bool) -> None:
+    """The stack, and where its API and web page answer."""
+    result, urls = deployed
     if json_out:
         render.print_json(
             {
@@ -43,6 +38,10 @@ def up(
     render_up("haiku", result)
     if urls:
         render.key_values({"API endpoint": urls.api, "Web page": urls.website})
+
+
+# up waits: the page is uploaded, with the API's address in it, once the stack exists.
+add_lifecycle(app, "haiku", Lifecycle(deploy=_deploy, show_up=_show_up, up_waits=True))
 
 
 @app.command("post")
@@ -96,16 +95,23 @@ def like(ctx: typer.Context, item_id: str, json_out: bool = context.JSON_OPTION)
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, item_id: str) -> None:
+def delete(
+    ctx: typer.Context, item_id: str, yes: bool = context.YES_OPTION, json_out: bool = context.JSON_OPTION
+) -> None:
     """Delete one haiku."""
     from introaws.workflows import haiku
 
-    haiku.delete(context.target(ctx), item_id)
-    render.success(f"deleted {item_id}")
+    target = context.target(ctx)
+    context.confirm(f"delete haiku {item_id} on the {target.cloud} cloud?", yes)
+    haiku.delete(target, item_id)
+    if json_out:
+        render.print_json({"item_id": item_id, "deleted": True})
+    else:
+        render.success(f"deleted {item_id}")
 
 
 @app.command("clear")
-def clear(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
+def clear(ctx: typer.Context, yes: bool = context.YES_OPTION, json_out: bool = context.JSON_OPTION) -> None:
     """Delete every haiku (the stack stays)."""
     from introaws.workflows import haiku
 
@@ -113,7 +119,10 @@ def clear(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
     context.confirm(f"delete every haiku on the {target.cloud} cloud?", yes)
     with render.progress() as report:
         count = haiku.clear(target, report=report)
-    render.success(f"deleted {count} haiku")
+    if json_out:
+        render.print_json({"deleted": count})
+    else:
+        render.success(f"deleted {count} haiku")
 
 
 @app.command("flood")
@@ -146,13 +155,17 @@ def flood(
 
 
 @app.command("open")
-def open_(ctx: typer.Context) -> None:
+def open_(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
     """Open the web page in a browser (and print its URL)."""
     import webbrowser
 
     from introaws.workflows import haiku
 
     url = haiku.endpoints(context.target(ctx)).website
+    opened = webbrowser.open(url)
+    if json_out:
+        render.print_json({"website_url": url, "opened": opened})
+        return
     render.key_values({"Web page": url})
-    if not webbrowser.open(url):
+    if not opened:
         render.note("no browser found here: open the URL above yourself")

@@ -8,7 +8,7 @@ import typer
 
 from introaws.cli import context, render
 
-app = typer.Typer(help="SSH key pairs for EC2 (textbook 4.4.3).", no_args_is_help=True)
+app = context.group()  # its help line: GROUPS in cli/app.py
 DIR_OPTION = typer.Option(None, "--dir", help="Folder for private keys (default: $INTROAWS_SSH_DIR or ~/.ssh).")
 
 
@@ -32,13 +32,19 @@ def create(
 
 @app.command("import")
 def import_(
-    ctx: typer.Context, name: str, public_key: Path = typer.Argument(..., help="Public key file (.pub).")
+    ctx: typer.Context,
+    name: str,
+    public_key: Path = typer.Argument(..., help="Public key file (.pub)."),
+    json_out: bool = context.JSON_OPTION,
 ) -> None:
     """Register an existing public key as key pair NAME."""
     from introaws.workflows import keypair
 
     result = keypair.import_public(context.target(ctx), name, public_key)
-    render.success(f"key pair {name} imported ({result['fingerprint']})")
+    if json_out:
+        render.print_json(result)
+    else:
+        render.success(f"key pair {name} imported ({result['fingerprint']})")
 
 
 @app.command("list")
@@ -66,12 +72,21 @@ def list_(ctx: typer.Context, directory: str = DIR_OPTION, json_out: bool = cont
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, name: str, directory: str = DIR_OPTION, yes: bool = context.YES_OPTION) -> None:
+def delete(
+    ctx: typer.Context,
+    name: str,
+    directory: str = DIR_OPTION,
+    yes: bool = context.YES_OPTION,
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """Delete key pair NAME on the target and its private key file here."""
     from introaws.workflows import keypair
 
     target = context.target(ctx)
     context.confirm(f"delete key pair {name} and its private key file?", yes)
     result = keypair.delete(target, name, directory)
+    if json_out:
+        render.print_json(result)
+        return
     removed = f" and {result['private_key_removed']}" if result["private_key_removed"] else ""
     render.success(f"key pair {name}{removed} deleted")

@@ -7,9 +7,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import add_lifecycle
 
-app = typer.Typer(
-    help="Lambda hands-on: a function that hands out a starter Pokémon (textbook 12.1).", no_args_is_help=True
-)
+app = context.group()  # its help line: GROUPS in cli/app.py
 add_lifecycle(app, "lambda")
 
 
@@ -29,14 +27,15 @@ def invoke(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
 def invoke_many(
     ctx: typer.Context,
     count: int = typer.Argument(100, min=1, help="How many invocations."),
-    wait: float = typer.Option(120.0, "--wait", help="Seconds to wait for them to finish."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow them in CloudWatch Logs until they finish."),
+    timeout: float = typer.Option(120.0, "--timeout", min=0, help="Seconds to wait for them to finish."),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
     """Fire COUNT asynchronous invocations; report how many completed and the peak concurrency."""
     from introaws.workflows import lambda_
 
     with render.progress(total=count, description="completed") as report:
-        result = lambda_.invoke_many(context.target(ctx), count, wait_s=wait, report=report)
+        result = lambda_.invoke_many(context.target(ctx), count, wait_s=timeout if wait else 0, report=report)
     if json_out:
         render.print_json(result)
         return
@@ -48,5 +47,5 @@ def invoke_many(
             "seconds": result.seconds,
         }
     )
-    if result.completed < result.submitted:
-        render.warning(f"{result.submitted - result.completed} did not finish within {wait:.0f} s")
+    if result.completed < result.submitted and wait:
+        render.warning(f"{result.submitted - result.completed} did not finish within {timeout:.0f} s")

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from introaws.cli import context, render
-from introaws.cli.stackcmds import confirm_cost, show_up
+from introaws.cli.stackcmds import Lifecycle, add_lifecycle
 
-app = typer.Typer(
-    help="QA bot hands-on: questions answered by Fargate tasks, answers in DynamoDB (textbook chapter 8).",
-    no_args_is_help=True,
-)
+app = context.group()  # its help line: GROUPS in cli/app.py
 
 ANSWER_COLUMNS = ["question", "answer", "score"]
 
@@ -21,9 +19,7 @@ def _score(value: object) -> str:
     return "" if value is None else f"{float(value):.4f}"  # type: ignore[arg-type]
 
 
-@app.command("up")
-def up(
-    ctx: typer.Context,
+def _options(
     model: str = typer.Option(
         None,
         "--model",
@@ -31,45 +27,28 @@ def up(
         help="Hub id, or (local cloud) a model directory [default: distilbert-base-cased-distilled-squad].",
     ),
     image: str = typer.Option(None, "--image", help="Image URI to run (AWS: skips the Docker build)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
-    yes: bool = context.YES_OPTION,
-    json_out: bool = context.JSON_OPTION,
-) -> None:
+) -> dict[str, Any]:
     """Deploy stack EcsClusterQaBot: table, VPC (public subnets), cluster, Fargate task, ECR."""
+    return {"model": model, "image": image}
+
+
+def _deploy(target: Any, chosen: dict[str, Any], dry_run: bool, wait: bool, report: Any) -> Any:
     from introaws.workflows import qa
 
-    if not dry_run:
-        confirm_cost(ctx, "qa", yes)
-    with render.progress() as report:
-        result = qa.up(context.target(ctx), model=model, image=image, dry_run=dry_run, report=report)
-    show_up("qa", result, json_out, 'ask with: introaws qa ask "CONTEXT" "QUESTION"   (or: introaws qa ask-many)')
+    return qa.up(target, model=chosen["model"], image=chosen["image"], dry_run=dry_run, report=report)
 
 
-@app.command("down")
-def down(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
-    """Destroy the stack, its table of answers and its image repository."""
-    from introaws.workflows import lifecycle
-
-    target = context.target(ctx)
-    context.confirm(f"destroy the qa hands-on and all its answers on the {target.cloud} cloud?", yes)
-    with render.progress() as report:
-        existed = lifecycle.down(target, "qa", report=report)
-    if existed:
-        render.success("EcsClusterQaBot destroyed")
-    else:
-        render.note("nothing to destroy: the qa hands-on is not deployed")
-
-
-@app.command("status")
-def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
-    """Show the stack's status and outputs."""
-    from introaws.workflows import lifecycle
-
-    data = lifecycle.status(context.target(ctx), "qa")
-    if json_out:
-        render.print_json(data)
-        return
-    render.key_values({"stack": data["stack"], "status": data["status"] or "not deployed", **data["outputs"]})
+add_lifecycle(
+    app,
+    "qa",
+    Lifecycle(
+        options=_options,
+        deploy=_deploy,
+        up_waits=True,  # the image is pushed to the stack's repository once it exists
+        next_step='ask with: introaws qa ask "CONTEXT" "QUESTION"   (or: introaws qa ask-many)',
+        losing="and all its answers",
+    ),
+)
 
 
 @app.command("ask")
@@ -110,7 +89,7 @@ def ask_many(
         None, help="JSON list or JSONL of {context, question} [default: the 9-question sample shipped with introaws]."
     ),
     concurrency: int = typer.Option(None, "--concurrency", min=1, help="Tasks in flight at once [default: all]."),
-    no_wait: bool = typer.Option(False, "--no-wait", help="Submit and return; read with 'qa answers'."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for the answers (--no-wait: submit and return)."),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
     """Ask many questions at once, one task each; a bad entry fails alone."""
@@ -119,20 +98,20 @@ def ask_many(
     questions = qa.load_questions(file)
     target = context.target(ctx)
     with render.progress(total=len(questions), description="answering") as report:
-        outcomes = qa.ask_many(target, questions, concurrency=concurrency, wait=not no_wait, report=report)
+        outcomes = qa.ask_many(target, questions, concurrency=concurrency, wait=wait, report=report)
     failed = [o for o in outcomes if o.status == "failed"]
     if json_out:
         render.print_json([o.to_dict() for o in outcomes])
     else:
         render.table(
-            f"{len(outcomes) - len(failed)} of {len(outcomes)} " + ("submitted" if no_wait else "answered"),
+            f"{len(outcomes) - len(failed)} of {len(outcomes)} " + ("answered" if wait else "submitted"),
             ["#", "question", "answer", "score", "status"],
             [
                 [n, o.question, o.answer if o.status == "answered" else o.reason, _score(o.score), o.status]
                 for n, o in enumerate(outcomes, 1)
             ],
         )
-    if no_wait and not json_out:
+    if not wait and not json_out:
         render.note("read the answers when the tasks have stopped: introaws qa answers")
     if failed:
         render.warning(f"{len(failed)} of {len(outcomes)} questions failed")
@@ -163,18 +142,31 @@ def answers(
 
 
 @app.command("clear")
-def clear(ctx: typer.Context, yes: bool = context.YES_OPTION) -> None:
+def clear(ctx: typer.Context, yes: bool = context.YES_OPTION, json_out: bool = context.JSON_OPTION) -> None:
     """Delete every saved answer."""
     from introaws.workflows import qa
 
     target = context.target(ctx)
     context.confirm(f"delete every saved answer on the {target.cloud} cloud?", yes)
-    render.success(f"deleted {qa.clear(target)} answers")
+    deleted = qa.clear(target)
+    if json_out:
+        render.print_json({"deleted": deleted})
+    else:
+        render.success(f"deleted {deleted} answers")
 
 
 @app.command("logs")
-def logs(ctx: typer.Context, task_id: str = typer.Argument(..., help="Task id or ARN.")) -> None:
+def logs(
+    ctx: typer.Context,
+    task_id: str = typer.Argument(..., help="Task id or ARN."),
+    lines: int = context.LINES_OPTION,
+    json_out: bool = context.JSON_OPTION,
+) -> None:
     """A task's output, from CloudWatch Logs."""
     from introaws.workflows import qa
 
-    render.lines(qa.logs(context.target(ctx), task_id))
+    output = qa.logs(context.target(ctx), task_id, lines)
+    if json_out:
+        render.print_json({"task": task_id, "lines": output})
+    else:
+        render.lines(output)

@@ -1,4 +1,7 @@
-"""All terminal output: results on stdout (tables or JSON), progress and notes on stderr."""
+"""All terminal output: results on stdout (tables or JSON), progress and notes on stderr.
+
+rich is imported on first output, not with the module: `introaws --help` prints none of it.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,39 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, TextIO
 
 from introaws.progress import Event, Reporter
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+_streams: dict[str, TextIO] = {}
+_consoles: dict[str, Console] = {}
+
+
+def use(stdout: TextIO, stderr: TextIO) -> None:
+    """Print to these streams from now on (one run of the CLI, see ``cli/environment.py``)."""
+    _streams.update(out=stdout, err=stderr)
+    _consoles.clear()  # made anew for the run: a console reads the width and colours once
+
+
+def _console(name: str) -> Console:
+    if name not in _consoles:
+        from rich.console import Console
+
+        stream = _streams.get(name) or (sys.stdout if name == "out" else sys.stderr)
+        _consoles[name] = Console(file=stream, soft_wrap=True)
+    return _consoles[name]
+
+
+def _out() -> Console:
+    return _console("out")
+
+
+def _err() -> Console:
+    return _console("err")
 
 
 def _default(value: Any) -> Any:
@@ -36,47 +62,66 @@ def print_json(data: Any) -> None:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from rich.table import Table
+
     grid = Table(title=_cell(title) if title else None, show_lines=False, header_style="bold")
     for column in columns:
         grid.add_column(_cell(column), overflow="fold")
     for row in rows:
         grid.add_row(*(_cell(cell) for cell in row))
-    out.print(grid)
+    _out().print(grid)
 
 
 def key_values(pairs: dict[str, Any]) -> None:
     width = max((len(k) for k in pairs), default=0)
     for key, value in pairs.items():
-        out.print(Text.assemble((key.ljust(width), "bold"), "  ", str(value)), highlight=False)
+        _out().print(_assemble((key.ljust(width), "bold"), "  ", str(value)), highlight=False)
 
 
 def lines(texts: Sequence[str]) -> None:
     """Plain lines on stdout, verbatim (a task's log)."""
     for text in texts:
-        out.print(text, highlight=False, markup=False)
+        _out().print(text, highlight=False, markup=False)
+
+
+def output_line(text: str) -> None:
+    """A line of a remote process's output, verbatim, on stderr (beside the progress)."""
+    _err().print(text, highlight=False, markup=False)
+
+
+def help_text(text: str) -> None:
+    """A command's help where it was not asked for (the command given without one), on stderr."""
+    sys.stderr.write(text.rstrip("\n") + "\n")
 
 
 def note(message: str) -> None:
-    err.print(Text(message), highlight=False)
+    _err().print(_assemble(message), highlight=False)
 
 
 def success(message: str) -> None:
-    err.print(Text.assemble(("✓", "green"), " ", message), highlight=False)
+    _err().print(_assemble(("✓", "green"), " ", message), highlight=False)
 
 
 def warning(message: str) -> None:
-    err.print(Text.assemble(("warning:", "yellow"), " ", message), highlight=False)
+    _err().print(_assemble(("warning:", "yellow"), " ", message), highlight=False)
 
 
 def error_line(message: str) -> None:
-    err.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
+    _err().print(_assemble(("error:", "red"), " ", message), highlight=False)
 
 
-def _cell(value: Any) -> Text | str:
-    """A table cell: rich text as built, anything else as literal text (never markup)."""
-    if isinstance(value, Text):
-        return value
-    return Text("" if value is None else str(value))
+def _assemble(*parts: str | tuple[str, str]) -> Any:
+    """Literal text, some parts styled: text from users or AWS is never read as rich markup."""
+    from rich.text import Text
+
+    return Text.assemble(*parts)
+
+
+def _cell(value: Any) -> Any:
+    """A table cell or heading: rich text as built, anything else as literal text."""
+    from rich.text import Text
+
+    return value if isinstance(value, Text) else Text("" if value is None else str(value))
 
 
 def stream_out(data: bytes) -> None:
@@ -95,8 +140,8 @@ def _render_event(event: Event) -> None:
         status = event.data.get("status", "")
         colour = "red" if "FAILED" in status else "green" if status.endswith("COMPLETE") else "cyan"
         reason = f" — {event.data['reason']}" if event.data.get("reason") and "FAILED" in status else ""
-        err.print(
-            Text.assemble(
+        _err().print(
+            _assemble(
                 "  ",
                 (f"{status:<20}", colour),
                 f" {event.data.get('logical_id', '')} ",
@@ -108,11 +153,11 @@ def _render_event(event: Event) -> None:
     elif event.kind == "warning":
         warning(event.message)
     elif event.kind == "status":  # a task's lastStatus changed
-        err.print(Text.assemble(f"  {event.data.get('elapsed', 0):6.1f}s  ", (event.message, "cyan")), highlight=False)
+        _err().print(_assemble(f"  {event.data.get('elapsed', 0):6.1f}s  ", (event.message, "cyan")), highlight=False)
     elif event.kind == "step":
-        err.print(Text.assemble(("→", "bold cyan"), " ", event.message), highlight=False)
+        _err().print(_assemble(("→", "bold cyan"), " ", event.message), highlight=False)
     else:
-        err.print(Text.assemble("  ", (event.message, "dim")), highlight=False)
+        _err().print(_assemble("  ", (event.message, "dim")), highlight=False)
 
 
 @contextmanager
@@ -128,7 +173,7 @@ def progress(total: int | None = None, description: str = "") -> Iterator[Report
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=_err(),
         transient=False,
     ) as bar:
         task = bar.add_task(description, total=total)
@@ -146,6 +191,7 @@ def progress(total: int | None = None, description: str = "") -> Iterator[Report
 def live_table(title: str, columns: Sequence[str]) -> Iterator[Any]:
     """A table on stderr that redraws in place; yields ``update(rows)``."""
     from rich.live import Live
+    from rich.table import Table
 
     def build(rows: Sequence[Sequence[Any]]) -> Table:
         grid = Table(title=_cell(title), header_style="bold")
@@ -155,7 +201,7 @@ def live_table(title: str, columns: Sequence[str]) -> Iterator[Any]:
             grid.add_row(*(_cell(cell) for cell in row))
         return grid
 
-    with Live(build([]), console=err, refresh_per_second=4, transient=False) as live:
+    with Live(build([]), console=_err(), refresh_per_second=4, transient=False) as live:
         yield lambda rows: live.update(build(rows))
 
 
@@ -169,6 +215,8 @@ def heatmap(
     """A grid of numbers with coloured cells, low red to high green; None is 'missing'."""
     from rich.color import Color
     from rich.style import Style
+    from rich.table import Table
+    from rich.text import Text
 
     known = [v for row in values for v in row if v is not None]
     low, high = (min(known), max(known)) if known else (0.0, 1.0)
@@ -186,4 +234,4 @@ def heatmap(
             red, green = int(220 * (1 - share)) + 35, int(200 * share) + 55
             cells.append(Text(f" {value:.2f} ", style=Style(color="black", bgcolor=Color.from_rgb(red, green, 60))))
         grid.add_row(*cells)
-    out.print(grid)
+    _out().print(grid)

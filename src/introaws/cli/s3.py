@@ -9,7 +9,7 @@ import typer
 from introaws.cli import context, render
 from introaws.cli.stackcmds import add_lifecycle
 
-app = typer.Typer(help="S3 hands-on: a bucket to upload to and download from (textbook 3.5.3).", no_args_is_help=True)
+app = context.group()  # its help line: GROUPS in cli/app.py
 add_lifecycle(app, "s3")
 
 

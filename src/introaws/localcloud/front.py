@@ -105,8 +105,9 @@ class Front:
             mock_random.seed(request.seq)
             reply = self._apply(request)
             self.journal.next_seq += 1
-            if reply.status < 400:
-                self.journal.append(request)
+            # Failed requests too: moto may have changed state before it failed (a batch that
+            # wrote some items, then rejected one), and replay must fail them the same way.
+            self.journal.append(request)
             return reply
 
     def _apply(self, request: Recorded) -> Reply:

@@ -81,7 +81,7 @@ class _Connection(http.server.BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         """The request line and headers. http.server parses headers with the email package,
         which was a tenth of the daemon's time under load; this reads them as plain lines."""
-        self.command, self.request_version, self.close_connection = None, "HTTP/1.0", True
+        self.command, self.request_version, self.close_connection = "", "HTTP/1.0", True
         self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         parts = self.requestline.split()
         if len(parts) != 3 or parts[2] not in ("HTTP/1.0", "HTTP/1.1"):
@@ -118,7 +118,7 @@ class _Connection(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(int(length))
 
     def _chunked_body(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
             try:

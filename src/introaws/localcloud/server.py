@@ -15,7 +15,8 @@ import signal
 import sys
 from pathlib import Path
 
-from introaws.localcloud.daemon import JOURNAL_FILE, STATE_FILE
+from introaws.localcloud.daemon import JOURNAL_FILE, REFUSED, STATE_FILE
+from introaws.localcloud.journal import JournalMismatch
 
 
 def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of module import
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         print(f"local cloud failed to start: {exc}", file=sys.stderr)
         sys.exit(1)
+    except JournalMismatch as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(REFUSED)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import Any, cast
 
 
 def install() -> None:
@@ -47,7 +47,7 @@ def cache_handler_method_names() -> None:
         return
     cached = functools.cache(lambda cls: frozenset(original(cls)))
     cached.introaws_cached = True  # type: ignore[attr-defined]
-    responses.method_names_from_class = cached
+    responses.method_names_from_class = cached  # type: ignore[assignment]  # a cached wrapper of the same call
 
 
 def fast_dynamodb_responses() -> None:
@@ -84,7 +84,7 @@ def fast_dynamodb_responses() -> None:
         return original(self, action_result)
 
     serialized.introaws_fast = True  # type: ignore[attr-defined]
-    DynamoHandler.serialized = serialized
+    DynamoHandler.serialized = serialized  # type: ignore[method-assign]  # the patch itself
 
 
 def fast_plain_scans() -> None:
@@ -113,7 +113,7 @@ def fast_plain_scans() -> None:
             if self.range_key_attr:
                 items.extend(hash_set.values())
             else:
-                items.append(hash_set)
+                items.append(cast(Item, hash_set))  # without a range key, each value is an Item
         return sorted(items, key=sort_key)
 
     def scan(
@@ -165,8 +165,8 @@ def fast_plain_scans() -> None:
         return results, len(results), last_evaluated_key
 
     scan.introaws_fast = True  # type: ignore[attr-defined]
-    Table.all_items = all_items
-    Table.scan = scan
+    Table.all_items = all_items  # type: ignore[method-assign]  # the patch itself
+    Table.scan = scan  # type: ignore[method-assign]
 
 
 def plain_json(value: Any) -> Any:

@@ -67,7 +67,13 @@ class Stack:
 
 
 def up(
-    target: Target, instance_type: str, spot: bool = False, *, dry_run: bool = False, report: Reporter = silent
+    target: Target,
+    instance_type: str,
+    spot: bool = False,
+    *,
+    dry_run: bool = False,
+    wait: bool = True,
+    report: Reporter = silent,
 ) -> DeployResult:
     """Deploy SimpleBatch with its subnet in a zone that offers ``instance_type``; jobs ask for
     a GPU only when the type has one (else they would wait in RUNNABLE for ever)."""
@@ -77,7 +83,7 @@ def up(
     if not quotas.has_gpu(instance_type):
         params["gpus"] = 0
         report(Event("info", f"{instance_type} has no GPU: jobs run on its CPUs"))
-    return lifecycle.up(target, NAME, params, dry_run=dry_run, report=report)
+    return lifecycle.up(target, NAME, params, dry_run=dry_run, wait=wait, report=report)
 
 
 def parse_values(text: str, what: str) -> list[float]:

@@ -102,7 +102,9 @@ def hourly_cost(target: Target, request: UpRequest) -> float | None:
     return pricing.idle_hourly(target, NAME, instance_type(request))
 
 
-def up(target: Target, request: UpRequest, *, dry_run: bool = False, report: Reporter = silent) -> engine.DeployResult:
+def up(
+    target: Target, request: UpRequest, *, dry_run: bool = False, wait: bool = True, report: Reporter = silent
+) -> engine.DeployResult:
     existing = None if dry_run or request.given else ec2.already_up(target, request.as_ec2(), NAME)
     if existing:
         return existing
@@ -110,7 +112,7 @@ def up(target: Target, request: UpRequest, *, dry_run: bool = False, report: Rep
     if not target.is_local and not dry_run:
         report(Event("step", "checking your vCPU quota for the instance type"))
         check_quota(target, chosen["instance_type"])
-    return lifecycle.up(target, NAME, chosen, dry_run=dry_run, report=report)
+    return lifecycle.up(target, NAME, chosen, dry_run=dry_run, wait=wait, report=report)
 
 
 def status(target: Target) -> dict[str, Any]:

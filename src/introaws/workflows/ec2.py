@@ -136,13 +136,15 @@ def already_up(target: Target, request: UpRequest, name: str = NAME) -> engine.D
     return None
 
 
-def up(target: Target, request: UpRequest, *, dry_run: bool = False, report: Reporter = silent) -> engine.DeployResult:
+def up(
+    target: Target, request: UpRequest, *, dry_run: bool = False, wait: bool = True, report: Reporter = silent
+) -> engine.DeployResult:
     """Deploy; a stack already up is reported as it is unless options ask for a change."""
     existing = None if dry_run else already_up(target, request)
     if existing:
         return existing
     chosen = params(target, request, report)
-    return lifecycle.up(target, NAME, chosen, dry_run=dry_run, report=report)
+    return lifecycle.up(target, NAME, chosen, dry_run=dry_run, wait=wait, report=report)
 
 
 def instance(target: Target, name: str = NAME) -> dict[str, Any]:

