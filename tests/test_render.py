@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from introaws.cli import render
@@ -14,6 +16,7 @@ TRICKY = ("[/x]", "[bold]x[/bold]", "[#/InstanceType: expected one of [t3.micro]
 
 @pytest.mark.parametrize("text", TRICKY)
 def test_every_render_path_prints_the_text_as_it_is(text, capsys):
+    render.use(sys.stdout, sys.stderr)  # capsys's streams
     render.note(text)
     render.success(text)
     render.warning(text)
