@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class Serverless:
     def __init__(self, ctx: RuntimeContext) -> None:
         self.functions = LambdaRuntime(ctx)
-        self.parts = [self.functions, RestApis(self.functions), Websites()]
+        self.parts: list[Any] = [self.functions, RestApis(self.functions), Websites()]
 
     def handle(self, request: Recorded, forward: Any) -> Reply | None:
         for part in self.parts:
@@ -29,6 +29,9 @@ class Serverless:
             if reply is not None:
                 return reply
         return None
+
+    def follow_up(self, request: Recorded) -> None:
+        self.functions.follow_up(request)
 
     def stop(self) -> None:
         for part in self.parts:

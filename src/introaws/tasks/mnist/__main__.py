@@ -102,6 +102,14 @@ def upload(paths: tuple[Path, ...], sweep_id: str) -> list[str]:
     return urls
 
 
+def warm() -> None:
+    """Import what every run needs (torch, numpy, boto3): a warm worker calls this once, so the
+    runs it starts begin with training."""
+    import boto3  # noqa: F401
+
+    from introaws.tasks.mnist import data, train  # noqa: F401
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from introaws.tasks.mnist import data, train
