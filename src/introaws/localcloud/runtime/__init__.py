@@ -4,9 +4,11 @@ One hook, :class:`Runtime`, sits in front of moto. It answers the runtime's own 
 (``/_introaws/workers``, ``/_introaws/credentials``), then asks each runtime part in turn (EC2
 instances over sshd, ECS tasks, Batch jobs, and the serverless part: Lambda functions, API
 Gateway, S3 websites). After a request that can start or remove resources (a stack created,
-updated or deleted — moto removes its resources without a request per resource — a function,
-cluster or queue deleted, instances started or ended) every part reconciles what runs with
-what moto now holds, so nothing keeps running for a resource that is gone.
+updated or deleted, a function, cluster or queue deleted, instances started or ended) every
+part reconciles what runs with what moto now holds, so nothing keeps running for a resource
+that is gone. A stack delete removes its resources inside moto without a request per resource,
+and moto leaves some of them in place (ECS clusters, Batch queues and job definitions): so the
+stack's resources are read before it is deleted and handed to the parts as :class:`Removed`.
 
 The parts share a :class:`RuntimeContext`: in-process boto3 clients on moto (the one way the
 daemon calls moto), the workload executor (starting processes, credentials, limits, logs, the
@@ -18,8 +20,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qs
 
 from introaws.localcloud.runtime.credentials import CREDENTIALS_PATH, Credentials, CredentialsEndpoint
 
@@ -77,6 +81,17 @@ class RuntimeContext:
         self.logs.stop()
 
 
+@dataclass(frozen=True)
+class Removed:
+    """The physical ids (names or ARNs) of what the request removed, as far as known."""
+
+    ids: frozenset[str] = frozenset()
+
+    def __contains__(self, identifier: object) -> bool:
+        text = str(identifier)
+        return text in self.ids or text.rsplit("/", 1)[-1] in self.ids
+
+
 class Part(Protocol):
     """A runtime part. ``handle`` answers a request itself (or returns None to let it through;
     ``forward`` calls moto); ``follow_up`` sees every successful request that can start or
@@ -84,7 +99,7 @@ class Part(Protocol):
 
     def handle(self, request: Recorded, forward: Callable[[Recorded], Reply]) -> Reply | None: ...
 
-    def follow_up(self, request: Recorded) -> None: ...
+    def follow_up(self, request: Recorded, removed: Removed) -> None: ...
 
     def stop(self) -> None: ...
 
@@ -121,17 +136,32 @@ class Runtime:
                 break
         if not changes_resources(request):
             return reply
+        removed = self._stack_resources(request) if reply is None else Removed()
         if reply is None:
             reply = forward(request)
         if reply.status < 400:
             for part in self.parts:
-                part.follow_up(request)
+                part.follow_up(request, removed)
         return reply
 
     def stop(self) -> None:
         for part in self.parts:
             part.stop()
         self.ctx.stop()
+
+    def _stack_resources(self, request: Recorded) -> Removed:
+        """For a ``DeleteStack``: the physical ids of the stack's resources, read before moto
+        deletes it."""
+        if (request.service, request.action) != ("cloudformation", "DeleteStack"):
+            return Removed()
+        name = (parse_qs(request.body_text_if_form() or request.query).get("StackName") or [""])[0]
+        try:
+            found = self.ctx.client("cloudformation", request.region).describe_stack_resources(StackName=name)
+        except Exception:  # no such stack: moto answers the delete itself
+            return Removed()
+        return Removed(
+            frozenset(r["PhysicalResourceId"] for r in found["StackResources"] if r.get("PhysicalResourceId"))
+        )
 
     def _own_endpoint(self, request: Recorded) -> Reply | None:
         from introaws.localcloud.front import Reply

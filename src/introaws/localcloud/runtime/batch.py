@@ -39,7 +39,7 @@ from introaws.localcloud.runtime.logs import LogDestination
 if TYPE_CHECKING:
     from introaws.localcloud.front import Reply
     from introaws.localcloud.requests import Recorded
-    from introaws.localcloud.runtime import RuntimeContext
+    from introaws.localcloud.runtime import Removed, RuntimeContext
 
 log = logging.getLogger("introaws.localcloud.batch")
 
@@ -373,7 +373,7 @@ class BatchRuntime:
         if run is not None:
             run.stop(reason)
 
-    def follow_up(self, request: Recorded) -> None:
+    def follow_up(self, request: Recorded, removed: Removed) -> None:
         """A queue may be gone (deleted, or with its stack): its jobs fail; warm workers of
         job definitions that are gone stop."""
         if request.service not in ("batch", "cloudformation"):
@@ -385,11 +385,11 @@ class BatchRuntime:
         gone = {
             arn
             for region, arn in queues
-            if not self._client("batch", region).describe_job_queues(jobQueues=[arn])["jobQueues"]
+            if arn in removed or not self._client("batch", region).describe_job_queues(jobQueues=[arn])["jobQueues"]
         }
         for job_id in [j.job_id for j in list(self.store.jobs.values()) if j.queue_arn in gone]:
             self._stop_job({"jobId": job_id, "reason": _QUEUE_GONE}, running_too=True)
-        self.executor.retire_warm("batch-job", self._definition_active)
+        self.executor.retire_warm("batch-job", lambda arn: arn not in removed and self._definition_active(arn))
 
     def _definition_active(self, arn: str) -> bool:
         found = self._client("batch", arn.split(":")[3]).describe_job_definitions(jobDefinitions=[arn])

@@ -40,7 +40,7 @@ from typing import Any
 from introaws import platform
 from introaws.localcloud.front import Reply
 from introaws.localcloud.requests import Recorded
-from introaws.localcloud.runtime import RuntimeContext
+from introaws.localcloud.runtime import Removed, RuntimeContext
 from introaws.stacks import TTL_TAG
 
 log = logging.getLogger("introaws.localcloud.ec2")
@@ -115,7 +115,7 @@ class Ec2Runtime:
             return self._ssh_endpoint(request.path[len(_QUERY_PREFIX) :].split("/")[0])
         return None
 
-    def follow_up(self, request: Recorded) -> None:
+    def follow_up(self, request: Recorded, removed: Removed) -> None:
         if (request.service, request.action) in _WATCHED:
             self.reconcile(request.region)
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from introaws.localcloud.front import Reply
 from introaws.localcloud.requests import Recorded
-from introaws.localcloud.runtime import RuntimeContext
+from introaws.localcloud.runtime import Removed, RuntimeContext
 from introaws.localcloud.runtime.cpu import UNITS_PER_CORE
 from introaws.localcloud.runtime.executor import Run, StartFailed, Workload, payload_pythonpath
 from introaws.localcloud.runtime.logs import LogDestination
@@ -119,17 +119,21 @@ class EcsRuntime:
             return self._stop_task(request, forward)
         return None
 
-    def follow_up(self, request: Recorded) -> None:
+    def follow_up(self, request: Recorded, removed: Removed) -> None:
         """A cluster may be gone (deleted, or with its stack): its tasks and warm workers stop."""
         if request.service not in ("ecs", "cloudformation"):
             return
+
+        def alive(cluster: str) -> bool:
+            return cluster not in removed and self._cluster_active(cluster.split(":")[3], cluster)
+
         with self._lock:
-            clusters = {r.cluster: r.region for r in self.records.values() if r.status != "STOPPED"}
-        alive = {c for c, region in clusters.items() if self._cluster_active(region, c)}
+            clusters = {r.cluster for r in self.records.values() if r.status != "STOPPED"}
+        gone = {c for c in clusters if not alive(c)}
         for record in list(self.records.values()):
-            if record.status != "STOPPED" and record.cluster not in alive:
+            if record.status != "STOPPED" and record.cluster in gone:
                 self._stop_record(record, CLUSTER_GONE_REASON, "ServiceSchedulerInitiated")
-        self.executor.retire_warm("ecs-task", lambda cluster: self._cluster_active(cluster.split(":")[3], cluster))
+        self.executor.retire_warm("ecs-task", alive)
 
     def stop(self) -> None:
         with self._lock:

@@ -350,19 +350,28 @@ class Executor:
                 with self._lock:
                     warm.active -= 1
                     warm.last_used = time.monotonic()
+                    done = warm.retiring and warm.active == 0
+                if done:  # what it served went while this task ran
+                    warm.worker.stop()
 
         return wait
 
     def retire_warm(self, kind: str, owner_alive: Callable[[str], bool]) -> None:
-        """Stop ``kind``'s warm workers whose owners are all gone (a stack deleted)."""
-        doomed = []
+        """Stop ``kind``'s warm workers whose owners are all gone (a stack deleted); one still
+        running a task stops when its last task ends."""
         with self._lock:
-            for key, warm in list(self._warm.items()):
-                if key[0] != kind:
+            candidates = [(key, warm, set(warm.owners)) for key, warm in self._warm.items() if key[0] == kind]
+        doomed = []
+        for key, warm, known in candidates:
+            alive = {o for o in known if owner_alive(o)}  # asks moto: not under the lock
+            with self._lock:
+                owners = warm.owners = alive | (warm.owners - known)  # with owners added meanwhile
+                if owners or self._warm.get(key) is not warm:
                     continue
-                warm.owners = {o for o in warm.owners if owner_alive(o)}
-                if not warm.owners and warm.active == 0:
-                    doomed.append(self._warm.pop(key))
+                del self._warm[key]
+                warm.retiring = warm.active > 0
+                if not warm.retiring:
+                    doomed.append(warm)
         for warm in doomed:
             log.info("stopping the warm worker for %s: what it served is gone", warm.worker.module)
             warm.worker.stop()
@@ -470,3 +479,4 @@ class _Warm:
     owners: set[str] = field(default_factory=set)
     active: int = 0
     last_used: float = field(default_factory=time.monotonic)
+    retiring: bool = False  # no longer handed tasks: stops when the last one ends

@@ -38,7 +38,7 @@ from introaws.localcloud.runtime.logs import LogDestination
 if TYPE_CHECKING:
     from introaws.localcloud.front import Reply
     from introaws.localcloud.requests import Recorded
-    from introaws.localcloud.runtime import RuntimeContext
+    from introaws.localcloud.runtime import Removed, RuntimeContext
 
 _INVOKE_PATH = re.compile(r"/2015-03-31/functions/([^/]+)/invocations")
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase
@@ -264,7 +264,7 @@ class LambdaRuntime:
             headers.append(("X-Amz-Log-Result", base64.b64encode(tail).decode()))
         return Reply(200, headers, outcome.payload.encode())
 
-    def follow_up(self, request: Recorded) -> None:
+    def follow_up(self, request: Recorded, removed: Removed) -> None:
         """Functions deleted (alone, or with their stack): their workers stop."""
         if request.service not in ("lambda", "cloudformation"):
             return

@@ -15,7 +15,7 @@ from introaws.localcloud.runtime.website import Websites
 if TYPE_CHECKING:
     from introaws.localcloud.front import Reply
     from introaws.localcloud.requests import Recorded
-    from introaws.localcloud.runtime import RuntimeContext
+    from introaws.localcloud.runtime import Removed, RuntimeContext
 
 
 class Serverless:
@@ -30,8 +30,8 @@ class Serverless:
                 return reply
         return None
 
-    def follow_up(self, request: Recorded) -> None:
-        self.functions.follow_up(request)
+    def follow_up(self, request: Recorded, removed: Removed) -> None:
+        self.functions.follow_up(request, removed)
 
     def stop(self) -> None:
         for part in self.parts:
