@@ -5,6 +5,7 @@ credentials the way they do on AWS."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -160,6 +161,37 @@ def test_batch_down_ends_its_running_job_and_warm_worker_within_5_s(cloud):
     assert alive == []
     job = batch.describe_jobs(jobs=[job_id])["jobs"][0]
     assert (job["status"], job["statusReason"]) == ("FAILED", "the job queue was deleted")
+
+
+def test_an_instance_profile_reaches_the_sessions_and_what_they_leave_ends_with_the_instance(cloud):
+    ok(cloud, "keypair", "create", "ProfileKey")
+    target = target_for(cloud)
+    iam, ec2 = target.client("iam"), target.client("ec2")
+    iam.create_role(RoleName="box-role", AssumeRolePolicyDocument="{}")
+    iam.create_instance_profile(InstanceProfileName="box-profile")
+    iam.add_role_to_instance_profile(InstanceProfileName="box-profile", RoleName="box-role")
+    instance = ec2.run_instances(
+        ImageId="ami-12345678", MinCount=1, MaxCount=1, KeyName="ProfileKey", IamInstanceProfile={"Name": "box-profile"}
+    )["Instances"][0]["InstanceId"]
+    endpoint = ok(cloud, "cloud", "status", "--json").json()["endpoint"]
+    with urllib.request.urlopen(f"{endpoint}/_introaws/ec2/instances/{instance}/ssh", timeout=30) as reply:
+        where = json.load(reply)
+    ssh = [
+        "ssh", "-i", str(cloud / "ssh" / "ProfileKey.pem"), "-p", str(where["port"]),
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+        f"{where['user']}@127.0.0.1",
+    ]  # fmt: skip
+    env = subprocess.run([*ssh, "env"], capture_output=True, text=True, timeout=60).stdout
+    seen = dict(line.split("=", 1) for line in env.splitlines() if "=" in line)
+    assert seen["AWS_ENDPOINT_URL"] == endpoint and seen["AWS_ACCESS_KEY_ID"]
+    assert seen["INTROAWS_INSTANCE"].startswith(instance)
+    subprocess.run([*ssh, "nohup sleep 300 >/dev/null 2>&1 &"], timeout=60, check=True)
+    left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "300"]]
+    left = [p for p in left if p.environ().get("INTROAWS_INSTANCE") == seen["INTROAWS_INSTANCE"]]
+    assert len(left) == 1  # outlived its session: re-parented, no longer below the sshd
+    ec2.terminate_instances(InstanceIds=[instance])
+    _, alive = psutil.wait_procs(left, timeout=10)
+    assert alive == []
 
 
 def test_idle_workers_retire_after_the_idle_time(fresh_home):
