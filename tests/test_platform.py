@@ -41,11 +41,14 @@ def gone_within(pid: int, seconds: float = 5.0) -> bool:
     return False
 
 
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two CPUs to pin a process to one")
 def test_cpu_count(path):
-    if path == "linux":
-        assert platform.cpu_count() == len(os.sched_getaffinity(0))
-    else:
-        assert platform.cpu_count() == os.cpu_count()
+    """A process pinned to one CPU (as taskset or a container does): the Linux path counts its
+    affinity, the portable one the machine's CPUs."""
+    code = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); from introaws import platform; print(platform.cpu_count())"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    pinned = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert int(pinned.stdout) == (1 if path == "linux" else os.cpu_count())
 
 
 def test_process_identity(path):

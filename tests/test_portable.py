@@ -11,13 +11,14 @@ import json
 import os
 import signal
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
 
-from conftest import ROOT, Result, cli_env, run_cli
+from conftest import ROOT, Result, cli_env, run_cli, target_for
 from test_qa import CONTEXT, QUESTION, build_tiny_model
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="removes Linux-only APIs to test the other path")
@@ -133,15 +134,45 @@ def test_stop_and_start_keep_the_data(portable):
 
 def test_a_killed_daemon_is_stale_and_takes_its_workloads_along(portable):
     ok(portable, "lambda", "up")
-    ok(portable, "lambda", "invoke")  # a Lambda worker, and the QA spare, are children now
+    ok(portable, "lambda", "invoke")  # a Lambda worker is a child now
+    sleeper = run_sleeper_task(portable)  # and a task that would run for two minutes
     status = ok(portable, "cloud", "status", "--json").json()
     children = [
         p for p in psutil.Process(status["pid"]).children(recursive=True) if "sshd" not in " ".join(p.cmdline())
     ]
-    assert any("lambda_worker" in " ".join(p.cmdline()) for p in children)
+    commands = [" ".join(p.cmdline()) for p in children]
+    assert any("lambda_worker" in c for c in commands) and any(sleeper in c for c in commands)
     os.kill(status["pid"], signal.SIGKILL)
-    gone, alive = psutil.wait_procs(children, timeout=5)
+    _, alive = psutil.wait_procs(children, timeout=5)
     assert alive == [], [" ".join(p.cmdline()) for p in alive]
     stale = run(portable, "cloud", "status", "--json").json()
     assert stale["running"] is False and stale["pid"] is None
     assert ok(portable, "ddb", "search", "--under-age", "10", "--json").json()  # it comes back on demand
+
+
+def run_sleeper_task(home: Path) -> str:
+    """Start an ECS task that sleeps (a plain process, not a worker that notices the daemon go)."""
+    marker = "introaws-portable-sleeper"
+    stack = ok(home, "qa", "status", "--json").json()["outputs"]
+    ecs = target_for(home).client("ecs")
+    definition = ecs.register_task_definition(
+        family="sleeper",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {
+                "name": "qa",
+                "image": "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/introaws-qa",
+                "memory": 512,
+                "entryPoint": ["python", "-c", "import time; time.sleep(120)", marker],
+            }
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    arn = ecs.run_task(cluster=stack["ClusterName"], taskDefinition=definition, launchType="FARGATE")["tasks"][0][
+        "taskArn"
+    ]
+    deadline = time.monotonic() + 60
+    while ecs.describe_tasks(cluster=stack["ClusterName"], tasks=[arn])["tasks"][0]["lastStatus"] != "RUNNING":
+        assert time.monotonic() < deadline, "the sleeper never ran"
+        time.sleep(0.1)
+    return marker
