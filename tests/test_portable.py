@@ -118,7 +118,7 @@ def test_batch_job(portable):
 
 
 def test_qa_task(portable, tmp_path_factory):
-    model = build_tiny_model(tmp_path_factory.mktemp("qa-model"))
+    model = build_tiny_model(tmp_path_factory.mktemp("portable-qa-model"))  # test_qa's own stays qa-model0
     ok(portable, "qa", "up", "--model", str(model))
     asked = ok(portable, "qa", "ask", CONTEXT, QUESTION, "--json").json()
     assert asked["status"] == "answered" and CONTEXT[asked["start"] : asked["end"]] == asked["answer"]

@@ -65,7 +65,7 @@ def test_haiku_down_stops_every_lambda_worker_within_5_s(cloud):
 
 @pytest.fixture(scope="module")
 def qa_stack(cloud, tmp_path_factory):
-    model = build_tiny_model(tmp_path_factory.mktemp("qa-model"))
+    model = build_tiny_model(tmp_path_factory.mktemp("runtime-qa-model"))  # test_qa's own stays qa-model0
     ok(cloud, "qa", "up", "--model", str(model))
     return ok(cloud, "qa", "status", "--json").json()["outputs"]
 

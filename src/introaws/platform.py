@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 FALLBACK_ENV = "INTROAWS_PLATFORM_FALLBACK"
+# Creation times are the boot time plus a tick count, and the boot time the system reports moves
+# with clock adjustments; a pid reused by another process differs by far more.
+_SAME_START_S = 2.0
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
@@ -79,19 +82,19 @@ def process_ref(pid: int) -> ProcessRef | None:
 def is_running(ref: ProcessRef) -> bool:
     """``ref``'s process still runs (the same process, not a new one with its pid)."""
     current = process_ref(ref.pid)
-    return current is not None and abs(current.started - ref.started) < 0.01
+    return current is not None and abs(current.started - ref.started) < _SAME_START_S
 
 
 def is_our_process(pid: int, marker: str, started: float | None = None) -> bool:
-    """``pid`` runs (not a zombie) with ``marker`` in its command line, and was created at
-    ``started`` when given: how a pid file is told from a stale one."""
+    """``pid`` runs (not a zombie) with ``marker`` in its command line (its arguments joined by
+    spaces), and was created at ``started`` when given: how a pid file is told from a stale one."""
     import psutil
 
     current = process_ref(pid)
-    if current is None or (started is not None and abs(current.started - started) >= 0.01):
+    if current is None or (started is not None and not is_running(ProcessRef(pid, started))):
         return False
     try:
-        return any(marker in part for part in psutil.Process(pid).cmdline())
+        return marker in " ".join(psutil.Process(pid).cmdline())
     except psutil.Error:
         return False
 

@@ -166,8 +166,9 @@ def _read_state(directory: Path) -> dict[str, Any] | None:
 
 
 def _is_our_server(info: dict[str, Any]) -> bool:
-    """The pid of ``daemon.json`` is still the server that wrote it."""
-    return platform.is_our_process(info["pid"], "introaws.localcloud.server", info["started"])
+    """The pid of ``daemon.json`` is still the server of this state directory that wrote it."""
+    marker = f"introaws.localcloud.server --state-dir {state_dir()}"
+    return platform.is_our_process(info["pid"], marker, info["started"])
 
 
 def _healthy(port: int, directory: Path) -> bool:
