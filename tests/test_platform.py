@@ -28,8 +28,12 @@ def path(request, monkeypatch):
     return request.param
 
 
-def sleeper(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", *args], env=env)
+def sleeper(*args: str) -> subprocess.Popen[bytes]:
+    """A process that sleeps, returned once it runs (right after exec its command line reads empty)."""
+    code = "import time; print('up', flush=True); time.sleep(60)"
+    child = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE)
+    assert child.stdout is not None and child.stdout.readline() == b"up\n"
+    return child
 
 
 def gone_within(pid: int, seconds: float = 5.0) -> bool:
