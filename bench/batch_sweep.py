@@ -1,14 +1,19 @@
-"""Sweep makespan on the local cloud vs the ideal, and the payload's time per epoch. Prints JSON.
+"""Sweep makespan on the local cloud, jobs started cold and warm, and the payload's time per
+epoch. Prints JSON.
 
     python bench/batch_sweep.py [--lr 0.1,0.01] [--momentum 0.5,0.1] [--epochs 2]
         [--data-dir tests/fixtures/mnist-small] [--cores N] [--vcpus 1]
         [--epoch-data-dir DIR_WITH_FULL_MNIST] [--out bench/out/batch_sweep.json]
 
-A private local cloud (a temporary INTROAWS_HOME) deploys SimpleBatch and runs the sweep
-through the real CLI. The ideal makespan is the jobs' total CPU time (each job process's
-user+system time, imports included, from its summary) divided by the cores the local cloud
-may use; efficiency = ideal / makespan. ``--epoch-data-dir`` also times one training epoch
-in-process on that data with 1 thread and with every core.
+The same sweep runs twice in one invocation, each on a private local cloud (a temporary
+INTROAWS_HOME) that deploys SimpleBatch and runs it through the real CLI: once with jobs started
+cold (``INTROAWS_BATCH_WORKER=cold``: a new Python that imports torch per job) and once warm
+(forked, or handed to a spare, from a worker that imported the payload). ``warm_vs_cold`` is
+how much shorter the warm makespan is. The ideal makespan is the jobs' total CPU time (each job
+process's user+system time, from its summary; a warm job's excludes the imports its worker did)
+divided by the cores the local cloud may use; efficiency = ideal / makespan.
+``--epoch-data-dir`` also times one training epoch in-process on that data with 1 thread and
+with every core.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from introaws import platform  # noqa: E402  (after the path above)
+
 
 def cli(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([sys.executable, "-m", "introaws", *args], env=env, capture_output=True, text=True)
@@ -33,13 +40,14 @@ def cli(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProc
     return done
 
 
-def sweep(args: argparse.Namespace, cores: int) -> dict[str, object]:
+def sweep(args: argparse.Namespace, cores: int, start: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="introaws-bench-") as tmp:
         home = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INTROAWS_"))}
         env.update(
             INTROAWS_HOME=str(home),
             INTROAWS_LOCAL_CORES=str(cores),
+            INTROAWS_BATCH_WORKER=start,
             MNIST_DATA_DIR=str(args.data_dir),
             PYTHONPATH=str(ROOT / "src"),
             NO_COLOR="1",
@@ -95,6 +103,7 @@ def sweep(args: argparse.Namespace, cores: int) -> dict[str, object]:
             ideal = cpu_total / cores
             packed = sum(j["wall_s"] for j in jobs) / min(cores, len(jobs))
             return {
+                "start": start,
                 "jobs": len(jobs),
                 "epochs": args.epochs,
                 "cores": cores,
@@ -149,15 +158,22 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--vcpus", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=ROOT / "tests" / "fixtures" / "mnist-small")
-    parser.add_argument("--cores", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--cores", type=int, default=platform.cpu_count())
     parser.add_argument("--epoch-data-dir", type=Path)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     report: dict[str, object] = {
-        "machine_cores": len(os.sched_getaffinity(0)),
+        "machine_cores": platform.cpu_count(),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
-        "sweep": sweep(args, args.cores),
     }
+    cold, warm = sweep(args, args.cores, "cold"), sweep(args, args.cores, "warm")
+    report.update(
+        cold_makespan_s=cold["makespan_s"],
+        warm_makespan_s=warm["makespan_s"],
+        warm_vs_cold=f"{1 - float(warm['makespan_s']) / float(cold['makespan_s']):.0%} shorter",  # type: ignore[arg-type]
+        cold=cold,
+        warm=warm,
+    )
     if args.epoch_data_dir:
         report["epoch"] = epoch_times(args.epoch_data_dir, args.cores)
     text = json.dumps(report, indent=1)

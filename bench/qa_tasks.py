@@ -27,6 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from introaws import platform  # noqa: E402  (after the path above)
+
 SAMPLE = json.loads((ROOT / "src/introaws/data/qa_sample.json").read_text())
 
 
@@ -92,7 +96,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="model directory (default: a tiny random DistilBERT)")
     parser.add_argument("--rounds", type=int, default=2, help="warm batches after the first")
     args = parser.parse_args()
-    cores = len(os.sched_getaffinity(0))
+    cores = platform.cpu_count()
     with tempfile.TemporaryDirectory(prefix="introaws-bench-qa-") as work:
         base = Path(work)
         model = args.model or tiny_model(base / "model")

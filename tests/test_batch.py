@@ -205,7 +205,7 @@ def test_killed_daemon_fails_or_reruns_running_jobs(fresh_home):
         "--momentum",
         "0.5",
         "--epochs",
-        "1",
+        "5",  # still running when the daemon is killed, though a warm job starts with training
         "--attempts",
         "2",
         "--no-wait",

@@ -37,12 +37,13 @@ def stop(json_out: bool = context.JSON_OPTION) -> None:
 
 @app.command("status")
 def status(json_out: bool = context.JSON_OPTION) -> None:
-    """Is the local cloud running, and where."""
+    """Is the local cloud running, where, and which worker processes it holds (with their memory)."""
     from introaws.localcloud import daemon
 
     current = daemon.status()
+    running = daemon.workers()
     if json_out:
-        render.print_json(current.to_dict())
+        render.print_json({**current.to_dict(), **running})
         return
     render.key_values(
         {
@@ -52,6 +53,25 @@ def status(json_out: bool = context.JSON_OPTION) -> None:
             "state": current.state_dir,
         }
     )
+    workers = running["workers"]
+    if workers:
+        total = sum(w["rss_mib"] or 0 for w in workers)
+        render.table(
+            f"worker processes ({total:.0f} MiB resident; idle ones retire after "
+            f"{running['runtime']['idle_retire_s']:.0f} s)",
+            ["kind", "name", "pid", "state", "idle s", "MiB"],
+            [
+                [
+                    w["kind"],
+                    w["name"],
+                    w["pid"],
+                    w["state"],
+                    w["idle_s"] if w["idle_s"] is not None else "-",
+                    w["rss_mib"],
+                ]
+                for w in workers
+            ],
+        )
 
 
 @app.command("reset")

@@ -1,7 +1,8 @@
 """The client side of the local cloud daemon: find it, start it on demand, stop it.
 
 One daemon per ``INTROAWS_HOME`` (or per user). ``daemon.json`` in the state directory
-names its pid and port; a pid that is gone or is not our server is stale and ignored.
+names its pid, start time and port; a pid that is gone, or is another process now (its start
+time or command line differ), is stale and ignored.
 The port is kept between runs (``port`` file) so URLs printed by ``up`` stay valid after a
 restart; if someone else took it, a new free port is chosen.
 """
@@ -9,7 +10,6 @@ restart; if someone else took it, a new free port is chosen.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -20,11 +20,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from introaws import paths
+from introaws import paths, platform
 from introaws.errors import LocalCloudError
 
 STATE_FILE = "daemon.json"
@@ -54,9 +54,20 @@ def state_dir() -> Path:
 def status() -> DaemonStatus:
     directory = state_dir()
     info = _read_state(directory)
-    if info and _is_our_server(info["pid"]) and _healthy(info["port"], directory):
+    if info and _is_our_server(info) and _healthy(info["port"], directory):
         return DaemonStatus(True, _endpoint(info["port"]), info["pid"], str(directory))
     return DaemonStatus(False, None, None, str(directory))
+
+
+def workers() -> dict[str, Any]:
+    """The processes the running daemon runs for workloads, and what this system lets it do
+    (``{"workers": [...], "runtime": {...}}``; no workers when it is not running)."""
+    current = status()
+    if not current.running or not current.endpoint:
+        return {"workers": [], "runtime": None}
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+    with opener.open(f"{current.endpoint}/_introaws/workers", timeout=10) as reply:
+        return dict(json.load(reply))
 
 
 def ensure_running() -> str:
@@ -68,8 +79,11 @@ def ensure_running() -> str:
 
 
 def start() -> DaemonStatus:
+    system = platform.system()
+    if not system.supported:
+        raise LocalCloudError(f"the local cloud does not run on {system.name}", system.note)
     directory = state_dir()
-    with _start_lock(directory):
+    with platform.file_lock(directory / "start.lock"):
         current = status()
         if current.running:
             return current
@@ -112,15 +126,15 @@ def stop(timeout: float = 15.0) -> bool:
     """Stop the daemon; True when one was running."""
     directory = state_dir()
     info = _read_state(directory)
-    if not info or not _is_our_server(info["pid"]):
+    if not info or not _is_our_server(info):
         (directory / STATE_FILE).unlink(missing_ok=True)
         return False
     pid = info["pid"]
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and _is_our_server(info):
         time.sleep(0.05)
-    if _alive(pid):
+    if _is_our_server(info):
         os.kill(pid, signal.SIGKILL)
     # A process that has exited may still be letting go of its threads and sockets; the next
     # start must find the port free to keep the URLs printed so far.
@@ -149,36 +163,19 @@ def _endpoint(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def _read_state(directory: Path) -> dict[str, int] | None:
+def _read_state(directory: Path) -> dict[str, Any] | None:
     try:
         data = json.loads((directory / STATE_FILE).read_text())
-        return {"pid": int(data["pid"]), "port": int(data["port"])}
+        started = data.get("started")
+        return {"pid": int(data["pid"]), "port": int(data["port"]), "started": float(started) if started else None}
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours counts as gone.
-    with contextlib.suppress(OSError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        if fields and fields[0] == "Z":
-            return False
-    return True
-
-
-def _is_our_server(pid: int) -> bool:
-    if not _alive(pid):
-        return False
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():
-        return b"introaws.localcloud.server" in cmdline.read_bytes()
-    return True
+def _is_our_server(info: dict[str, Any]) -> bool:
+    """The pid of ``daemon.json`` is still the server of this state directory that wrote it."""
+    marker = f"introaws.localcloud.server --state-dir {state_dir()}"
+    return platform.is_our_process(info["pid"], marker, info["started"])
 
 
 def _healthy(port: int, directory: Path) -> bool:
@@ -217,13 +214,3 @@ def _choose_port(directory: Path) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _start_lock(directory: Path) -> Iterator[None]:
-    with (directory / "start.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

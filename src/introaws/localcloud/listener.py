@@ -18,7 +18,6 @@ import logging
 import socketserver
 from collections.abc import Callable
 from http import HTTPStatus
-from urllib.parse import unquote, urlsplit
 
 from introaws.localcloud.front import Reply
 from introaws.localcloud.requests import Recorded
@@ -134,19 +133,11 @@ class _Connection(http.server.BaseHTTPRequestHandler):
 
     def _recorded(self, body: bytes) -> Recorded:
         """The request as a WSGI server would have presented it (the journal's format)."""
-        target = urlsplit(self.path)
-        path = f"/{target.netloc}{target.path}" if not target.scheme and target.netloc else target.path
         headers: list[tuple[str, str]] = []
         for name, value in self.header_list:
             if "_" not in name:  # as WSGI servers do: no header can pose as another
                 headers.append((name, value.replace("\r\n", "")))
-        return Recorded.from_http(
-            method=self.command,
-            path=_wsgi_str(unquote(path)),
-            query=_wsgi_str(target.query),
-            headers=headers,
-            body=body,
-        )
+        return Recorded.from_target(self.command, self.path, headers, body)
 
     def _write(self, reply: Reply) -> None:
         lines = [f"{self.protocol_version} {_status_line(reply.status)}"]
@@ -168,11 +159,6 @@ class _Connection(http.server.BaseHTTPRequestHandler):
         """Only malformed requests get here (send_error); a line per request would cost
         throughput."""
         log.warning("http: %s", format % args)
-
-
-def _wsgi_str(text: str) -> str:
-    """PEP 3333's native strings: UTF-8 bytes seen as latin-1, as moto expects them."""
-    return text.encode("utf-8").decode("latin-1")
 
 
 def _status_line(status: int) -> str:

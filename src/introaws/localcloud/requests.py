@@ -11,7 +11,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote, urlsplit
 
 _READ_PREFIXES = (
     "Describe",
@@ -88,6 +88,14 @@ class Recorded:
         kept = {k: environ[k] for k in _KEPT_HEADERS if k in environ}
         kept.update((k, v) for k, v in environ.items() if k.startswith("HTTP_X_AMZ_META_"))
         return cls(method=method, path=path, query=query, headers=kept, body=body, http_headers=sent)
+
+    @classmethod
+    def from_target(cls, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Recorded:
+        """A request as an HTTP server reads it: ``target`` is the request line's path and query
+        (or an absolute URL); path and query become WSGI's native strings."""
+        parts = urlsplit(target)
+        path = f"/{parts.netloc}{parts.path}" if not parts.scheme and parts.netloc else parts.path
+        return cls.from_http(method, _wsgi_str(unquote(path)), _wsgi_str(parts.query), headers, body)
 
     @classmethod
     def json_call(cls, service: str, region: str, target: str, body: bytes) -> Recorded:
@@ -202,3 +210,8 @@ class Recorded:
             seq=data["seq"],
             extra=data.get("extra", {}),
         )
+
+
+def _wsgi_str(text: str) -> str:
+    """PEP 3333's native strings: UTF-8 bytes seen as latin-1, as moto expects them."""
+    return text.encode("utf-8").decode("latin-1")

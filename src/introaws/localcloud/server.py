@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from introaws import platform
 from introaws.localcloud.daemon import JOURNAL_FILE, REFUSED, STATE_FILE
 from introaws.localcloud.journal import JournalMismatch
 
@@ -47,8 +48,9 @@ def serve(state_dir: Path, port: int) -> None:
     if replayed >= COMPACT_AFTER:
         compact(front)
     server = Listener(port, front.respond)
-    front.hooks = build_hooks(RuntimeContext(state_dir, server.endpoint, front.forward))
-    state = {"pid": os.getpid(), "port": server.server_port}
+    front.hooks = list(build_hooks(RuntimeContext(state_dir, server.endpoint, front.forward)))
+    me = platform.process_ref(os.getpid())
+    state = {"pid": os.getpid(), "port": server.server_port, "started": me.started if me else None}
     tmp = state_dir / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(state))
     tmp.replace(state_dir / STATE_FILE)

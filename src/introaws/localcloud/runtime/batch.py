@@ -2,54 +2,55 @@
 
 moto's Batch backend wants Docker, so the runtime answers the job API itself (``SubmitJob``,
 ``DescribeJobs``, ``ListJobs``, ``TerminateJob``, ``CancelJob``) and lets moto keep compute
-environments, queues and job definitions, which it reads back through the local cloud's own
-API. A job's command must be an introaws task payload (``python -m introaws.tasks.<name>``,
-what ``containers/<name>`` runs on AWS); it runs with this Python, in a folder of its own.
+environments, queues and job definitions, which it reads back in-process. A job's command must
+be an introaws task payload (``python -m introaws.tasks.<name>``, what ``containers/<name>``
+runs on AWS); the executor runs it with this Python, in a folder of its own, with the job
+role's credentials handed over as Batch does, its memory as its limit and its
+``attemptDurationSeconds`` as its time-out.
 
 States are Batch's: SUBMITTED -> RUNNABLE -> STARTING -> RUNNING -> SUCCEEDED | FAILED. A
 RUNNABLE job starts when one of its queue's enabled compute environments has room under
-``maxvCpus`` for its vCPUs *and* this machine has the cores: a job gets min(vCPUs, cores)
-threads (``INTROAWS_NUM_THREADS``/``OMP_NUM_THREADS``), and running jobs never hold more
-threads than there are cores, so parallel jobs do not oversubscribe the CPU. GPUs are not
-emulated: a GPU job runs on the CPU and its log says so. Output goes to CloudWatch Logs
-(``/aws/batch/job``, stream ``<definition>/default/<job id>``) as on AWS.
+``maxvCpus`` for its vCPUs *and* the machine's CPU budget (shared with ECS tasks) has
+min(vCPUs, cores) cores free; the job gets that many threads (``INTROAWS_NUM_THREADS``/
+``OMP_NUM_THREADS``), so parallel jobs do not oversubscribe the CPU. Jobs start warm, from a
+worker that already imported the payload, unless the daemon runs with
+``INTROAWS_BATCH_WORKER=cold``. GPUs are not emulated: a GPU job runs on the CPU and its log
+says so. Output goes to CloudWatch Logs (``/aws/batch/job``, stream
+``<definition>/default/<job id>``) as on AWS. Jobs of a queue that is deleted fail.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
 import re
-import signal
-import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from introaws import containers
 from introaws.localcloud.runtime.batch_state import ACTIVE, Job, JobStore, now_ms
+from introaws.localcloud.runtime.cpu import UNITS_PER_CORE
+from introaws.localcloud.runtime.executor import Run, StartFailed, Workload, payload_pythonpath
+from introaws.localcloud.runtime.logs import LogDestination
 
 if TYPE_CHECKING:
     from introaws.localcloud.front import Reply
     from introaws.localcloud.requests import Recorded
-    from introaws.localcloud.runtime import RuntimeContext
+    from introaws.localcloud.runtime import Removed, RuntimeContext
 
 log = logging.getLogger("introaws.localcloud.batch")
 
 LOG_GROUP = "/aws/batch/job"
-CORES_ENV = "INTROAWS_LOCAL_CORES"  # how many cores the local cloud may give to jobs
-JOB_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "introaws-batch-job", "AWS_SECRET_ACCESS_KEY": "introaws-local"}
 _PAYLOAD = re.compile(r"^introaws\.tasks\.[A-Za-z_][\w.]*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 _EXITED = "Essential container in task exited"
-_PR_SET_PDEATHSIG = 1
-_INTROAWS_ROOT = str(Path(__file__).resolve().parents[3])
+_TIMED_OUT = "Job attempt duration exceeded timeout"
+_OUT_OF_MEMORY = "OutOfMemoryError: Container killed due to memory usage"
+_QUEUE_GONE = "the job queue was deleted"
 
 
 class BatchApiError(Exception):
@@ -58,26 +59,22 @@ class BatchApiError(Exception):
         self.code, self.status = code, status
 
 
-def local_cores() -> int:
-    override = os.environ.get(CORES_ENV)
-    return max(1, int(override)) if override else len(os.sched_getaffinity(0))
-
-
 class BatchRuntime:
     """The hook: answers the job API and schedules jobs onto this machine's cores."""
 
     def __init__(self, ctx: RuntimeContext) -> None:
         self.ctx = ctx
-        self.cores = local_cores()
+        self.executor = ctx.executor
+        self.cores = self.executor.cpu.cores
         self.store = JobStore(ctx.runtime_dir("batch") / "jobs.json")
         self.workdir = ctx.runtime_dir("batch") / "jobs"
-        self._processes: dict[str, subprocess.Popen[bytes]] = {}
-        self._clients: dict[tuple[str, str], Any] = {}
-        self._client_lock = threading.Lock()
+        self._runs: dict[str, Run] = {}
+        self._use_warm = os.environ.get("INTROAWS_BATCH_WORKER", "warm") != "cold"
         self._wake = threading.Condition(self.store.lock)
         self._stopping = False
         for job in self.store.reconcile_after_restart():
             log.info("batch job %s (%s) after restart: %s", job.job_id, job.job_name, job.status)
+        self.executor.cpu.on_release(self._poke)
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="batch-dispatch", daemon=True)
         self._dispatcher.start()
 
@@ -159,27 +156,13 @@ class BatchRuntime:
             if job.status not in ACTIVE or not running_too:
                 return {}
             job.kill_reason = reason
-        self._kill(job.job_id)  # outside the lock: the job's watcher records the end
+        self._kill(job.job_id, reason)  # outside the lock: the job's thread records the end
         return {}
 
     # --- reading what was deployed --------------------------------------------------------
 
     def _client(self, service: str, region: str) -> Any:
-        """A boto3 client on this daemon's own endpoint (clients are thread-safe; kept)."""
-        key = (service, region)
-        with self._client_lock:  # creating clients on boto3's default session is not thread-safe
-            if key in self._clients:
-                return self._clients[key]
-            import boto3
-
-            self._clients[key] = boto3.client(
-                service,
-                region_name=region,
-                endpoint_url=self.ctx.endpoint,
-                aws_access_key_id=JOB_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=JOB_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            )
-            return self._clients[key]
+        return self.ctx.client(service, region)
 
     @staticmethod
     def _queue(batch: Any, name: str) -> dict[str, Any]:
@@ -230,6 +213,11 @@ class BatchRuntime:
                 self._dispatch()
                 self._wake.wait(timeout=1.0)
 
+    def _poke(self) -> None:
+        """CPU came back (a task or job ended): look for a job that fits now."""
+        with self._wake:
+            self._wake.notify()
+
     def _dispatch(self) -> None:
         """Start every RUNNABLE job that fits, oldest first (a job that does not fit yet does
         not hold back smaller ones behind it)."""
@@ -238,15 +226,11 @@ class BatchRuntime:
             job.status = "RUNNABLE"
         if submitted:
             self.store.save()
-        running = [j for j in self.store.jobs.values() if j.status in ACTIVE]
-        threads_used = sum(j.threads for j in running)
         vcpus_used: dict[str, int] = {}
-        for job in running:
-            if job.compute_environment:
+        for job in self.store.jobs.values():
+            if job.status in ACTIVE and job.compute_environment:
                 vcpus_used[job.compute_environment] = vcpus_used.get(job.compute_environment, 0) + job.vcpus
         for job in sorted((j for j in self.store.jobs.values() if j.status == "RUNNABLE"), key=lambda j: j.created_at):
-            if threads_used + job.threads > self.cores:
-                continue
             env = next(
                 (
                     e
@@ -255,50 +239,79 @@ class BatchRuntime:
                 ),
                 None,
             )
-            if env is None:
+            if env is None or not self.executor.cpu.try_take(job.threads * UNITS_PER_CORE):
                 continue
             job.compute_environment = env["arn"]
             vcpus_used[env["arn"]] = vcpus_used.get(env["arn"], 0) + job.vcpus
-            threads_used += job.threads
-            self._start(job, env)
+            job.status = "STARTING"  # statusReason kept: it may say why this is a re-run
+            job.exit_code = job.container_reason = job.kill_reason = None
+            self.store.save()
+            threading.Thread(
+                target=self._run, args=(job.job_id, env), name=f"batch-{job.job_id[:8]}", daemon=True
+            ).start()
 
-    def _start(self, job: Job, env: dict[str, Any]) -> None:
-        job.status = "STARTING"  # statusReason kept: it may say why this is a re-run
-        job.exit_code = job.container_reason = job.kill_reason = None
-        self.store.save()
+    def _run(self, job_id: str, env: dict[str, Any]) -> None:
+        """Start the job, wait for it, record its end; its CPU share goes back at the end."""
+        with self.store.lock:
+            job = self.store.jobs[job_id]
+            workload = self._workload(job, env)
+        try:
+            if isinstance(workload, str):
+                with self._wake:
+                    self._finish(job, "FAILED", workload, None)
+                return
+            self._attempt(job, workload)
+        finally:
+            self.executor.cpu.give(job.threads * UNITS_PER_CORE)
+
+    def _attempt(self, job: Job, workload: Workload) -> None:
+        try:
+            run = self.executor.start(workload)
+        except StartFailed as exc:
+            with self._wake:
+                self._finish(job, "FAILED", str(exc), None)
+            return
+        with self._wake:
+            self._runs[job.job_id] = run
+            if self._stopping or job.kill_reason:  # terminated while it started
+                run.stop(job.kill_reason or "stopped", grace_s=1.0)
+            job.pid, job.status, job.started_at = run.pid, "RUNNING", now_ms()
+            self.store.save()
+        log.info("batch job %s (%s) running as pid %d with %d threads", job.job_id, job.job_name, run.pid, job.threads)
+        end = run.wait()
+        with self._wake:
+            self._runs.pop(job.job_id, None)
+            if self._stopping or job.status not in ACTIVE:
+                return  # the daemon is stopping: the next start reconciles this job
+            code = end.code
+            if code == 0:
+                self._finish(job, "SUCCEEDED", _EXITED, 0)
+            elif end.cause in ("timeout", "memory"):
+                job.container_reason = _TIMED_OUT if end.cause == "timeout" else _OUT_OF_MEMORY
+                self._finish(job, "FAILED", job.container_reason, code)
+            elif job.kill_reason:  # terminated
+                job.container_reason = job.kill_reason
+                self._finish(job, "FAILED", job.kill_reason, code)
+            elif len(job.attempts) + 1 < job.attempts_allowed:
+                self._record_attempt(job, _EXITED, code)
+                job.status, job.status_reason, job.started_at = "RUNNABLE", f"retrying after exit code {code}", None
+                job.compute_environment = None
+                self.store.save()
+            else:
+                self._finish(job, "FAILED", _EXITED, code)
+            self._wake.notify()
+
+    def _workload(self, job: Job, env: dict[str, Any]) -> Workload | str:
+        """What the job runs, or why it cannot run."""
         argv = _local_argv(job.command)
         if argv is None:
-            self._finish(
-                job,
-                "FAILED",
+            return (
                 "CannotPullContainerError: the local cloud runs only introaws task "
                 f"payloads (python -m introaws.tasks.<name>), not '{' '.join(job.command)}' "
-                f"of image {job.image}",
-                None,
+                f"of image {job.image}"
             )
-            return
         workdir = self.workdir / job.job_id
         workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            process = subprocess.Popen(
-                argv,
-                cwd=workdir,
-                env=self._job_env(job, env),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
-        except OSError as exc:
-            self._finish(job, "FAILED", f"CannotStartContainerError: {exc}", None)
-            return
-        self._processes[job.job_id] = process
-        job.pid, job.status, job.started_at = process.pid, "RUNNING", now_ms()
-        self.store.save()
-        log.info(
-            "batch job %s (%s) running as pid %d with %d threads", job.job_id, job.job_name, process.pid, job.threads
-        )
         notes = [
             f"introaws local cloud: job {job.job_name} runs on {env['name']} as a local process "
             f"with {job.threads} of {self.cores} cores"
@@ -312,19 +325,28 @@ class BatchRuntime:
                 f"introaws local cloud: the job asks for {job.gpus} GPU(s); GPUs are not "
                 "emulated, so it runs on this machine's CPU"
             )
-        threading.Thread(
-            target=self._watch, args=(job.job_id, process, notes), name=f"batch-{job.job_id[:8]}", daemon=True
-        ).start()
+        return Workload(
+            kind="batch-job",
+            name=job.job_id,
+            owner=job.definition_arn,
+            region=job.region,
+            argv=argv,
+            env=self._job_env(job, env),
+            role_arn=job.job_role_arn,
+            handover="container",
+            cwd=str(workdir),
+            logs=LogDestination(job.region, LOG_GROUP, job.log_stream),
+            notes=notes,
+            warm_module=argv[2] if self._use_warm else None,
+            timeout_s=job.timeout_s,
+            memory_mib=job.memory_mib,
+        )
 
     def _job_env(self, job: Job, env: dict[str, Any]) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         threads = str(job.threads)
         base.update(job.environment)
-        base.update(JOB_CREDENTIALS)
         base.update(
-            AWS_DEFAULT_REGION=job.region,
-            AWS_REGION=job.region,
-            AWS_ENDPOINT_URL=self.ctx.endpoint,
             AWS_BATCH_JOB_ID=job.job_id,
             AWS_BATCH_JQ_NAME=job.queue_arn.rsplit("/", 1)[-1],
             AWS_BATCH_CE_NAME=env["name"],
@@ -333,55 +355,9 @@ class BatchRuntime:
             OMP_NUM_THREADS=threads,
             MKL_NUM_THREADS=threads,
             PYTHONUNBUFFERED="1",
-            # The payload is imported from the introaws this daemon runs (cwd is the job's folder).
-            PYTHONPATH=os.pathsep.join(p for p in (_INTROAWS_ROOT, base.get("PYTHONPATH")) if p),
+            PYTHONPATH=payload_pythonpath(base.get("PYTHONPATH")),
         )
         return base
-
-    def _watch(self, job_id: str, process: subprocess.Popen[bytes], notes: list[str]) -> None:
-        """Stream the job's output to CloudWatch Logs, enforce its timeout, record its end."""
-        with self.store.lock:
-            job = self.store.jobs[job_id]
-            timeout_s, region, stream = job.timeout_s, job.region, job.log_stream
-        shipper = _LogShipper(self._client("logs", region), stream)
-        for note in notes:
-            shipper.add(note)
-        timer = threading.Timer(timeout_s, self._time_out, args=(job_id,)) if timeout_s else None
-        if timer:
-            timer.daemon = True
-            timer.start()
-        assert process.stdout is not None
-        for raw in process.stdout:
-            shipper.add(raw.decode("utf-8", "replace").rstrip("\n"))
-        code = process.wait()
-        if timer:
-            timer.cancel()
-        shipper.flush()
-        with self._wake:
-            self._processes.pop(job_id, None)
-            job = self.store.jobs[job_id]
-            if self._stopping or job.status not in ACTIVE:
-                return  # the daemon is stopping: the next start reconciles this job
-            if code == 0:
-                self._finish(job, "SUCCEEDED", _EXITED, 0)
-            elif job.kill_reason:  # terminated or timed out
-                job.container_reason = job.kill_reason
-                self._finish(job, "FAILED", job.kill_reason, code)
-            elif len(job.attempts) + 1 < job.attempts_allowed:
-                self._record_attempt(job, _EXITED, code)
-                job.status, job.status_reason, job.started_at = "RUNNABLE", f"retrying after exit code {code}", None
-                self.store.save()
-            else:
-                self._finish(job, "FAILED", _EXITED, code)
-            self._wake.notify()
-
-    def _time_out(self, job_id: str) -> None:
-        with self.store.lock:
-            job = self.store.jobs.get(job_id)
-            if job is None or job.status not in ACTIVE:
-                return
-            job.kill_reason = "Job attempt duration exceeded timeout"
-        self._kill(job_id)
 
     def _record_attempt(self, job: Job, reason: str, code: int | None) -> None:
         container = {"logStreamName": job.log_stream, **({"exitCode": code} if code is not None else {})}
@@ -397,56 +373,44 @@ class BatchRuntime:
         self.store.save()
         log.info("batch job %s (%s) %s: %s (exit %s)", job.job_id, job.job_name, status, reason, code)
 
-    def _kill(self, job_id: str, grace_s: float = 3.0) -> None:
-        process = self._processes.get(job_id)
-        if process is None or process.poll() is not None:
+    def _kill(self, job_id: str, reason: str) -> None:
+        run = self._runs.get(job_id)
+        if run is not None:
+            run.stop(reason)
+
+    def follow_up(self, request: Recorded, removed: Removed) -> None:
+        """A queue may be gone (deleted, or with its stack): its jobs fail; warm workers of
+        job definitions that are gone stop."""
+        if request.service not in ("batch", "cloudformation"):
             return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=grace_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        with self.store.lock:
+            queues = {
+                (j.region, j.queue_arn) for j in self.store.jobs.values() if j.status not in ("SUCCEEDED", "FAILED")
+            }
+        gone = {
+            arn
+            for region, arn in queues
+            if arn in removed or not self._client("batch", region).describe_job_queues(jobQueues=[arn])["jobQueues"]
+        }
+        for job_id in [j.job_id for j in list(self.store.jobs.values()) if j.queue_arn in gone]:
+            self._stop_job({"jobId": job_id, "reason": _QUEUE_GONE}, running_too=True)
+        self.executor.retire_warm("batch-job", lambda arn: arn not in removed and self._definition_active(arn))
+
+    def _definition_active(self, arn: str) -> bool:
+        found = self._client("batch", arn.split(":")[3]).describe_job_definitions(jobDefinitions=[arn])
+        return any(d.get("status", "ACTIVE") == "ACTIVE" for d in found["jobDefinitions"])
 
     def stop(self) -> None:
         """End running jobs with the daemon; the next start fails or re-runs them."""
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
-            running = list(self._processes)
-        for job_id in running:
-            self._kill(job_id, grace_s=1.0)
+            runs = list(self._runs.values())
+        for run in runs:
+            run.stop("the local cloud stopped", grace_s=1.0)
+        for run in runs:
+            run.wait()
         self.store.save()
-
-
-class _LogShipper:
-    """Batches a job's output lines into CloudWatch Logs ``PutLogEvents`` calls."""
-
-    def __init__(self, logs: Any, stream: str, every_s: float = 1.0) -> None:
-        self.logs, self.stream, self.every_s = logs, stream, every_s
-        self.pending: list[dict[str, Any]] = []
-        self.last = time.monotonic()
-        for create in (
-            lambda: logs.create_log_group(logGroupName=LOG_GROUP),
-            lambda: logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream),
-        ):
-            try:
-                create()
-            except logs.exceptions.ResourceAlreadyExistsException:
-                pass
-
-    def add(self, line: str) -> None:
-        self.pending.append({"timestamp": now_ms(), "message": line})
-        if time.monotonic() - self.last >= self.every_s or len(self.pending) >= 500:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.pending:
-            self.logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=self.stream, logEvents=self.pending)
-            self.pending = []
-        self.last = time.monotonic()
 
 
 def _new_job(
@@ -523,10 +487,3 @@ def _region(request: Recorded) -> str:
         return auth.split(",")[0].split()[1].split("/")[2]
     except IndexError:
         return "us-east-1"
-
-
-def _die_with_parent() -> None:
-    """In the child: be killed when the daemon thread that started us goes, so a killed
-    daemon leaves no job running unaccounted for."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

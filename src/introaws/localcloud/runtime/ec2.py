@@ -1,12 +1,18 @@
 """EC2 instances that accept SSH: one real OpenSSH ``sshd`` per running instance.
 
 Each running instance with a key pair gets an sshd on a loopback port, run as the daemon's
-user with a host key of its own and the key pair's public key authorized; logging in reaches a
+user with a host key and config of its own (no PAM, nothing Linux-only: the same config runs
+macOS's ``/usr/sbin/sshd``) and the key pair's public key authorized; logging in reaches a
 shell on this machine. The runtime follows every request that can start or end instances
 (RunInstances, TerminateInstances, Stop/StartInstances, CloudFormation change sets and stack
 deletes) by reconciling that region: sshds for running instances, none for the rest. It does
-the same once the daemon starts, so sshds come back with the daemon, and it terminates an
-instance whose ``introaws:ttl-minutes`` tag says its time is up (also after a restart).
+the same once the daemon starts; an sshd outlives a daemon that was killed (as an instance
+outlives its control plane) and is found again by its pid and command line. An instance whose
+``introaws:ttl-minutes`` tag says its time is up is terminated (also after a restart).
+
+Sessions carry ``INTROAWS_INSTANCE`` in their environment, so stopping an instance also ends
+what its sessions left running after they closed (a ``nohup jupyter … &``). An instance with
+an instance profile gets its role's credentials in its sessions' environment.
 
 Per instance, ``runtime/ec2/<instance-id>/`` keeps the sshd config, host key, authorized
 key, port and pid; ``GET /_introaws/ec2/instances/<id>/ssh`` tells clients where to connect.
@@ -21,7 +27,6 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -32,9 +37,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from introaws import platform
 from introaws.localcloud.front import Reply
 from introaws.localcloud.requests import Recorded
-from introaws.localcloud.runtime import RuntimeContext
+from introaws.localcloud.runtime import Removed, RuntimeContext
 from introaws.stacks import TTL_TAG
 
 log = logging.getLogger("introaws.localcloud.ec2")
@@ -56,9 +62,9 @@ _SSHD_CONFIG = """\
 # Written by introaws for EC2 instance {instance_id}; runs as {user}.
 Port {port}
 ListenAddress 127.0.0.1
-HostKey {dir}/ssh_host_ed25519_key
-PidFile {dir}/sshd.pid
-AuthorizedKeysFile {dir}/authorized_keys
+HostKey "{dir}/ssh_host_ed25519_key"
+PidFile "{dir}/sshd.pid"
+AuthorizedKeysFile "{dir}/authorized_keys"
 AllowUsers {user}
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -72,7 +78,7 @@ AllowTcpForwarding yes
 Subsystem sftp internal-sftp
 # The local "image": introaws's own Python environment (PyTorch, Jupyter) is its framework
 # environment, as /opt/pytorch is the Deep Learning AMI's (see workflows/dnn.py).
-SetEnv INTROAWS_FRAMEWORK_BIN={framework_bin}
+SetEnv {environment}
 """
 
 
@@ -107,12 +113,11 @@ class Ec2Runtime:
     def handle(self, request: Recorded, forward: Callable[[Recorded], Reply]) -> Reply | None:
         if request.path.startswith(_QUERY_PREFIX):
             return self._ssh_endpoint(request.path[len(_QUERY_PREFIX) :].split("/")[0])
-        if (request.service, request.action) not in _WATCHED:
-            return None
-        reply = forward(request)
-        if reply.status < 400:
+        return None
+
+    def follow_up(self, request: Recorded, removed: Removed) -> None:
+        if (request.service, request.action) in _WATCHED:
             self.reconcile(request.region)
-        return reply
 
     def stop(self) -> None:
         with self._lock:
@@ -120,7 +125,7 @@ class Ec2Runtime:
             for timer in self._timers.values():
                 timer.cancel()
             for directory in self._instance_dirs():
-                _stop_sshd(directory)
+                self._stop_sshd(directory)
 
     # --- what clients ask ----------------------------------------------------------------
 
@@ -171,7 +176,7 @@ class Ec2Runtime:
                     self._ensure_sshd(directory, instance, region)
                     self._schedule_ttl(instance, region)
                 elif state in ("stopping", "stopped"):
-                    _stop_sshd(directory)
+                    self._stop_sshd(directory)
                 elif directory.exists():  # terminated or shutting down: gone for good
                     self._forget(directory)
             present = {i["InstanceId"] for i in instances}
@@ -181,25 +186,13 @@ class Ec2Runtime:
                     self._forget(directory)
 
     def _instances(self, region: str) -> list[dict[str, Any]]:
-        ec2 = self._client(region)
+        ec2 = self.ctx.client("ec2", region)
         return [
             instance
             for page in ec2.get_paginator("describe_instances").paginate()
             for reservation in page["Reservations"]
             for instance in reservation["Instances"]
         ]
-
-    def _client(self, region: str) -> Any:
-        import boto3
-
-        # The local cloud accepts any credentials; these keep real ones out of its journal.
-        return boto3.client(
-            "ec2",
-            region_name=region,
-            endpoint_url=self.ctx.endpoint,
-            aws_access_key_id="introaws",
-            aws_secret_access_key="introaws-local",
-        )
 
     def _ensure_sshd(self, directory: Path, instance: dict[str, Any], region: str) -> None:
         if _running_port(directory) is not None:
@@ -217,13 +210,34 @@ class Ec2Runtime:
         try:
             self._authorize(directory, instance["KeyName"], region)
             _host_key(directory)
-            _start_sshd(sshd, directory, instance["InstanceId"], self.user)
+            environment = {
+                "INTROAWS_FRAMEWORK_BIN": str(Path(sys.executable).parent),
+                "INTROAWS_INSTANCE": self._marker(instance["InstanceId"]),
+                **self._role_environment(instance, region),
+            }
+            _start_sshd(sshd, directory, instance["InstanceId"], self.user, environment)
         except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
             (directory / "error").write_text(f"the SSH server of {instance['InstanceId']} failed: {exc}")
             log.error("sshd for %s failed: %s", instance["InstanceId"], exc)
 
+    def _marker(self, instance_id: str) -> str:
+        return f"{instance_id}.local-{self.cloud_id}"
+
+    def _role_environment(self, instance: dict[str, Any], region: str) -> dict[str, str]:
+        """Environment that gives the instance's sessions its instance profile's role (none
+        without a profile, as on AWS). The environment, not a token: an sshd outlives a daemon."""
+        profile = (instance.get("IamInstanceProfile") or {}).get("Arn")
+        if not profile:
+            return {}
+        found = self.ctx.client("iam", region).get_instance_profile(InstanceProfileName=profile.rsplit("/", 1)[-1])
+        roles = found["InstanceProfile"].get("Roles") or []
+        env, _ = self.ctx.credentials.hand_over(
+            "environment", roles[0]["Arn"] if roles else None, instance["InstanceId"]
+        )
+        return {**env, "AWS_ENDPOINT_URL": self.ctx.endpoint, "AWS_DEFAULT_REGION": region, "AWS_REGION": region}
+
     def _authorize(self, directory: Path, key_name: str, region: str) -> None:
-        keys = self._client(region).describe_key_pairs(KeyNames=[key_name], IncludePublicKey=True)["KeyPairs"]
+        keys = self.ctx.client("ec2", region).describe_key_pairs(KeyNames=[key_name], IncludePublicKey=True)["KeyPairs"]
         public = keys[0].get("PublicKey", "").strip() if keys else ""
         if public:
             (directory / "authorized_keys").write_text(public + "\n")
@@ -248,17 +262,26 @@ class Ec2Runtime:
     def _expire(self, instance_id: str, region: str) -> None:
         """The instance's time to live is over: terminate it, as 'shutdown' would on AWS."""
         log.info("terminating %s: its time to live is over", instance_id)
-        try:  # through the front like any request: journaled, and the sshd goes with it
-            self._client(region).terminate_instances(InstanceIds=[instance_id])
+        try:  # journaled like any request; then the sshd goes
+            self.ctx.client("ec2", region).terminate_instances(InstanceIds=[instance_id])
+            self.reconcile(region)
         except Exception:  # the daemon may be stopping; the next start reconciles again
             log.exception("could not terminate %s", instance_id)
 
     def _forget(self, directory: Path) -> None:
-        _stop_sshd(directory)
+        self._stop_sshd(directory)
         timer = self._timers.pop(directory.name, None)
         if timer:
             timer.cancel()
         shutil.rmtree(directory, ignore_errors=True)
+
+    def _stop_sshd(self, directory: Path) -> None:
+        """End this instance's sshd, every session it started, and what they left running."""
+        pid = _sshd_pid(directory)
+        doomed = [pid, *platform.descendants(pid)] if pid is not None else []
+        doomed += platform.processes_with_env("INTROAWS_INSTANCE", self._marker(directory.name))
+        platform.end_processes(sorted(set(doomed)))
+        (directory / "sshd.pid").unlink(missing_ok=True)
 
     def _instance_dirs(self) -> list[Path]:
         return sorted(p for p in self.root.glob("i-*") if p.is_dir())
@@ -291,11 +314,7 @@ def _sshd_pid(directory: Path) -> int | None:
     if not text or not text.strip().isdigit():
         return None
     pid = int(text)
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    return pid if str(directory / "sshd_config").encode() in cmdline else None
+    return pid if platform.is_our_process(pid, str(directory / "sshd_config")) else None
 
 
 def _running_port(directory: Path) -> int | None:
@@ -314,16 +333,20 @@ def _free_port(preferred: int | None) -> int:
     raise RuntimeError("no free port")
 
 
-def _start_sshd(sshd: str, directory: Path, instance_id: str, user: str) -> None:
+def _start_sshd(sshd: str, directory: Path, instance_id: str, user: str, environment: dict[str, str]) -> None:
     previous = _read(directory / "port")
     port = _free_port(int(previous) if previous and previous.strip().isdigit() else None)
     config = directory / "sshd_config"
     config.write_text(
         _SSHD_CONFIG.format(
-            instance_id=instance_id, user=user, port=port, dir=directory, framework_bin=Path(sys.executable).parent
+            instance_id=instance_id,
+            user=user,
+            port=port,
+            dir=directory,
+            environment=" ".join(f'"{k}={v}"' for k, v in environment.items()),
         )
     )
-    if os.geteuid() == 0:  # sshd run by root insists on its privilege separation folder
+    if os.geteuid() == 0 and Path("/run").is_dir():  # Linux's sshd run by root wants its privsep folder
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     with (directory / "sshd.log").open("ab") as log_file:
         process = subprocess.Popen(
@@ -346,43 +369,3 @@ def _start_sshd(sshd: str, directory: Path, instance_id: str, user: str) -> None
         time.sleep(0.05)
     process.kill()
     raise RuntimeError(f"sshd did not listen on port {port} within 10 s")
-
-
-def _stop_sshd(directory: Path) -> None:
-    """End this instance's sshd and every session it started (they outlive the listener)."""
-    pid = _sshd_pid(directory)
-    if pid is None:
-        return
-    doomed = [pid, *_descendants(pid)]
-    for each in doomed:
-        with contextlib.suppress(OSError):
-            os.kill(each, signal.SIGTERM)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(_alive(p) for p in doomed):
-        time.sleep(0.05)
-    for each in doomed:
-        with contextlib.suppress(OSError):
-            os.kill(each, signal.SIGKILL)
-    (directory / "sshd.pid").unlink(missing_ok=True)
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, queue = [], [pid]
-    while queue:
-        for child in children.get(queue.pop(), []):
-            found.append(child)
-            queue.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != "Z"

@@ -1,12 +1,14 @@
 """Lambda functions that really run: ``Invoke`` (sync and async) in warm local worker processes.
 
-What was deployed is read from moto (handler, code zip, environment, timeout, memory); the
-code is unpacked once per code hash under ``runtime/lambda/``. Each function version has a
-pool of warm workers (:mod:`lambda_worker`), bounded by its reserved concurrency and by
-``INTROAWS_LAMBDA_CONCURRENCY`` (default 32). A worker past its timeout or its memory size
-is killed and the caller gets Lambda's ``FunctionError`` shape; handler errors keep the worker
-warm. Logs go to CloudWatch Logs (``/aws/lambda/<name>``) with START/END/REPORT lines.
-Nothing here needs restoring after a restart: workers are started again on first use.
+What was deployed is read from moto (handler, code zip, environment, role, timeout, memory);
+the code is unpacked once per code hash under ``runtime/lambda/``. Each function version has a
+pool of warm workers (:mod:`lambda_worker`, started by the executor with the execution role's
+credentials in their environment, as Lambda does), bounded by its reserved concurrency and by
+``INTROAWS_LAMBDA_CONCURRENCY`` (default 32). A worker past its timeout or its memory size is
+killed and the caller gets Lambda's ``FunctionError`` shape; handler errors keep the worker
+warm. Idle workers retire after the executor's idle time; a deleted function's workers stop at
+once. Logs go to CloudWatch Logs (``/aws/lambda/<name>``) with START/END/REPORT lines. Nothing
+here needs restoring after a restart: workers are started again on first use.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ import json
 import os
 import re
 import selectors
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -32,18 +32,18 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from introaws.localcloud.adapt import LOCAL_ACCOUNT
-from introaws.localcloud.runtime.lambda_logs import LogShipper
+from introaws.localcloud.runtime.executor import Executor, Run, StartFailed, Workload
+from introaws.localcloud.runtime.logs import LogDestination
 
 if TYPE_CHECKING:
     from introaws.localcloud.front import Reply
     from introaws.localcloud.requests import Recorded
-    from introaws.localcloud.runtime import RuntimeContext
+    from introaws.localcloud.runtime import Removed, RuntimeContext
 
 _INVOKE_PATH = re.compile(r"/2015-03-31/functions/([^/]+)/invocations")
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase
-IDLE_RETIRE_S = 600.0  # a worker unused this long is stopped
 ASYNC_ATTEMPTS = 3  # an asynchronous invocation is retried twice on error, as on AWS
-_WORKER_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "introaws", "AWS_SECRET_ACCESS_KEY": "introaws-local"}
+_OUT_OF_MEMORY = "Runtime exited with error: signal: killed (memory size exceeded)"
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class FunctionSpec:
     environment: tuple[tuple[str, str], ...]
     code_sha: str
     concurrency: int
+    role: str | None = None
 
 
 @dataclass
@@ -88,23 +89,27 @@ class _WorkerGone(Exception):
 class Worker:
     """One process running the handler, reused invocation after invocation."""
 
-    def __init__(self, spec: FunctionSpec, code_dir: Path, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, spec: FunctionSpec, code_dir: Path, env: dict[str, str], executor: Executor) -> None:
         self.spec = spec
         self.stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
-        env = dict(env, AWS_LAMBDA_LOG_STREAM_NAME=self.stream)
-        with log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, str(Path(__file__).with_name("lambda_worker.py")), str(code_dir), spec.handler],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=env,
-                start_new_session=True,
-                close_fds=True,
-                cwd=str(code_dir),
-            )
+        workload = Workload(
+            kind="lambda-worker",
+            name=spec.name,
+            owner=spec.arn,
+            region=spec.region,
+            argv=[sys.executable, str(Path(__file__).with_name("lambda_worker.py")), str(code_dir), spec.handler],
+            env=dict(env, AWS_LAMBDA_LOG_STREAM_NAME=self.stream),
+            role_arn=spec.role,
+            handover="environment",
+            cwd=str(code_dir),
+            channel=True,
+            memory_mib=spec.memory_mb,
+        )
+        try:
+            self.run: Run = executor.start(workload)
+        except StartFailed as exc:
+            raise _WorkerGone("Runtime.Unknown", str(exc)) from None
         self._buffer = b""
-        self.last_used = time.monotonic()
         started = time.monotonic()
         hello = self._read(started + INIT_TIMEOUT_S, "Sandbox.Timedout", "init phase timed out")
         self.init_logs = hello.get("logs", "")
@@ -113,28 +118,35 @@ class Worker:
             error = hello.get("error", {})
             raise _WorkerGone(error.get("errorType", "Runtime.Unknown"), json.dumps(error))
         self.init_ms = (time.monotonic() - started) * 1000
+        self.run.busy = False
+
+    @property
+    def last_used(self) -> float:
+        return self.run.last_used
 
     def invoke(self, payload: str, request_id: str) -> dict[str, Any]:
+        self.run.busy = True
         deadline = time.time() + self.spec.timeout_s
         message = {"payload": payload, "request_id": request_id, "deadline": deadline, "function_arn": self.spec.arn}
         try:
-            assert self.process.stdin is not None
-            self.process.stdin.write(json.dumps(message).encode() + b"\n")
-            self.process.stdin.flush()
+            assert self.run.stdin is not None
+            self.run.stdin.write(json.dumps(message).encode() + b"\n")
+            self.run.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
+            self.kill()
             raise _WorkerGone("Runtime.ExitError", f"the runtime exited: {exc}") from None
         reply = self._read(
             time.monotonic() + self.spec.timeout_s,
             "Sandbox.Timedout",
             f"Task timed out after {self.spec.timeout_s:.2f} seconds",
         )
-        self.last_used = time.monotonic()
+        self.run.busy, self.run.last_used = False, time.monotonic()
         return reply
 
     def _read(self, deadline: float, timeout_kind: str, timeout_message: str) -> dict[str, Any]:
-        """The next line from the worker, watching its deadline and its memory."""
-        assert self.process.stdout is not None
-        fd = self.process.stdout.fileno()
+        """The next line from the worker, watching its deadline (the executor watches memory)."""
+        assert self.run.stdout is not None
+        fd = self.run.stdout.fileno()
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
@@ -145,36 +157,17 @@ class Worker:
                 if selector.select(min(left, 0.1)):
                     chunk = os.read(fd, 1 << 16)
                     if not chunk:
-                        self.kill()
-                        raise _WorkerGone(
-                            "Runtime.ExitError", f"Runtime exited with error: exit status {self.process.wait()}"
-                        )
+                        end = self.run.wait()
+                        if end.cause == "memory":
+                            raise _WorkerGone("Runtime.OutOfMemory", _OUT_OF_MEMORY)
+                        raise _WorkerGone("Runtime.ExitError", f"Runtime exited with error: exit status {end.code}")
                     self._buffer += chunk
-                elif self.rss_mb() > self.spec.memory_mb:
-                    self.kill()
-                    raise _WorkerGone(
-                        "Runtime.OutOfMemory", "Runtime exited with error: signal: killed (memory size exceeded)"
-                    )
         line, _, self._buffer = self._buffer.partition(b"\n")
         return json.loads(line)
 
-    def rss_mb(self) -> float:
-        try:
-            pages = int(Path(f"/proc/{self.process.pid}/statm").read_text().split()[1])
-        except (OSError, IndexError, ValueError):
-            return 0.0
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
     def kill(self) -> None:
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.process.wait()
-        for pipe in (self.process.stdin, self.process.stdout):
-            if pipe is not None:
-                pipe.close()
+        self.run.kill("stopped")
+        self.run.wait()
 
 
 @dataclass
@@ -185,6 +178,7 @@ class Pool:
     idle: list[Worker] = field(default_factory=list)
     running: int = 0  # workers that exist (idle or busy), counting ones being started
     condition: threading.Condition = field(default_factory=threading.Condition)
+    closed: bool = False  # the function changed or went: busy workers stop when they are done
 
     def acquire(self) -> Worker | None:
         """An idle worker, or None when the caller may start a new one (slot reserved)."""
@@ -199,11 +193,14 @@ class Pool:
     def release(self, worker: Worker | None) -> None:
         """Give back a healthy worker, or None for one that died (its slot frees up)."""
         with self.condition:
-            if worker is None:
+            if worker is None or self.closed:
                 self.running -= 1
             else:
                 self.idle.append(worker)
+                worker = None
             self.condition.notify()
+        if worker is not None:
+            worker.kill()
 
     def retire_idle(self, older_than: float) -> None:
         with self.condition:
@@ -215,7 +212,9 @@ class Pool:
 
     def close(self) -> None:
         with self.condition:
+            self.closed = True
             workers, self.idle = self.idle, []
+            self.running -= len(workers)
         for worker in workers:
             worker.kill()
 
@@ -225,15 +224,15 @@ class LambdaRuntime:
 
     def __init__(self, ctx: RuntimeContext) -> None:
         self.ctx = ctx
+        self.executor = ctx.executor
         self.root = ctx.runtime_dir("lambda")
         self.limit = int(os.environ.get("INTROAWS_LAMBDA_CONCURRENCY", "32"))
         self.pools: dict[FunctionSpec, Pool] = {}
         self._lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=max(self.limit * 2, 8), thread_name_prefix="lambda-async")
-        self.logs = LogShipper(ctx)
+        self.logs = ctx.logs
         self._stopping = threading.Event()
-        self._reaper = threading.Thread(target=self._reap, daemon=True, name="lambda-reaper")
-        self._reaper.start()
+        self.executor.on_idle_check(self._retire_idle)
 
     # --- the hook ---------------------------------------------------------------------
 
@@ -265,6 +264,22 @@ class LambdaRuntime:
             headers.append(("X-Amz-Log-Result", base64.b64encode(tail).decode()))
         return Reply(200, headers, outcome.payload.encode())
 
+    def follow_up(self, request: Recorded, removed: Removed) -> None:
+        """Functions deleted (alone, or with their stack): their workers stop."""
+        if request.service not in ("lambda", "cloudformation"):
+            return
+        from moto.awslambda.models import lambda_backends
+
+        with self._lock:
+            gone = []
+            for spec in list(self.pools):
+                try:
+                    lambda_backends[LOCAL_ACCOUNT][spec.region].get_function(spec.arn)
+                except Exception:  # moto raises its not-found error
+                    gone.append(self.pools.pop(spec))
+        for pool in gone:
+            pool.close()
+
     def stop(self) -> None:
         self._stopping.set()
         self._async.shutdown(wait=False, cancel_futures=True)
@@ -272,7 +287,6 @@ class LambdaRuntime:
             pools = list(self.pools.values())
         for pool in pools:
             pool.close()
-        self.logs.stop()
 
     # --- invoking ---------------------------------------------------------------------
 
@@ -301,6 +315,7 @@ class LambdaRuntime:
             environment=tuple(sorted((fn.environment_vars or {}).items())),
             code_sha=code_sha,
             concurrency=limit,
+            role=fn.role or None,
         )
 
     def invoke(self, spec: FunctionSpec, payload: str, request_id: str | None = None) -> Outcome:
@@ -314,11 +329,11 @@ class LambdaRuntime:
         started = time.monotonic()
         try:
             if worker is None:
-                worker = Worker(spec, self.root / spec.code_sha, self._environment(spec), self.root / "workers.log")
+                worker = Worker(spec, self.root / spec.code_sha, self._environment(spec), self.executor)
                 init_ms = worker.init_ms
                 if worker.init_logs:
-                    self.logs.put(spec.region, spec.name, worker.stream, worker.init_logs)
-            self.logs.put(spec.region, spec.name, worker.stream, f"START RequestId: {request_id} Version: $LATEST\n")
+                    self.logs.put(_log_destination(spec, worker.stream), worker.init_logs)
+            self.logs.put(_log_destination(spec, worker.stream), f"START RequestId: {request_id} Version: $LATEST\n")
             reply = worker.invoke(payload, request_id)
         except Exception as exc:
             gone = exc if isinstance(exc, _WorkerGone) else _WorkerGone("Runtime.Unknown", f"the runtime failed: {exc}")
@@ -347,9 +362,7 @@ class LambdaRuntime:
         outcome.duration_ms = (time.monotonic() - started) * 1000 - (outcome.init_ms or 0)
         init = f"\tInit Duration: {outcome.init_ms:.2f} ms" if outcome.init_ms else ""
         self.logs.put(
-            spec.region,
-            spec.name,
-            stream,
+            _log_destination(spec, stream),
             f"{logs}END RequestId: {outcome.request_id}\n"
             f"REPORT RequestId: {outcome.request_id}\tDuration: {outcome.duration_ms:.2f} ms\t"
             f"Billed Duration: {max(1, round(outcome.duration_ms))} ms\t"
@@ -369,11 +382,7 @@ class LambdaRuntime:
     def _environment(self, spec: FunctionSpec) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
         env.update(dict(spec.environment))
-        env.update(_WORKER_CREDENTIALS)
         env.update(
-            AWS_REGION=spec.region,
-            AWS_DEFAULT_REGION=spec.region,
-            AWS_ENDPOINT_URL=self.ctx.endpoint,
             AWS_LAMBDA_FUNCTION_NAME=spec.name,
             AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
             AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(spec.memory_mb),
@@ -400,12 +409,15 @@ class LambdaRuntime:
 
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _reap(self) -> None:
-        while not self._stopping.wait(30):
-            with self._lock:
-                pools = list(self.pools.values())
-            for pool in pools:
-                pool.retire_idle(time.monotonic() - IDLE_RETIRE_S)
+    def _retire_idle(self, cutoff: float) -> None:
+        with self._lock:
+            pools = list(self.pools.values())
+        for pool in pools:
+            pool.retire_idle(cutoff)
+
+
+def _log_destination(spec: FunctionSpec, stream: str) -> LogDestination:
+    return LogDestination(spec.region, f"/aws/lambda/{spec.name}", stream)
 
 
 def _failure(request_id: str, kind: str, message: str, init_ms: float | None = None) -> Outcome:

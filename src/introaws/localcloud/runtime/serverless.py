@@ -13,15 +13,15 @@ from introaws.localcloud.runtime.lambda_ import LambdaRuntime
 from introaws.localcloud.runtime.website import Websites
 
 if TYPE_CHECKING:
-    from introaws.localcloud.front import Hook, Reply
+    from introaws.localcloud.front import Reply
     from introaws.localcloud.requests import Recorded
-    from introaws.localcloud.runtime import RuntimeContext
+    from introaws.localcloud.runtime import Removed, RuntimeContext
 
 
 class Serverless:
     def __init__(self, ctx: RuntimeContext) -> None:
         self.functions = LambdaRuntime(ctx)
-        self.parts: list[Hook] = [self.functions, RestApis(self.functions), Websites()]
+        self.parts: list[Any] = [self.functions, RestApis(self.functions), Websites()]
 
     def handle(self, request: Recorded, forward: Any) -> Reply | None:
         for part in self.parts:
@@ -29,6 +29,9 @@ class Serverless:
             if reply is not None:
                 return reply
         return None
+
+    def follow_up(self, request: Recorded, removed: Removed) -> None:
+        self.functions.follow_up(request, removed)
 
     def stop(self) -> None:
         for part in self.parts:

@@ -102,6 +102,19 @@ def upload(paths: tuple[Path, ...], sweep_id: str) -> list[str]:
     return urls
 
 
+def warm() -> None:
+    """Import what every run needs (torch, numpy, boto3): a warm worker calls this once, so the
+    runs it starts begin with training. The first optimizer built imports torch's compiler
+    stack (about a second); a throw-away one does that here. Nothing is computed: forked runs
+    must not inherit a thread pool."""
+    import boto3  # noqa: F401
+    import torch
+
+    from introaws.tasks.mnist import data, train  # noqa: F401
+
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from introaws.tasks.mnist import data, train

@@ -70,7 +70,9 @@ class Result:
 def configure_threads(threads: int | None = None) -> int:
     """Use ``threads`` (else ``$INTROAWS_NUM_THREADS``, else every core) intra-op threads, so
     parallel jobs given a share of the cores each do not oversubscribe the machine."""
-    chosen = threads or int(os.environ.get(THREADS_ENV, "0") or 0) or len(os.sched_getaffinity(0))
+    # Every CPU this process may use (Python 3.13+ counts its affinity mask; older ones, the machine's).
+    every = getattr(os, "process_cpu_count", os.cpu_count)() or 1
+    chosen = threads or int(os.environ.get(THREADS_ENV, "0") or 0) or every
     torch.set_num_threads(max(1, chosen))
     return torch.get_num_threads()
 
