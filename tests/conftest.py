@@ -182,13 +182,26 @@ def target(home: Path):
     return target_for(home)
 
 
+def _home_beside(home: Path, path: Path) -> Path:
+    path.mkdir(exist_ok=True)
+    if (home / "cache").exists():  # reuse synthesized templates: synth costs seconds each
+        shutil.copytree(home / "cache", path / "cache", dirs_exist_ok=True)
+    return path
+
+
 @pytest.fixture
 def fresh_home(tmp_path: Path, home: Path):
     """A home of its own (its own local cloud) for tests that stop, kill or wipe it."""
-    path = tmp_path / "home"
-    path.mkdir()
-    if (home / "cache").exists():  # reuse synthesized templates: synth costs seconds each
-        shutil.copytree(home / "cache", path / "cache")
+    path = _home_beside(home, tmp_path / "home")
+    yield path
+    stop_cloud(path)
+
+
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory: pytest.TempPathFactory, home: Path):
+    """A home (and local cloud) for one test module, for tests that take down hands-ons the
+    session's shared deployments (``haiku_site``, ``ddb_stack``) would lose."""
+    path = _home_beside(home, tmp_path_factory.mktemp("module-home"))
     yield path
     stop_cloud(path)
 

@@ -14,9 +14,16 @@ from conftest import cli_env, run_cli, target_for
 
 
 @pytest.fixture(scope="module")
-def aws(home: Path, tmp_path_factory: pytest.TempPathFactory):
-    """``introaws --cloud aws ARGS`` with the AWS SDK's own settings aimed at the session's cloud."""
-    endpoint = target_for(home).endpoint_url
+def cloud(module_home: Path):
+    """A local cloud of this module's own (it takes down hands-ons the session's cloud shares)."""
+    return target_for(module_home)
+
+
+@pytest.fixture(scope="module")
+def aws(module_home: Path, cloud, tmp_path_factory: pytest.TempPathFactory):
+    """``introaws --cloud aws ARGS`` with the AWS SDK's own settings aimed at the module's cloud."""
+    home = module_home
+    endpoint = cloud.endpoint_url
     nowhere = tmp_path_factory.mktemp("aws-config") / "none"  # no profile of this machine leaks in
     env = cli_env(
         home,
@@ -46,12 +53,12 @@ def test_ddb_hands_on_on_the_aws_path(aws):
         aws("ddb", "down", "--yes")
 
 
-def test_batch_stack_on_the_aws_path(aws, target):
+def test_batch_stack_on_the_aws_path(aws, cloud):
     """SimpleBatch's ECR repository, Batch names and service role are what moto could not take
     from the CDK template as synthesized; every resource comes back with ids and type."""
     aws("batch", "up", "--yes")
     try:
-        resources = target.client("cloudformation").describe_stack_resources(StackName="SimpleBatch")
+        resources = cloud.client("cloudformation").describe_stack_resources(StackName="SimpleBatch")
         assert all(
             r["LogicalResourceId"] and r["PhysicalResourceId"] and r["ResourceType"]
             for r in resources["StackResources"]
@@ -78,27 +85,27 @@ def test_haiku_on_the_aws_path_answers_at_its_api_endpoint_output(aws):
         aws("haiku", "down", "--yes")
 
 
-def test_a_plain_boto3_client_deploys_a_cdk_template(target, home, monkeypatch):
+def test_a_plain_boto3_client_deploys_a_cdk_template(cloud, module_home, monkeypatch):
     """No introaws in the loop: the synthesized template as it is, through a TemplateURL."""
     from introaws.deploy import synth
     from introaws.stacks import HANDS_ONS
 
-    monkeypatch.setenv("INTROAWS_HOME", str(home))  # the template cache the CLI filled
+    monkeypatch.setenv("INTROAWS_HOME", str(module_home))  # the template cache the CLI filled
     template = synth.synthesize(HANDS_ONS["batch"], {}).template
     bucket = "any-client-templates"
-    s3, cfn = target.client("s3"), target.client("cloudformation")
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": target.region})
+    s3, cfn = cloud.client("s3"), cloud.client("cloudformation")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": cloud.region})
     s3.put_object(Bucket=bucket, Key="batch.json", Body=json.dumps(template).encode())
     try:
         cfn.create_stack(
             StackName="AnyClientBatch",
-            TemplateURL=f"https://{bucket}.s3.{target.region}.amazonaws.com/batch.json",
+            TemplateURL=f"https://{bucket}.s3.{cloud.region}.amazonaws.com/batch.json",
             Capabilities=["CAPABILITY_IAM"],
         )
         stack = cfn.describe_stacks(StackName="AnyClientBatch")["Stacks"][0]
         assert stack["StackStatus"] == "CREATE_COMPLETE"
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-        queue = target.client("batch").describe_job_queues(jobQueues=[outputs["JobQueueArn"]])["jobQueues"]
+        queue = cloud.client("batch").describe_job_queues(jobQueues=[outputs["JobQueueArn"]])["jobQueues"]
         assert queue[0]["state"] == "ENABLED"
         assert json.loads(json.dumps(cfn.get_template(StackName="AnyClientBatch")["TemplateBody"])) == template
     finally:

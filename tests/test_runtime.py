@@ -19,15 +19,8 @@ from test_qa import CONTEXT, QUESTION, build_tiny_model
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory, home: Path):
-    """One fresh home for the module (templates copied from the session's), stopped at the end."""
-    import shutil
-
-    path = tmp_path_factory.mktemp("runtime-home")
-    if (home / "cache").exists():
-        shutil.copytree(home / "cache", path / "cache")
-    yield path
-    run_cli(path, "cloud", "stop")
+def cloud(module_home: Path) -> Path:
+    return module_home
 
 
 def ok(home: Path, *args: str, **env: str) -> Result:
