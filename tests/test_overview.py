@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import cli_env, run_cli, target_for
+import json
+import os
+
+import pytest
+
+from conftest import ROOT, cli_env, run_cli, run_exe, target_for
 
 
 def test_status_and_down_all(fresh_home):
@@ -60,3 +65,25 @@ def test_doctor_asks_the_docker_engine_the_builds_would_use(home, docker_engine)
             assert not docker["ok"] and not docker["required"]
             assert "no Docker engine answers at tcp://127.0.0.1:9" in docker["detail"]
             assert "start Docker" in docker["fix"]
+
+
+def test_doctor_names_the_system_and_what_runs_there(home):
+    checks = run_cli(home, "doctor", "--json").json()
+    system = checks[0]
+    assert system["check"] == "platform" and system["ok"]
+    assert system["platform"]["name"] in ("Linux", "WSL2", "macOS")
+    assert "every hands-on runs on the local cloud" in system["detail"]
+
+
+@pytest.mark.parametrize(
+    "uname, name, advice",
+    [("Windows/10/AMD64", "Windows", "WSL 2 (wsl --install)"), ("Linux/4.4.0-19041-Microsoft/x86_64", "WSL1", "WSL 2")],
+)
+def test_doctor_on_a_system_it_does_not_support_says_what_to_use(home, uname, name, advice):
+    env = cli_env(home, INTROAWS_TEST_UNAME=uname)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests" / "elsewhere"), env["PYTHONPATH"]])
+    result = run_exe(home, "doctor", "--json", env=env)
+    system = json.loads(result.out)[0]
+    assert result.code != 0
+    assert (system["platform"]["name"], system["ok"]) == (name, False)
+    assert advice in system["fix"]

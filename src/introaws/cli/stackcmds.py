@@ -43,6 +43,8 @@ def render_up(name: str, result: Any) -> None:
             ["action", "resource", "type", "replacement"],
             [[c.verb, c.logical_id, c.resource_type, c.replacement] for c in result.changes],
         )
+        for kind, removed, added in _replaced(result.changes):
+            render.note(f"{kind} {removed} will be replaced by a new one ({added}): what runs on it is lost")
         return
     if result.up_to_date:
         render.success(f"{result.stack} is up to date (no changes)")
@@ -54,6 +56,18 @@ def render_up(name: str, result: Any) -> None:
     if result.outputs:
         render.key_values(result.outputs)
     render.note(f"tear it down with: introaws {name} down")
+
+
+def _replaced(changes: list[Any]) -> list[tuple[str, str, str]]:
+    """Resources a change set replaces under a new logical id (CDK renames an instance whose
+    user data changes): one removed and one added of the same type."""
+    found = []
+    for kind in sorted({c.resource_type for c in changes}):
+        removed = [c.logical_id for c in changes if c.resource_type == kind and c.action == "Remove"]
+        added = [c.logical_id for c in changes if c.resource_type == kind and c.action == "Add"]
+        if len(removed) == 1 and len(added) == 1:
+            found.append((kind, removed[0], added[0]))
+    return found
 
 
 def confirm_cost(

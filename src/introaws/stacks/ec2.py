@@ -70,6 +70,9 @@ def build(
         security_group=group,
         key_pair=ec2.KeyPair.from_key_pair_name(stack, "KeyPair", key_name),
         user_data=user_data if ttl_minutes else None,
+        # A new time to live is new user data, which an instance runs only at its first boot:
+        # CloudFormation would stop and start it with the TTL unchanged, so replace it instead.
+        user_data_causes_replacement=True,
         instance_initiated_shutdown_behavior=(ec2.InstanceInitiatedShutdownBehavior.TERMINATE if ttl_minutes else None),
         associate_public_ip_address=True,
     )

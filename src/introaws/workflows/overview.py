@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import platform
 import shutil
 import sys
 from typing import Any
 
-from introaws import pricing
+from introaws import platform, pricing
 from introaws.deploy import engine, node
 from introaws.deploy.stackinfo import StackInfo, introaws_stacks
 from introaws.progress import Event, Reporter, silent
@@ -59,14 +58,21 @@ def down_all(target: Target, report: Reporter = silent) -> list[str]:
 
 
 def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[dict[str, Any]]:
-    """Each check: name, ok, detail, and what to do when it is not ok."""
+    """Each check: name, ok, detail, and what to do when it is not ok. The first names the
+    system (``platform``: name, arch, release, supported) and what runs there."""
     checks = [
-        _check("python", sys.version_info >= (3, 11), platform.python_version(), "install Python 3.11 or newer"),
+        _platform(),
+        _check(
+            "python",
+            sys.version_info >= (3, 11),
+            ".".join(map(str, sys.version_info[:3])),
+            "install Python 3.11 or newer",
+        ),
         _node(),
         _tool(
             "sshd",
             "OpenSSH server backs EC2 instances on the local cloud",
-            "install it (Debian: apt-get install openssh-server)",
+            "macOS ships it at /usr/sbin/sshd; on Linux and WSL 2: sudo apt-get install openssh-server",
             paths=("/usr/sbin/sshd",),
         ),
         _docker(),
@@ -77,7 +83,7 @@ def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[d
 
         target = resolve(cloud, profile, region)
         if target.is_local:
-            checks.append(_check("local cloud", True, f"running at {target.endpoint_url}", ""))
+            checks.append(_check("local cloud", True, f"running at {target.endpoint_url}{_runtime()}", ""))
         identity = target.client("sts").get_caller_identity()
         checks.append(
             _check("identity", True, f"{identity['Arn']} (account {identity['Account']}, {target.region})", "")
@@ -91,6 +97,33 @@ def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[d
         )
         checks.append(_check(what, False, str(exc).splitlines()[0], todo))
     return checks
+
+
+def _platform() -> dict[str, Any]:
+    """The system, and what introaws does there (a system it does not support says what to use)."""
+    info = platform.system()
+    works = {
+        "Linux": "every hands-on runs on the local cloud",
+        "WSL2": "every hands-on runs on the local cloud, inside WSL 2",
+        "macOS": "every hands-on runs on the local cloud; task workers are spawned, not forked; "
+        "images for AWS are built for linux/amd64",
+    }.get(info.name, "")
+    check = _check("platform", info.supported, f"{info.describe()}{' — ' + works if works else ''}", info.note)
+    check["platform"] = {"name": info.name, "arch": info.arch, "release": info.release, "supported": info.supported}
+    return check
+
+
+def _runtime() -> str:
+    """What the running local cloud cannot enforce on this system, if anything."""
+    from introaws.localcloud import daemon
+
+    try:
+        runtime = daemon.workers().get("runtime") or {}
+    except OSError:
+        return ""
+    if runtime and not runtime.get("memory_limits", True):
+        return " (Lambda and task memory limits are not enforced on this system)"
+    return ""
 
 
 def _check(name: str, ok: bool, detail: str, fix: str, required: bool = True) -> dict[str, Any]:
