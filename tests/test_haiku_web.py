@@ -3,14 +3,16 @@ Selenium): post through the form, see it listed, like it, see the count change."
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
 import pytest
 
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+import browsers
+
+CHROMIUM, DRIVER = browsers.chromium(), browsers.chromedriver()
 pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and DRIVER), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)"
+    not (CHROMIUM and DRIVER),
+    reason="needs a Chromium and its driver (.ci/run installs Debian's chromium and chromium-driver)",
 )
 LAUNCH_FLAGS = (
     "--headless",
