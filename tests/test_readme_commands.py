@@ -1,5 +1,6 @@
-"""The GitHub Actions workflow runs the README's two set-up commands, as written, on Linux and on
-macOS (Apple Silicon): the systems this machine cannot test are at least tried somewhere."""
+"""The README's two set-up commands are the ones the GitHub Actions workflow runs on Linux and on
+macOS (Apple Silicon) — the systems this machine cannot test are at least tried somewhere — and
+the ones the Japanese README gives."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import yaml
 from conftest import ROOT
 
 
-def readme_commands() -> list[str]:
-    setup = (ROOT / "README.md").read_text().split("## Set-up", 1)[1]
+def readme_commands(name: str = "README.md", section: str = "## Set-up") -> list[str]:
+    setup = (ROOT / name).read_text().split(section, 1)[1]
     block = re.search(r"```sh\n(.*?)```", setup, re.S)
     assert block, "README's set-up section has no sh block"
     return [line for line in block.group(1).splitlines() if line.strip()]
@@ -26,3 +27,7 @@ def test_the_workflow_runs_the_readmes_two_commands_on_linux_and_macos():
     assert len(commands) == 2
     for command in commands:
         assert command in run, f"the workflow does not run: {command}"
+
+
+def test_the_japanese_readme_gives_the_same_two_commands():
+    assert readme_commands("README.ja.md", "## セットアップ") == readme_commands()
