@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pexpect
+import psutil
 import pytest
 
 from conftest import ROOT, cli_env, run_cli, target_for
@@ -91,15 +92,9 @@ def _sshd_processes(home: Path, instance_id: str) -> list[int]:
     Instance ids repeat between local clouds (their ids are deterministic), so match the home."""
     config = home / "data" / "localcloud" / "runtime" / "ec2" / instance_id / "sshd_config"
     found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if (
-                str(config).encode() in (proc / "cmdline").read_bytes()
-                and (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-            ):
-                found.append(int(proc.name))
-        except OSError:
-            pass
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        if str(config) in " ".join(proc.info["cmdline"] or []) and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(proc.pid)
     return found
 
 
