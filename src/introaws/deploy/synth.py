@@ -60,10 +60,11 @@ def cache_key(hands_on: HandsOn, params: dict[str, Any]) -> str:
 
 
 def _sources_digest(hands_on: HandsOn) -> str:
-    """A digest of the files the stack packages as assets (names and bytes, in order)."""
+    """A digest of the stacks' code and of the files the stack packages as assets (names and
+    bytes, in order): a changed stack is synthesized anew, also without a new version number."""
     package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for source in hands_on.sources:
+    for source in ("stacks", *hands_on.sources):
         root = package / source
         files = sorted(root.rglob("*")) if root.is_dir() else [root]
         for path in files:

@@ -13,25 +13,18 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from introaws.stacks.base import new_stack
+from introaws.stacks.base import item_table, new_stack
 
 HANDLERS_DIR = Path(__file__).resolve().parent.parent / "tasks" / "haiku"
 
 
 def build(scope: Construct, stack_name: str) -> cdk.Stack:
     stack = new_stack(scope, stack_name, "haiku", "Bashoutter, a serverless haiku SNS")
-    table = dynamodb.Table(
-        stack,
-        "Table",
-        partition_key=dynamodb.Attribute(name="item_id", type=dynamodb.AttributeType.STRING),
-        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-        removal_policy=cdk.RemovalPolicy.DESTROY,
-    )
+    table = item_table(stack)
     code = lambda_.Code.from_asset(str(HANDLERS_DIR), exclude=["__pycache__", "*.pyc"])
 
     def function(construct_id: str, handler: str, memory: int = 128) -> lambda_.Function:

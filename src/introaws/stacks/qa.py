@@ -9,14 +9,13 @@ image is pushed to. The task role may write the table and nothing else.
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from introaws.stacks.base import new_stack
+from introaws.stacks.base import item_table, new_stack
 
 # The repository the image of containers/qa is pushed to; the local cloud runs images from
 # it as ``python -m introaws.tasks.qa``.
@@ -31,13 +30,7 @@ def build(scope: Construct, stack_name: str, model: str, image: str | None = Non
     """``model`` is a hub id (or, on the local cloud, a directory); ``image`` an image URI
     to run instead of the repository's ``latest``."""
     stack = new_stack(scope, stack_name, "qa", "question-answering bot on ECS Fargate")
-    table = dynamodb.Table(
-        stack,
-        "Table",
-        partition_key=dynamodb.Attribute(name="item_id", type=dynamodb.AttributeType.STRING),
-        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-        removal_policy=cdk.RemovalPolicy.DESTROY,
-    )
+    table = item_table(stack)
     vpc = ec2.Vpc(
         stack,
         "Vpc",
