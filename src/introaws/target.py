@@ -1,25 +1,34 @@
 """Where the work goes: ``--cloud local|aws`` resolved, in one place, into boto3 clients.
 
-Workflows only ever call :meth:`Target.client`; the local cloud and AWS differ in the
-endpoint and credentials alone.
+Workflows talk to either cloud through :meth:`Target.client`. What else differs between the
+two (how often to poll, where SSH goes, whether anything costs money, which checks of the
+account to run first, whether workloads run here or from images) is asked of the target's
+:attr:`Target.kind`, one :class:`Cloud` subclass per cloud (SkyPilot's per-cloud classes are
+the model), so a workflow reads the same for both.
 """
 
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from introaws.errors import UsageError
 
 if TYPE_CHECKING:
     import boto3
 
+P = ParamSpec("P")
+R = TypeVar("R")
 CLOUDS = ("local", "aws")
 LOCAL_REGION = "ap-northeast-1"
 # The local cloud accepts any credentials; fixed ones keep real keys out of its journal.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "introaws", "aws_secret_access_key": "introaws-local"}
+CHECKIP_URL = "https://checkip.amazonaws.com"
+AWS_USER = "ec2-user"  # Amazon Linux's login user
 
 
 @dataclass
@@ -31,24 +40,19 @@ class Target:
     poll_s: float | None = None  # seconds between polls of long operations (default: by cloud)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @property
-    def is_local(self) -> bool:
-        return self.cloud == "local"
+    @cached_property
+    def kind(self) -> Cloud:
+        """What this target's cloud does its own way."""
+        return _KINDS[self.cloud](self)
 
     @property
     def poll_interval(self) -> float:
-        """How often to ask about a running operation: the local cloud answers at once."""
-        if self.poll_s is not None:
-            return self.poll_s
-        return 0.2 if self.is_local else 3.0
+        """How often to ask about a running operation."""
+        return self.poll_s if self.poll_s is not None else self.kind.poll_s
 
     @cached_property
     def session(self) -> boto3.Session:
-        import boto3
-
-        if self.is_local:
-            return boto3.Session(region_name=self.region, **LOCAL_CREDENTIALS)
-        return boto3.Session(profile_name=self.profile, region_name=self.region)
+        return self.kind.session()
 
     def client(self, service: str, *, region: str | None = None, optional: bool = False) -> Any:
         """A boto3 client on this target's endpoint (one per kind, reused). ``region``: a service
@@ -60,7 +64,7 @@ class Target:
 
             config = Config(
                 retries={"max_attempts": 1 if optional else 5, "mode": "standard"},
-                s3={"addressing_style": "path"} if self.is_local else {},
+                s3=self.kind.s3_config,
                 max_pool_connections=32,
                 **({"connect_timeout": 3, "read_timeout": 10} if optional else {}),
             )
@@ -87,16 +91,169 @@ class Target:
 
     def child_env(self) -> dict[str, str]:
         """Environment for processes that must talk to this target (task payloads)."""
-        env = {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
-        if self.is_local:
-            env.update(
-                AWS_ACCESS_KEY_ID=LOCAL_CREDENTIALS["aws_access_key_id"],
-                AWS_SECRET_ACCESS_KEY=LOCAL_CREDENTIALS["aws_secret_access_key"],
-                AWS_ENDPOINT_URL=self.endpoint_url or "",
-            )
-        elif self.profile:
-            env["AWS_PROFILE"] = self.profile
-        return env
+        return {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region, **self.kind.child_env()}
+
+
+class SshAddress(NamedTuple):
+    """Where an instance's sshd answers, as whom, and the name its host key is pinned under."""
+
+    host: str
+    port: int
+    user: str
+    host_key_alias: str
+
+
+class Cloud(ABC):
+    """What differs between the clouds a target can be; one subclass each, bound to its target."""
+
+    name: ClassVar[str]
+    poll_s: ClassVar[float]  # between polls of a stack's or a task's progress
+    job_poll_s: ClassVar[float]  # between polls of a sweep's jobs
+    capacity_wait_s: ClassVar[float]  # a job RUNNABLE for longer is diagnosed
+    capacity: ClassVar[str]  # what a job waits for when nothing else blocks it
+    # Workloads (tasks, jobs, the GPU box) run on this machine from the installed payloads and
+    # its files: no images to build or push, no instance to stop when idle.
+    runs_here: ClassVar[bool]
+    bills: ClassVar[bool]  # what it runs costs money: prices, cost prompts
+    s3_config: ClassVar[dict[str, str]] = {}  # botocore's ``s3`` settings
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    @abstractmethod
+    def session(self) -> boto3.Session: ...
+
+    @abstractmethod
+    def child_env(self) -> dict[str, str]:
+        """Credentials (and endpoint) for a process that talks to this cloud."""
+
+    @abstractmethod
+    def check_account(self, check: Callable[Concatenate[Target, P], R], *args: P.args, **kwargs: P.kwargs) -> R | None:
+        """``check(target, ...)``'s answer about the account (a quota, a setting, an image in
+        ECR), usually a refusal before something would cost money or fail later; None where
+        there is no account to check."""
+
+    @abstractmethod
+    def ssh_source(self) -> str:
+        """The address range SSH to an instance is let in from when the user names none."""
+
+    @abstractmethod
+    def ssh_address(self, instance: dict[str, Any]) -> SshAddress:
+        """Where to reach a running instance (as EC2 describes it) over SSH."""
+
+
+class LocalCloud(Cloud):
+    """The embedded cloud on this machine: it answers at once and charges nothing."""
+
+    name = "local"
+    poll_s = 0.2
+    job_poll_s = 0.5
+    capacity_wait_s = 30.0
+    capacity = "this machine's cores"
+    runs_here = True
+    bills = False
+    s3_config = {"addressing_style": "path"}
+
+    def credentials(self) -> dict[str, str]:
+        """The keys the local cloud is called with."""
+        return dict(LOCAL_CREDENTIALS)
+
+    def session(self) -> boto3.Session:
+        import boto3
+
+        return boto3.Session(region_name=self.target.region, **self.credentials())
+
+    def child_env(self) -> dict[str, str]:
+        keys = self.credentials()
+        return {
+            "AWS_ACCESS_KEY_ID": keys["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": keys["aws_secret_access_key"],
+            "AWS_ENDPOINT_URL": self.target.endpoint_url or "",
+        }
+
+    def check_account(self, check: Callable[Concatenate[Target, P], R], *args: P.args, **kwargs: P.kwargs) -> R | None:
+        """Skipped: the local cloud has no quotas or account settings, and runs no images."""
+        return None
+
+    def ssh_source(self) -> str:
+        return "127.0.0.1/32"  # its sshds listen on loopback
+
+    def ssh_address(self, instance: dict[str, Any]) -> SshAddress:
+        """Ask the local cloud where the instance's sshd listens."""
+        import json
+        import urllib.error
+        import urllib.request
+
+        from introaws.errors import MissingTool, NotFound
+
+        instance_id = instance["InstanceId"]
+        url = f"{self.target.endpoint_url}/_introaws/ec2/instances/{instance_id}/ssh"
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+        try:
+            with opener.open(url, timeout=60) as reply:
+                where = json.load(reply)
+        except urllib.error.HTTPError as exc:
+            answer = json.loads(exc.read() or b"{}")
+            if answer.get("missing_sshd"):
+                raise MissingTool(
+                    "OpenSSH's sshd is not installed, so local instances cannot accept SSH",
+                    "install it (Debian/Ubuntu: apt-get install openssh-server), "
+                    "then run 'introaws cloud stop' and try again",
+                ) from None
+            raise NotFound(
+                answer.get("message", f"instance {instance_id} has no SSH server"), "see 'introaws cloud logs'"
+            ) from None
+        return SshAddress(where["host"], int(where["port"]), where["user"], where["host_key_alias"])
+
+
+class AwsCloud(Cloud):
+    """The reader's AWS account: operations take minutes, and everything costs money."""
+
+    name = "aws"
+    poll_s = 3.0
+    job_poll_s = 10.0
+    capacity_wait_s = 180.0
+    capacity = "instances take a few minutes to start"
+    runs_here = False
+    bills = True
+
+    def session(self) -> boto3.Session:
+        import boto3
+
+        return boto3.Session(profile_name=self.target.profile, region_name=self.target.region)
+
+    def child_env(self) -> dict[str, str]:
+        return {"AWS_PROFILE": self.target.profile} if self.target.profile else {}
+
+    def check_account(self, check: Callable[Concatenate[Target, P], R], *args: P.args, **kwargs: P.kwargs) -> R | None:
+        return check(self.target, *args, **kwargs)
+
+    def ssh_source(self) -> str:
+        """This machine's public address, /32."""
+        import ipaddress
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(CHECKIP_URL, timeout=10) as reply:
+                address = reply.read().decode().strip()
+            return str(ipaddress.IPv4Network(f"{address}/32"))
+        except (OSError, ValueError, urllib.error.URLError) as exc:
+            raise UsageError(
+                f"could not look up your public IP address at {CHECKIP_URL} ({exc})",
+                "pass the range to let SSH in from, e.g. --ssh-from 203.0.113.7/32",
+            ) from exc
+
+    def ssh_address(self, instance: dict[str, Any]) -> SshAddress:
+        from introaws.errors import NotFound
+
+        address = instance.get("PublicIpAddress")
+        if not address:
+            raise NotFound(f"instance {instance['InstanceId']} has no public IP yet", "wait a moment and try again")
+        return SshAddress(address, 22, AWS_USER, instance["InstanceId"])
+
+
+_KINDS: dict[str, type[Cloud]] = {kind.name: kind for kind in (LocalCloud, AwsCloud)}
 
 
 def resolve(cloud: str | None, profile: str | None = None, region: str | None = None) -> Target:

@@ -81,7 +81,7 @@ def confirm_cost(
     from introaws import pricing
 
     target = context.target(ctx)
-    if target.is_local:
+    if not target.kind.bills:
         return
     hourly = pricing.idle_hourly(target, name) if hourly is None and what is None else hourly
     if what and hourly is None:

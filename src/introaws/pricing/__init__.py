@@ -26,7 +26,7 @@ _UNANSWERED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 def rate(target: Target, key: str) -> float | None:
     """One rate (``ec2:<type>``, ``fargate:vcpu-hour``, … see ``table.UNITS``) in the target's region."""
-    if target.is_local or os.environ.get("INTROAWS_PRICES") == "table":
+    if not target.kind.bills or os.environ.get("INTROAWS_PRICES") == "table":
         return table.rate(target.region, key)
     found = api.cached(target.region, key)
     if found is None and target.session not in _UNANSWERED:

@@ -138,10 +138,9 @@ def sweep(
     if not 1 <= attempts <= 10:
         raise UsageError("--attempts must be between 1 and 10", "Batch retries a job at most 10 times")
     stack = Stack.of(target)
-    if not target.is_local:  # the local cloud runs the installed payload, not the image
-        ensure_image(target, stack, push, report)
+    target.kind.check_account(ensure_image, stack, push, report)
     environment = []
-    if target.is_local:
+    if target.kind.runs_here:  # the installed payload, with this machine's files and cores
         environment.append({"name": "MNIST_DATA_DIR", "value": str(_local_data_dir())})
         if vcpus is None:
             vcpus = 1
@@ -157,7 +156,7 @@ def sweep(
         for kind, value in (("VCPU", vcpus), ("GPU", gpus), ("MEMORY", memory))
         if value is not None
     ]
-    if not target.is_local:
+    if target.kind.bills:
         hourly = pricing.ec2_hourly(target, stack.instance_type)
         price = f" at about ${hourly:.3f}/hour each in {target.region} while they run" if hourly else ""
         report(
@@ -348,8 +347,8 @@ def wait(
     too long gets one diagnosis (on AWS; on the local cloud only when it can never start)."""
     from introaws.workflows import batch_diagnose
 
-    poll = poll_s or (0.5 if target.is_local else 10.0)
-    warn_after = runnable_warn_s if runnable_warn_s is not None else (30.0 if target.is_local else 180.0)
+    poll = poll_s or target.kind.job_poll_s
+    warn_after = runnable_warn_s if runnable_warn_s is not None else target.kind.capacity_wait_s
     ids = [j["job_id"] for j in sweep["jobs"]]
     diagnosed = False
     while True:
@@ -364,7 +363,7 @@ def wait(
         ]
         if stuck and not diagnosed:
             findings = batch_diagnose.diagnose(target, stuck[0]["job_id"])
-            if not target.is_local or any(f.blocking for f in findings):
+            if not target.kind.runs_here or any(f.blocking for f in findings):
                 diagnosed = True
                 report(
                     Event(

@@ -42,8 +42,7 @@ def diagnose(target: Target, job_id: str) -> list[Finding]:
         findings.append(
             Finding(
                 f"nothing blocks it for good: {len(running)} jobs are running and it waits "
-                "for capacity"
-                + (" (this machine's cores)" if target.is_local else " (instances take a few minutes to start)"),
+                "for capacity" + f" ({target.kind.capacity})",
                 False,
             )
         )
@@ -78,9 +77,7 @@ def _environment(target: Target, env: dict[str, Any], need: dict[str, int]) -> l
         )
     for instance_type in resources.get("instanceTypes", []):
         findings += _instance_fit(target, instance_type, need)
-    if not target.is_local:
-        findings += _quota(target, resources.get("type") == "SPOT", need["VCPU"])
-    return findings
+    return findings + (target.kind.check_account(_quota, resources.get("type") == "SPOT", need["VCPU"]) or [])
 
 
 def _instance_fit(target: Target, instance_type: str, need: dict[str, int]) -> list[Finding]:

@@ -14,7 +14,7 @@ from introaws.workflows.data import mnist_dir
 
 
 def push(target: Target, report: Reporter = silent) -> dict[str, Any]:
-    if target.is_local:
+    if target.kind.runs_here:
         return {"skipped": "the local cloud runs jobs with the installed introaws; there is no image to push"}
     from introaws.tasks.mnist import data
     from introaws.workflows.batch import Stack

@@ -56,10 +56,11 @@ def instance_type(request: UpRequest) -> str:
     return request.instance_type or DEFAULT_INSTANCE_TYPE
 
 
-def check_quota(target: Target, instance_type_name: str) -> dict[str, Any]:
+def check_quota(target: Target, instance_type_name: str, report: Reporter = silent) -> dict[str, Any]:
     """Refuse before deploying when the account may not run the instance's vCPUs (AWS only).
 
     New accounts often have 0 vCPUs for G instances, and the stack would then fail minutes in."""
+    report(Event("step", "checking your vCPU quota for the instance type"))
     code = quotas.on_demand_code(instance_type_name)
     info = target.client("ec2").describe_instance_types(InstanceTypes=[instance_type_name])["InstanceTypes"]
     if not info:
@@ -87,10 +88,11 @@ def params(target: Target, request: UpRequest, report: Reporter = silent) -> dic
         chosen["ami"] = request.ami
     elif parameter := dlami.newest_parameter(target, report):
         chosen["ami_parameter"] = parameter
-    idle = request.idle_stop if request.idle_stop is not None else (0 if target.is_local else AWS_IDLE_STOP_MINUTES)
+    default_idle = 0 if target.kind.runs_here else AWS_IDLE_STOP_MINUTES
+    idle = request.idle_stop if request.idle_stop is not None else default_idle
     if idle < 0:
         raise UsageError(f"--idle-stop {idle} is negative", "give minutes, or 0 to never stop")
-    if idle and target.is_local:
+    if idle and target.kind.runs_here:
         report(Event("warning", "--idle-stop is not enforced on the local cloud: its box is this machine"))
     elif idle:
         chosen["idle_stop_minutes"] = idle
@@ -109,9 +111,8 @@ def up(
     if existing:
         return existing
     chosen = params(target, request, report)
-    if not target.is_local and not dry_run:
-        report(Event("step", "checking your vCPU quota for the instance type"))
-        check_quota(target, chosen["instance_type"])
+    if not dry_run:
+        target.kind.check_account(check_quota, chosen["instance_type"], report)
     return lifecycle.up(target, NAME, chosen, dry_run=dry_run, wait=wait, report=report)
 
 
@@ -219,7 +220,9 @@ def tunnel(target: Target, local_port: int = 8931, remote_port: int = 8888, repo
 
 def stop_jupyter(target: Target, remote_port: int = 8888) -> None:
     """Best effort before ``down``: on the local cloud the box is this machine, so a Jupyter
-    started there would outlive the instance."""
+    started there would outlive the instance (on AWS it ends with the instance)."""
+    if not target.kind.runs_here:
+        return
     with contextlib.suppress(Exception), session(target) as client:  # an unreachable box has nothing to stop
         remote(
             client,

@@ -1,18 +1,15 @@
 """Hands-on 1 (textbook chapter 4): a server of your own, and SSH into it.
 
 ``up`` deploys ``MyFirstEc2`` with the key pair, instance type, SSH source range and time to
-live; ``status`` reads the instance back; ``endpoint`` says where to log in (the instance's
-public IP as ``ec2-user`` on AWS; on the local cloud, the loopback sshd the local cloud runs
-for the instance, which the workflow asks the local cloud for).
+live; ``status`` reads the instance back; ``endpoint`` says where to log in, as the target's
+cloud answers it (the instance's public IP as ``ec2-user`` on AWS; on the local cloud, the
+loopback sshd it runs for the instance).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +17,7 @@ from typing import Any
 from introaws import pricing
 from introaws.deploy import engine
 from introaws.deploy.stackinfo import describe
-from introaws.errors import MissingTool, NotFound, UsageError
+from introaws.errors import NotFound, UsageError
 from introaws.progress import Event, Reporter, silent
 from introaws.ssh import Endpoint, Sink
 from introaws.stacks import IDLE_STOP_TAG, TTL_TAG
@@ -29,8 +26,6 @@ from introaws.workflows import keypair, lifecycle
 
 NAME = "ec2"
 DEFAULT_INSTANCE_TYPE = "t2.micro"
-AWS_USER = "ec2-user"  # Amazon Linux's login user
-CHECKIP_URL = "https://checkip.amazonaws.com"
 MAX_TTL_MINUTES = 7 * 24 * 60
 _TTL = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 
@@ -71,21 +66,9 @@ def check_cidr(cidr: str) -> str:
 
 
 def caller_cidr(target: Target) -> str:
-    """The range SSH is let in from by default: this machine's public address, /32.
-
-    The local cloud's sshds listen on loopback, so there it is 127.0.0.1/32.
-    """
-    if target.is_local:
-        return "127.0.0.1/32"
-    try:
-        with urllib.request.urlopen(CHECKIP_URL, timeout=10) as reply:
-            address = reply.read().decode().strip()
-        return str(ipaddress.IPv4Network(f"{address}/32"))
-    except (OSError, ValueError, urllib.error.URLError) as exc:
-        raise UsageError(
-            f"could not look up your public IP address at {CHECKIP_URL} ({exc})",
-            "pass the range to let SSH in from, e.g. --ssh-from 203.0.113.7/32",
-        ) from exc
+    """The range SSH is let in from by default: on AWS this machine's public address, /32; on
+    the local cloud, whose sshds listen on loopback, 127.0.0.1/32."""
+    return target.kind.ssh_source()
 
 
 def choose_key(target: Target, key: str | None) -> str:
@@ -182,7 +165,7 @@ def status(target: Target, name: str = NAME) -> dict[str, Any]:
     ttl_left = None
     if TTL_TAG in tags:
         ttl_left = max(0, round(launched.timestamp() + int(tags[TTL_TAG]) * 60 - now.timestamp()))
-    hourly = None if target.is_local else pricing.idle_hourly(target, name, found["InstanceType"])
+    hourly = pricing.idle_hourly(target, name, found["InstanceType"]) if target.kind.bills else None
     running = found["State"]["Name"] == "running"
     return {
         **stack,
@@ -216,33 +199,8 @@ def endpoint(target: Target, key_dir: str | None = None, name: str = NAME) -> En
         )
     key_name = found.get("KeyName") or ""
     key_file = keypair.key_path(target, key_name, key_dir)
-    if target.is_local:
-        where = _local_ssh_endpoint(target, found["InstanceId"])
-        return Endpoint(where["host"], int(where["port"]), where["user"], key_file, key_name, where["host_key_alias"])
-    address = found.get("PublicIpAddress")
-    if not address:
-        raise NotFound(f"instance {found['InstanceId']} has no public IP yet", "wait a moment and try again")
-    return Endpoint(address, 22, AWS_USER, key_file, key_name, found["InstanceId"])
-
-
-def _local_ssh_endpoint(target: Target, instance_id: str) -> dict[str, Any]:
-    """Ask the local cloud where the instance's sshd listens."""
-    url = f"{target.endpoint_url}/_introaws/ec2/instances/{instance_id}/ssh"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
-    try:
-        with opener.open(url, timeout=60) as reply:
-            return dict(json.load(reply))
-    except urllib.error.HTTPError as exc:
-        answer = json.loads(exc.read() or b"{}")
-        if answer.get("missing_sshd"):
-            raise MissingTool(
-                "OpenSSH's sshd is not installed, so local instances cannot accept SSH",
-                "install it (Debian/Ubuntu: apt-get install openssh-server), "
-                "then run 'introaws cloud stop' and try again",
-            ) from None
-        raise NotFound(
-            answer.get("message", f"instance {instance_id} has no SSH server"), "see 'introaws cloud logs'"
-        ) from None
+    host, port, user, host_key_alias = target.kind.ssh_address(found)
+    return Endpoint(host, port, user, key_file, key_name, host_key_alias)
 
 
 def ssh_config(target: Target, host_alias: str = "introaws-ec2", key_dir: str | None = None, name: str = NAME) -> str:

@@ -37,8 +37,8 @@ def web_dir() -> Path:
 
 def up(target: Target, *, dry_run: bool = False, report: Reporter = silent) -> tuple[Any, Endpoints | None]:
     """Deploy the stack, then upload the page with the API endpoint filled in."""
-    if not target.is_local and not dry_run:
-        check_public_website_allowed(target, report)
+    if not dry_run:
+        target.kind.check_account(check_public_website_allowed, report)
     result = lifecycle.up(target, NAME, dry_run=dry_run, report=report)
     if dry_run:
         return result, None

@@ -27,7 +27,7 @@ def status_all(target: Target) -> list[dict[str, Any]]:
                 "created": info.created.isoformat() if info.created else None,
                 "outputs": info.outputs,
                 "region": target.region,
-                "hourly_usd": 0.0 if target.is_local else _idle_hourly(target, info),
+                "hourly_usd": _idle_hourly(target, info) if target.kind.bills else 0.0,
             }
         )
     return rows
@@ -82,7 +82,7 @@ def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[d
         from introaws.target import resolve
 
         target = resolve(cloud, profile, region)
-        if target.is_local:
+        if chosen == "local":
             checks.append(_check("local cloud", True, f"running at {target.endpoint_url}{_runtime()}", ""))
         identity = target.client("sts").get_caller_identity()
         checks.append(

@@ -91,7 +91,7 @@ def up(
     chosen = model or os.environ.get("QA_MODEL") or DEFAULT_MODEL
     local_dir = Path(chosen).expanduser()
     if chosen.startswith((os.sep, ".", "~")) or local_dir.is_dir():
-        if not target.is_local:
+        if not target.kind.runs_here:
             raise UsageError(
                 f"a model directory ({chosen}) cannot reach a Fargate task",
                 "give a Hugging Face hub id, e.g. --model " + DEFAULT_MODEL,
@@ -102,7 +102,7 @@ def up(
                 "give a directory saved with save_pretrained(), or a hub id",
             )
         chosen = str(local_dir.resolve())
-    if target.is_local:
+    if target.kind.runs_here:
         _require_ml()
         if not Path(chosen).is_dir() and not _in_hub_cache(chosen):
             report(
@@ -116,7 +116,7 @@ def up(
     if image:
         params["image"] = image
     docker = None
-    if not target.is_local and not image and not dry_run:
+    if not target.kind.runs_here and not image and not dry_run:
         from introaws.deploy import images
 
         docker = images.docker_client()  # no engine: say so before anything is deployed
@@ -203,8 +203,12 @@ def _run_task(target: Target, where: Deployment, overrides: dict[str, Any]) -> d
 def default_concurrency(target: Target, where: Deployment, wanted: int, report: Reporter = silent) -> int:
     """As many tasks at once as asked, but no more than the account's Fargate On-Demand vCPU
     quota holds (tasks past it fail to start); the local cloud has no such quota."""
-    if target.is_local or wanted <= 1:
+    if wanted <= 1:
         return wanted
+    return target.kind.check_account(_fargate_bound, where, wanted, report) or wanted
+
+
+def _fargate_bound(target: Target, where: Deployment, wanted: int, report: Reporter) -> int:
     definition = target.client("ecs").describe_task_definition(taskDefinition=where.task_definition)
     task_vcpus = int(definition["taskDefinition"].get("cpu") or 1024) / 1024
     try:
