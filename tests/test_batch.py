@@ -6,6 +6,7 @@ daemon runs them as processes, two at a time on this machine's cores.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ROOT, cli_env, run_cli
 from introaws.workflows import placement
@@ -52,6 +54,20 @@ def test_up_outputs(deployed):
     for key in ("BucketName", "JobQueueArn", "JobDefinitionArn", "RepositoryUri"):
         assert key in deployed.out
     assert "introaws batch down" in deployed.err
+
+
+def test_template_is_what_up_sends_for_the_same_options(deployed, target, cli):
+    """``batch template`` takes up's options and makes up's choices: with the same options it
+    is the template deployed; with a CPU type, jobs that ask for no GPU."""
+    printed = cli("batch", "template")
+    assert printed.code == 0, printed.err
+    sent = target.client("cloudformation").get_template(StackName="SimpleBatch")["TemplateBody"]
+    assert printed.json() == json.loads(json.dumps(sent))
+    cpu = cli("batch", "template", "--instance-type", "c5.large", "--format", "yaml")
+    assert cpu.code == 0 and "c5.large has no GPU" in cpu.err, cpu.err
+    resources = yaml.safe_load(cpu.out)["Resources"].values()
+    (environment,) = [r for r in resources if r["Type"] == "AWS::Batch::ComputeEnvironment"]
+    assert environment["Properties"]["ComputeResources"]["InstanceTypes"] == ["c5.large"]
 
 
 def test_job_definition_as_the_textbook_says(deployed, target, cli):

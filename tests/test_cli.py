@@ -1,5 +1,5 @@
 """The command tree keeps one set of conventions: --json, --wait/--no-wait, --lines, --yes,
-up/down/status from the one lifecycle helper, click's type names in --help, completion."""
+up/down/status/template from the one lifecycle helper, click's type names in --help, completion."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ NO_RESULT = {
     "dnn ssh": "a shell or the remote command's own output",
     "dnn tunnel": "a tunnel open until Ctrl-C",
     "ec2 ssh-config": "a Host block for ~/.ssh/config",
+    **{f"{name} template": "a CloudFormation template, JSON or YAML by --format" for name in HANDS_ONS},
 }
 DESTRUCTIVE = ("down", "delete", "clear", "reset")
 
@@ -70,7 +71,7 @@ def test_every_destructive_command_takes_yes():
 @pytest.mark.parametrize("hands_on", sorted(HANDS_ONS))
 def test_up_down_status_come_from_the_lifecycle_helper(hands_on):
     found = dict(commands())
-    for verb in ("up", "down", "status"):
+    for verb in ("up", "down", "status", "template"):
         callback = found[f"{hands_on} {verb}"].callback
         assert callback.__module__ == stackcmds.__name__, f"{hands_on} {verb} is not add_lifecycle's"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from conftest import cli_env, path_without_node, run_cli, run_exe, target_for
 
@@ -31,6 +33,39 @@ def test_second_up_reports_no_changes_without_node(deployed, home):
     assert second.code == 0, second.err
     assert "up to date" in second.err
     assert "template from cache" in second.err
+
+
+def test_template_is_the_deployed_one_in_json_or_yaml_without_node(deployed, home, target):
+    """``ddb template`` is the textbook's ``cdk synth``: the template ``up`` deployed, as JSON or
+    YAML, from the cache that ``up`` filled, so even a process whose only Node does not exist
+    prints it."""
+    env = cli_env(home, **path_without_node(), JSII_NODE=str(home / "no-such-node"))
+    printed = run_exe(home, "ddb", "template", env=env)
+    assert printed.code == 0, printed.err
+    template = printed.json()
+    assert [r["Type"] for r in template["Resources"].values()] == ["AWS::DynamoDB::Table"]
+    sent = target.client("cloudformation").get_template(StackName="SimpleDynamoDb")["TemplateBody"]
+    assert template == json.loads(json.dumps(sent))
+    as_yaml = run_cli(home, "ddb", "template", "--format", "YAML", env=env)
+    assert as_yaml.code == 0 and not as_yaml.out.lstrip().startswith("{")
+    assert yaml.safe_load(as_yaml.out) == template
+
+
+def test_template_to_a_file_whole_or_not_at_all(cli, tmp_path):
+    out = tmp_path / "ddb.yaml"
+    written = cli("ddb", "template", "--format", "yaml", "--out", str(out))
+    assert (written.code, written.out) == (0, ""), written.err
+    assert str(out) in written.err
+    resources = yaml.safe_load(out.read_text())["Resources"].values()
+    assert [r["Type"] for r in resources] == ["AWS::DynamoDB::Table"]
+    for args, what in (
+        (("--format", "xml", "--out", str(tmp_path / "bad.xml")), "unknown template format 'xml'"),
+        (("--out", str(tmp_path / "no-such-folder" / "t.json")), "cannot write"),
+    ):
+        refused = cli("ddb", "template", *args)
+        assert refused.code == 2 and refused.err.splitlines() == [refused.err.strip()], refused.err
+        assert refused.err.startswith("error: ") and what in refused.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddb.yaml"]
 
 
 def test_synth_and_doctor_use_the_node_wheel_without_node_on_path(home, tmp_path):

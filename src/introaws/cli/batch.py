@@ -23,6 +23,12 @@ def _options(
     return instance_type, spot
 
 
+def _params(target: Any, request: tuple[str, bool], report: Any) -> dict[str, Any]:
+    from introaws.workflows import batch
+
+    return batch.params(target, *request, report)
+
+
 def _deploy(target: Any, request: tuple[str, bool], dry_run: bool, wait: bool, report: Any) -> Any:
     from introaws.workflows import batch
 
@@ -49,6 +55,7 @@ add_lifecycle(
     "batch",
     Lifecycle(
         options=_options,
+        params=_params,
         deploy=_deploy,
         losing="(its results and images)",
         status=_status,

@@ -37,6 +37,12 @@ def _cost(target: Any, request: Any) -> tuple[float | None, str] | None:
     return dnn.hourly_cost(target, request), dnn.instance_type(request)
 
 
+def _params(target: Any, request: Any, report: Any) -> dict[str, Any]:
+    from introaws.workflows import dnn
+
+    return dnn.params(target, request, report)
+
+
 def _deploy(target: Any, request: Any, dry_run: bool, wait: bool, report: Any) -> Any:
     from introaws.workflows import dnn
 
@@ -80,6 +86,7 @@ add_lifecycle(
     "dnn",
     Lifecycle(
         options=_options,
+        params=_params,
         deploy=_deploy,
         cost=_cost,
         next_step="next: introaws dnn tunnel   (Jupyter in your browser)   ·   introaws dnn train --epochs 5",

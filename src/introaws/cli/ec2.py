@@ -36,6 +36,12 @@ def _cost(target: Any, request: Any) -> tuple[float | None, str] | None:
     return pricing.idle_hourly(target, "ec2", chosen), chosen
 
 
+def _params(target: Any, request: Any, report: Any) -> dict[str, Any]:
+    from introaws.workflows import ec2
+
+    return ec2.params(target, request, report)
+
+
 def _deploy(target: Any, request: Any, dry_run: bool, wait: bool, report: Any) -> Any:
     from introaws.workflows import ec2
 
@@ -74,6 +80,7 @@ add_lifecycle(
     "ec2",
     Lifecycle(
         options=_options,
+        params=_params,
         deploy=_deploy,
         cost=_cost,
         next_step="log in with: introaws ec2 ssh   (or run one command: introaws ec2 ssh -- uname -a)",

@@ -32,6 +32,12 @@ def _options(
     return {"model": model, "image": image}
 
 
+def _params(target: Any, chosen: dict[str, Any], report: Any) -> dict[str, Any]:
+    from introaws.workflows import qa
+
+    return qa.params(target, chosen["model"], chosen["image"])
+
+
 def _deploy(target: Any, chosen: dict[str, Any], dry_run: bool, wait: bool, report: Any) -> Any:
     from introaws.workflows import qa
 
@@ -43,6 +49,7 @@ add_lifecycle(
     "qa",
     Lifecycle(
         options=_options,
+        params=_params,
         deploy=_deploy,
         up_waits=True,  # the image is pushed to the stack's repository once it exists
         next_step='ask with: introaws qa ask "CONTEXT" "QUESTION"   (or: introaws qa ask-many)',

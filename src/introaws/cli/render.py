@@ -61,6 +61,12 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def document(text: str) -> None:
+    """A document (a template) on stdout, exactly as given."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     from rich.table import Table
 

@@ -1,10 +1,11 @@
-"""The ``up``/``down``/``status`` commands every hands-on group shares."""
+"""The ``up``/``down``/``status``/``template`` commands every hands-on group shares."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -98,8 +99,8 @@ def confirm_cost(
 
 @dataclass(frozen=True)
 class Lifecycle:
-    """What a hands-on changes about its ``up``, ``down`` and ``status``; the defaults suit a
-    stack with no parameters.
+    """What a hands-on changes about its ``up``, ``down``, ``status`` and ``template``; the
+    defaults suit a stack with no parameters.
 
     ``options`` and ``status``'s parameters after the target are declared like any Typer
     command's and become the command's own options (or arguments), before the shared ones.
@@ -107,6 +108,9 @@ class Lifecycle:
 
     # up: options(...) -> what deploy takes; deploy(target, that, dry_run, wait, report) -> result
     options: Callable[..., Any] | None = None
+    # template: params(target, what options returned, report) -> the stack's parameters, as up
+    # chooses them (up's options are template's too)
+    params: Callable[[Target, Any, Reporter], dict[str, Any]] | None = None
     deploy: Callable[[Target, Any, bool, bool, Reporter], Any] | None = None
     # up must see the stack complete (it uploads a page or pushes an image afterwards): no --no-wait
     up_waits: bool = False
@@ -123,7 +127,7 @@ class Lifecycle:
 
 
 def add_lifecycle(app: typer.Typer, name: str, hooks: Lifecycle = Lifecycle()) -> None:
-    """Register ``up``, ``down`` and ``status`` for hands-on ``name``."""
+    """Register ``up``, ``down``, ``status`` and ``template`` for hands-on ``name``."""
 
     def up(ctx: typer.Context, own: dict[str, Any], dry_run: bool, *shared: bool) -> None:
         wait, yes, json_out = (True, *shared) if hooks.up_waits else shared
@@ -176,6 +180,20 @@ def add_lifecycle(app: typer.Typer, name: str, hooks: Lifecycle = Lifecycle()) -
         else:
             show_stack(data)
 
+    def template(ctx: typer.Context, own: dict[str, Any], fmt: str, out: Path | None) -> None:
+        from introaws.workflows import template as templates
+
+        templates.check_format(fmt)
+        params: dict[str, Any] = {}
+        if hooks.params:  # the stack's parameters depend on the target (key pairs, zones, images)
+            with render.progress() as report:
+                params = hooks.params(context.target(ctx), hooks.options(**own) if hooks.options else None, report)
+        text = templates.text(name, params, fmt)
+        if out is None:
+            render.document(text)
+        else:
+            render.success(f"template written to {templates.write(text, out)}")
+
     app.command(
         "up",
         help=_doc(
@@ -187,6 +205,19 @@ def add_lifecycle(app: typer.Typer, name: str, hooks: Lifecycle = Lifecycle()) -
     )(_command(down, None, [_WAIT, _YES, _JSON]))
     app.command("status", help=_doc(hooks.status, "Show the stack's status and outputs."))(
         _command(status, hooks.status, [_JSON], skip=1)
+    )
+    template_help = (
+        "Print the stack's CloudFormation template as 'up' would deploy it, like 'cdk synth' "
+        "(from the template cache when fresh: no Node needed)."
+    )
+    if hooks.params:
+        template_help += (
+            " It takes up's options and chooses what up would (your key pair, address, a zone that "
+            "offers the instance type, the current image): the template up would send now, not "
+            "the one deployed."
+        )
+    app.command("template", help=template_help)(
+        _command(template, hooks.options if hooks.params else None, [_FORMAT, _OUT])
     )
 
 
@@ -212,6 +243,18 @@ _WAIT = inspect.Parameter(
 )
 _YES = inspect.Parameter("yes", inspect.Parameter.KEYWORD_ONLY, default=context.YES_OPTION, annotation=bool)
 _JSON = inspect.Parameter("json_out", inspect.Parameter.KEYWORD_ONLY, default=context.JSON_OPTION, annotation=bool)
+_FORMAT = inspect.Parameter(
+    "fmt",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=typer.Option("json", "--format", help="json or yaml."),
+    annotation=str,
+)
+_OUT = inspect.Parameter(
+    "out",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=typer.Option(None, "--out", help="Write it to this file instead of printing it."),
+    annotation=Path | None,
+)
 
 
 def _command(

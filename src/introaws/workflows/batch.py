@@ -75,15 +75,21 @@ def up(
     wait: bool = True,
     report: Reporter = silent,
 ) -> DeployResult:
-    """Deploy SimpleBatch with its subnet in a zone that offers ``instance_type``; jobs ask for
+    """Deploy SimpleBatch (see :func:`params`)."""
+    chosen = params(target, instance_type, spot, report)
+    return lifecycle.up(target, NAME, chosen, dry_run=dry_run, wait=wait, report=report)
+
+
+def params(target: Target, instance_type: str, spot: bool = False, report: Reporter = silent) -> dict[str, Any]:
+    """The stack's parameters: its subnet in a zone that offers ``instance_type``; jobs ask for
     a GPU only when the type has one (else they would wait in RUNNABLE for ever)."""
-    params: dict[str, Any] = {"instance_type": instance_type, "zone": placement.zone_for(target, instance_type, report)}
+    chosen: dict[str, Any] = {"instance_type": instance_type, "zone": placement.zone_for(target, instance_type, report)}
     if spot:
-        params["spot"] = True
+        chosen["spot"] = True
     if not quotas.has_gpu(instance_type):
-        params["gpus"] = 0
+        chosen["gpus"] = 0
         report(Event("info", f"{instance_type} has no GPU: jobs run on its CPUs"))
-    return lifecycle.up(target, NAME, params, dry_run=dry_run, wait=wait, report=report)
+    return chosen
 
 
 def parse_values(text: str, what: str) -> list[float]:

@@ -88,6 +88,33 @@ def up(
     report: Reporter = silent,
 ) -> DeployResult:
     """Deploy ``EcsClusterQaBot``; on AWS without ``image``, build and push containers/qa."""
+    values = params(target, model, image)
+    chosen = values["model"]
+    if target.kind.runs_here:
+        _require_ml()
+        if not Path(chosen).is_dir() and not _in_hub_cache(chosen):
+            report(
+                Event(
+                    "warning",
+                    f"{chosen} is not in the Hugging Face cache here: each task will try "
+                    "to download it (needs internet); or pass --model DIR",
+                )
+            )
+    docker = None
+    if not target.kind.runs_here and not image and not dry_run:
+        from introaws.deploy import images
+
+        docker = images.docker_client()  # no engine: say so before anything is deployed
+    result = lifecycle.up(target, "qa", values, dry_run=dry_run, report=report)
+    if docker is not None:
+        spec = images.ImageSpec("qa", build_args={"QA_MODEL": chosen})
+        images.build_and_push(target, spec, result.outputs["RepositoryUri"], docker, report)
+    return result
+
+
+def params(target: Target, model: str | None = None, image: str | None = None) -> dict[str, Any]:
+    """The stack's parameters: the model (a hub id, or on the local cloud a directory, made
+    absolute) and the image to run, if given."""
     chosen = model or os.environ.get("QA_MODEL") or DEFAULT_MODEL
     local_dir = Path(chosen).expanduser()
     if chosen.startswith((os.sep, ".", "~")) or local_dir.is_dir():
@@ -102,29 +129,10 @@ def up(
                 "give a directory saved with save_pretrained(), or a hub id",
             )
         chosen = str(local_dir.resolve())
-    if target.kind.runs_here:
-        _require_ml()
-        if not Path(chosen).is_dir() and not _in_hub_cache(chosen):
-            report(
-                Event(
-                    "warning",
-                    f"{chosen} is not in the Hugging Face cache here: each task will try "
-                    "to download it (needs internet); or pass --model DIR",
-                )
-            )
-    params: dict[str, Any] = {"model": chosen}
+    values: dict[str, Any] = {"model": chosen}
     if image:
-        params["image"] = image
-    docker = None
-    if not target.kind.runs_here and not image and not dry_run:
-        from introaws.deploy import images
-
-        docker = images.docker_client()  # no engine: say so before anything is deployed
-    result = lifecycle.up(target, "qa", params, dry_run=dry_run, report=report)
-    if docker is not None:
-        spec = images.ImageSpec("qa", build_args={"QA_MODEL": chosen})
-        images.build_and_push(target, spec, result.outputs["RepositoryUri"], docker, report)
-    return result
+        values["image"] = image
+    return values
 
 
 def deployment(target: Target) -> Deployment:
