@@ -182,6 +182,19 @@ def target(home: Path):
     return target_for(home)
 
 
+def aws_keys(home: Path) -> dict[str, str]:
+    """``AWS_*`` variables that aim any AWS client (``introaws --cloud aws`` included) at
+    ``home``'s local cloud: endpoint, region, and keys it accepts."""
+    return target_for(home).child_env()
+
+
+def aws_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of ``introaws --cloud aws`` at ``home``'s local cloud through
+    ``AWS_ENDPOINT_URL``: the AWS path, with no profile or key of this machine in it."""
+    nowhere = str(home / "no-aws-config")
+    return cli_env(home, **aws_keys(home), AWS_CONFIG_FILE=nowhere, AWS_SHARED_CREDENTIALS_FILE=nowhere, **extra)
+
+
 def _home_beside(home: Path, path: Path) -> Path:
     path.mkdir(exist_ok=True)
     if (home / "cache").exists():  # reuse synthesized templates: synth costs seconds each

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, cli_env, run_cli
+from conftest import ROOT, aws_env, aws_keys, run_cli
 from introaws.target import Target
 from introaws.workflows import batch
 from introaws.workflows.batch import STATES
@@ -25,15 +25,15 @@ def batch_stack(cli):
     cli("batch", "down", "--yes")
 
 
-def aws_cli(home, target, engine_host, *args):
+def aws_cli(home, engine_host, *args):
     """``introaws --cloud aws ...`` against the local cloud's endpoint and a stand-in engine."""
-    env = cli_env(home, **target.child_env(), DOCKER_HOST=engine_host, MNIST_DATA_DIR=str(FIXTURE))
+    env = aws_env(home, DOCKER_HOST=engine_host, MNIST_DATA_DIR=str(FIXTURE))
     return run_cli(home, "--cloud", "aws", "--region", REGION, *args, env=env)
 
 
-def test_batch_push_builds_linux_amd64_with_the_payloads_and_data(batch_stack, home, target, docker_engine):
+def test_batch_push_builds_linux_amd64_with_the_payloads_and_data(batch_stack, home, docker_engine):
     engine, host = docker_engine
-    pushed = aws_cli(home, target, host, "batch", "push")
+    pushed = aws_cli(home, host, "batch", "push")
     assert pushed.code == 0, pushed.err
     (build,) = engine.builds
     assert build.query["platform"] == "linux/amd64"
@@ -44,10 +44,10 @@ def test_batch_push_builds_linux_amd64_with_the_payloads_and_data(batch_stack, h
     assert engine.pushes and "building" in pushed.err and "pushed" in pushed.err
 
 
-def test_a_failed_build_is_one_error_line_with_dockers_last_lines(batch_stack, home, target, docker_engine):
+def test_a_failed_build_is_one_error_line_with_dockers_last_lines(batch_stack, home, docker_engine):
     engine, host = docker_engine
     engine.fail_build_with = ["Step 2/6 : RUN pip install [nothing]", "ERROR: No matching distribution", "exit 1"]
-    failed = aws_cli(home, target, host, "batch", "push")
+    failed = aws_cli(home, host, "batch", "push")
     assert failed.code == 6
     errors = [line for line in failed.err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in failed.err
@@ -57,8 +57,8 @@ def test_a_failed_build_is_one_error_line_with_dockers_last_lines(batch_stack, h
     assert not engine.pushes
 
 
-def test_no_engine_is_one_line_before_anything_is_built(batch_stack, home, target):
-    missing = aws_cli(home, target, "unix:///nonexistent/docker.sock", "batch", "push")
+def test_no_engine_is_one_line_before_anything_is_built(batch_stack, home):
+    missing = aws_cli(home, "unix:///nonexistent/docker.sock", "batch", "push")
     assert missing.code == 7
     assert "no Docker engine answers at unix:///nonexistent/docker.sock" in missing.err
     assert "start Docker" in missing.err
@@ -67,10 +67,10 @@ def test_no_engine_is_one_line_before_anything_is_built(batch_stack, home, targe
 # --- batch sweep on AWS: the jobs' image must be in ECR before anything is submitted -----------
 
 
-def _aws_at_local(target, monkeypatch) -> Target:
+def _aws_at_local(home, target, monkeypatch) -> Target:
     """The ``aws`` code path pointed at the local cloud's endpoint, as ``--cloud aws`` with
     ``AWS_ENDPOINT_URL`` is (what the CLI tests above run)."""
-    for key, value in target.child_env().items():
+    for key, value in aws_keys(home).items():
         monkeypatch.setenv(key, value)
     return Target("aws", REGION, endpoint_url=target.endpoint_url)
 
@@ -84,7 +84,7 @@ def _jobs(target, queue: str) -> list[str]:
 
 def test_sweep_on_aws_refuses_before_submitting_when_the_image_is_not_in_ecr(batch_stack, home, target, docker_engine):
     engine, host = docker_engine
-    refused = aws_cli(home, target, host, "batch", "sweep", "--lr", "0.1", "--momentum", "0.5")
+    refused = aws_cli(home, host, "batch", "sweep", "--lr", "0.1", "--momentum", "0.5")
     assert refused.code == 3, refused.err
     assert "introaws batch push" in refused.err and "CannotPullContainerError" in refused.err
     assert "Traceback" not in refused.err
@@ -94,12 +94,12 @@ def test_sweep_on_aws_refuses_before_submitting_when_the_image_is_not_in_ecr(bat
 
 
 def test_the_image_check_passes_once_the_image_is_there_and_push_pushes_it(
-    batch_stack, target, docker_engine, monkeypatch
+    batch_stack, home, target, docker_engine, monkeypatch
 ):
     engine, host = docker_engine
     monkeypatch.setenv("DOCKER_HOST", host)
     monkeypatch.setenv("MNIST_DATA_DIR", str(FIXTURE))
-    aws = _aws_at_local(target, monkeypatch)
+    aws = _aws_at_local(home, target, monkeypatch)
     stack = batch.Stack.of(aws)
     seen = []
     batch.ensure_image(aws, stack, push=True, report=seen.append)  # missing: built and pushed

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import ROOT, cli_env, run_cli, run_exe, target_for
+from conftest import ROOT, aws_env, cli_env, run_cli, run_exe, target_for
 
 
 def test_status_and_down_all(fresh_home):
@@ -19,8 +19,8 @@ def test_status_and_down_all(fresh_home):
     table = run_cli(fresh_home, "status")
     assert "SimpleDynamoDb" in table.out and "SimpleS3" in table.out
     # The AWS code path (at the local endpoint) prices each stack in its region.
-    aws_env = cli_env(fresh_home, **target_for(fresh_home).child_env(), INTROAWS_PRICES="table")
-    aws_rows = run_cli(fresh_home, "--cloud", "aws", "--region", "ap-northeast-1", "status", "--json", env=aws_env)
+    at_local = aws_env(fresh_home, INTROAWS_PRICES="table")
+    aws_rows = run_cli(fresh_home, "--cloud", "aws", "--region", "ap-northeast-1", "status", "--json", env=at_local)
     assert aws_rows.code == 0, aws_rows.err
     assert [(r["region"], r["hourly_usd"]) for r in aws_rows.json()] == [("ap-northeast-1", 0.0)] * 2
     assert run_cli(fresh_home, "down", "--all").code != 0  # refuses without --yes here

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 from botocore.stub import ANY, Stubber
 
-from conftest import target_for
+from conftest import aws_keys, target_for
 from introaws import quotas
 from introaws.deploy import assets, synth
 from introaws.deploy.synth import FileAsset
@@ -194,10 +194,10 @@ def test_an_account_that_allows_public_policies_passes(aws, config, error):
     assert [e.kind for e in seen] == (["warning"] if error == "AccessDenied" else [])
 
 
-def test_an_endpoint_without_s3control_is_a_warning_not_a_crash(target, monkeypatch):
+def test_an_endpoint_without_s3control_is_a_warning_not_a_crash(home, target, monkeypatch):
     """``--cloud aws`` at the local cloud's endpoint: s3control's account-prefixed host does not
     resolve there; haiku up must go on (with a warning), as on an account that hides the setting."""
-    for key, value in target.child_env().items():
+    for key, value in aws_keys(home).items():
         monkeypatch.setenv(key, value)
     at_local = Target("aws", REGION, endpoint_url=target.endpoint_url)
     seen = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
-from introaws.localcloud import adapt, answers, limits
+from introaws.localcloud import adapt, answers, limits, quotas
 from introaws.localcloud.journal import Journal
 from introaws.localcloud.requests import Recorded
 
@@ -81,6 +81,9 @@ class Front:
         refused = limits.refusal(request)  # before hooks: Invoke and RunTask are theirs to run
         if refused is not None:
             return aws_error(request, refused.code, refused.message, refused.status)
+        quota = quotas.answer(request, adapt.LOCAL_ACCOUNT)  # the vCPU quotas moto does not know
+        if quota is not None:
+            return quota
         reply = self._ask_hooks(request)  # hooks may answer their own /_introaws/ queries too
         if reply is not None:
             return reply
