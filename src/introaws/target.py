@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, NamedTuple, ParamSpec, TypeVar
 
-from introaws.errors import UsageError
+from introaws.errors import MissingTool, NotFound, UsageError
 
 if TYPE_CHECKING:
     import boto3
@@ -64,7 +64,7 @@ class Target:
 
             config = Config(
                 retries={"max_attempts": 1 if optional else 5, "mode": "standard"},
-                s3=self.kind.s3_config,
+                s3=dict(self.kind.s3_config),
                 max_pool_connections=32,
                 **({"connect_timeout": 3, "read_timeout": 10} if optional else {}),
             )
@@ -184,8 +184,6 @@ class LocalCloud(Cloud):
         import urllib.error
         import urllib.request
 
-        from introaws.errors import MissingTool, NotFound
-
         instance_id = instance["InstanceId"]
         url = f"{self.target.endpoint_url}/_introaws/ec2/instances/{instance_id}/ssh"
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
@@ -245,8 +243,6 @@ class AwsCloud(Cloud):
             ) from exc
 
     def ssh_address(self, instance: dict[str, Any]) -> SshAddress:
-        from introaws.errors import NotFound
-
         address = instance.get("PublicIpAddress")
         if not address:
             raise NotFound(f"instance {instance['InstanceId']} has no public IP yet", "wait a moment and try again")
