@@ -17,6 +17,7 @@ import pytest
 from conftest import aws_env, run_cli, target_for
 from introaws import pricing, quotas
 from introaws.target import Target
+from introaws.workflows import qa
 from introaws.workflows.batch import STATES
 
 REGION = "ap-northeast-1"
@@ -31,12 +32,12 @@ def cloud(module_home: Path):
 
 @pytest.fixture(scope="module")
 def aws(module_home: Path, cloud):
-    """``introaws --cloud aws ARGS`` with the AWS SDK's own settings aimed at the module's cloud;
-    ``ok=False`` for a call that is meant to fail."""
-    env = aws_env(module_home)
+    """``introaws --cloud aws ARGS`` with the AWS SDK's own settings aimed at the module's cloud
+    (and ``env``'s variables); ``ok=False`` for a call that is meant to fail."""
+    base = aws_env(module_home)
 
-    def call(*args: str, ok: bool = True):
-        result = run_cli(module_home, "--cloud", "aws", *args, env=env)
+    def call(*args: str, ok: bool = True, env: dict[str, str] | None = None):
+        result = run_cli(module_home, "--cloud", "aws", *args, env={**base, **(env or {})})
         if ok:
             assert result.code == 0, f"{args}: {result.err}"
         return result
@@ -97,6 +98,24 @@ def test_up_status_down_on_the_aws_path(aws, cloud, hands_on, options):
         down = aws(hands_on, "down", "--yes", "--json").json()
     assert down == {"stack": up["stack"], "destroyed": True, "deleting": False}
     assert aws(hands_on, "status", "--json").json()["status"] is None
+
+
+def test_qa_up_on_the_aws_path_builds_and_pushes_its_image(aws, cloud, docker_engine):
+    """Without --image, ``qa up`` builds containers/qa for linux/amd64 with the model baked in
+    and pushes it to the stack's repository (Docker here: the stand-in engine)."""
+    engine, host = docker_engine
+    up = aws("qa", "up", "--yes", "--json", env={"DOCKER_HOST": host}).json()
+    try:
+        (build,) = engine.builds
+        repository = up["outputs"]["RepositoryUri"]
+        assert build.query["platform"] == "linux/amd64" and build.query["t"] == f"{repository}:latest"
+        assert build.build_args == {"QA_MODEL": qa.DEFAULT_MODEL}
+        assert "introaws/tasks/qa.py" in build.files and not any(f.startswith("introaws/cli") for f in build.files)
+        assert engine.pushes
+        definition = cloud.client("ecs").describe_task_definition(taskDefinition=up["outputs"]["TaskDefinitionArn"])
+        assert [c["image"].split(":")[0] for c in definition["taskDefinition"]["containerDefinitions"]] == [repository]
+    finally:
+        aws("qa", "down", "--yes")
 
 
 def test_instances_on_the_aws_path_are_priced_in_the_stacks_region(aws, monkeypatch):

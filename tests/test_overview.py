@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import ROOT, aws_env, cli_env, run_cli, run_exe, target_for
+from conftest import ROOT, aws_env, cli_env, run_cli, run_exe
 
 
 def test_status_and_down_all(fresh_home):
