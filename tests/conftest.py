@@ -235,3 +235,14 @@ def docker_engine():
     server, host = serve(engine)
     yield engine, host
     server.shutdown()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the screenshots tests keep for a person to look at (``record_property("screenshot",
+    path)``), also when pytest-xdist ran them in a worker, whose output is not shown."""
+    reports = [r for outcome in ("passed", "failed") for r in terminalreporter.stats.get(outcome, [])]
+    shots = [value for r in reports if r.when == "call" for name, value in r.user_properties if name == "screenshot"]
+    if shots:
+        terminalreporter.write_sep("-", "screenshots to look at")
+        for shot in shots:
+            terminalreporter.write_line(str(shot))

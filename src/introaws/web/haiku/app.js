@@ -1,9 +1,32 @@
 // Bashoutter's page: talks to the haiku REST API only. The endpoint comes from config.json,
-// written at deploy time, and can be edited (kept in this browser's localStorage).
+// written at deploy time, and can be edited (kept in this browser's localStorage). Its words
+// come from messages.js in the reader's language; times are shown in the reader's time zone.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const endpointInput = $("endpoint");
+const language = readerLanguage();
+const words = MESSAGES[language];
+const JAPANESE_SCRIPT = /[\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}]/u;
+const timeFormat = new Intl.DateTimeFormat(language, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "numeric",
+  minute: "2-digit",
+  timeZoneName: "short",
+});
+
+function translate(root) {
+  for (const node of root.querySelectorAll("[data-text]")) node.textContent = words[node.dataset.text];
+  for (const node of root.querySelectorAll("[data-placeholder]")) node.placeholder = words[node.dataset.placeholder];
+  for (const node of root.querySelectorAll("[data-label]")) node.setAttribute("aria-label", words[node.dataset.label]);
+}
+
+function localTime(iso) {
+  const when = new Date(iso);
+  return Number.isNaN(when.getTime()) ? iso : timeFormat.format(when);
+}
 
 function apiUrl(path) {
   return endpointInput.value.trim().replace(/\/+$/, "") + "/" + path;
@@ -40,21 +63,31 @@ function render(items) {
     for (const field of ["first", "second", "third", "username"]) {
       node.querySelector("." + field).textContent = item[field];
     }
-    node.querySelector(".created").textContent = item.created_at;
-    node.querySelector(".created").dateTime = item.created_at;
+    // A poem in Japanese script is printed as haiku are, in vertical columns (whatever the
+    // page's language); one in Latin script keeps three horizontal lines.
+    const poem = node.querySelector(".poem");
+    if (JAPANESE_SCRIPT.test(item.first + item.second + item.third)) {
+      poem.classList.add("vertical");
+      poem.lang = "ja";
+    }
+    const created = node.querySelector(".created");
+    created.textContent = localTime(item.created_at);
+    created.dateTime = item.created_at;
     node.querySelector(".likes").textContent = item.likes;
     node.querySelector(".like").addEventListener("click", () => like(item.item_id, node));
     list.appendChild(node);
   }
-  $("count").textContent = items.length + " haiku";
+  $("count").textContent = words.count(items.length);
 }
 
 async function refresh() {
   try {
     render(await request("GET", "haiku"));
     say("");
+    return true;
   } catch (error) {
-    say("Could not load the haiku: " + error.message, true);
+    say(words.loadFailed + error.message, true);
+    return false;
   }
 }
 
@@ -63,7 +96,7 @@ async function like(itemId, node) {
     const result = await request("PATCH", "haiku/" + encodeURIComponent(itemId));
     node.querySelector(".likes").textContent = result.likes;
   } catch (error) {
-    say("Could not like it: " + error.message, true);
+    say(words.likeFailed + error.message, true);
   }
 }
 
@@ -76,14 +109,17 @@ async function post(event) {
   try {
     await request("POST", "haiku", body);
     for (const field of ["first", "second", "third"]) $(field).value = "";
-    say("Posted.");
-    await refresh();
+    if (await refresh()) say(words.posted);
   } catch (error) {
-    say("Could not post: " + error.message, true);
+    say(words.postFailed + error.message, true);
   }
 }
 
 async function init() {
+  document.documentElement.lang = language;
+  translate(document);
+  translate($("haiku-item").content);
+  $("username").value = words.defaultUsername;
   const saved = localStorage.getItem("bashoutter.endpoint");
   try {
     const config = await (await fetch("config.json", { cache: "no-store" })).json();
