@@ -169,8 +169,9 @@ def test_english_reader_posts_likes_and_reads_english(site, open_browser, tmp_pa
     assert below(second, first) and below(third, second)
     assert first["x"] == second["x"] == third["x"] and below(poet, third)
     # A poem in Japanese script is printed in columns for this reader too.
-    page.post((f"夕立や{marker}", "濡れた石の", "町の匂い"))
-    page.lines(marker, "vertical-rl")
+    other = uuid.uuid4().hex[:6]
+    page.post((f"夕立や{other}", "濡れた石の", "町の匂い"))
+    page.lines(other, "vertical-rl")
     keep_screenshot(page, tmp_path / "haiku-en.png", record_property)
 
 
