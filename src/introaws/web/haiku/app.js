@@ -5,10 +5,11 @@
 
 const $ = (id) => document.getElementById(id);
 const endpointInput = $("endpoint");
-const language = readerLanguage();
+const locale = readerLocale();
+const language = languageOf(locale);
 const words = MESSAGES[language];
 const JAPANESE_SCRIPT = /[\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}]/u;
-const timeFormat = new Intl.DateTimeFormat(language, {
+const timeFormat = new Intl.DateTimeFormat(locale, {
   year: "numeric",
   month: "short",
   day: "numeric",

@@ -40,11 +40,13 @@ const MESSAGES = {
   },
 };
 
-function readerLanguage() {
+// The reader's locale as the browser names it ("ja-JP", "en-GB"): its language picks the words,
+// the whole of it the way dates are written.
+function readerLocale() {
   const preferred = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""];
-  for (const tag of preferred) {
-    const language = tag.toLowerCase().split("-")[0];
-    if (language in MESSAGES) return language;
-  }
-  return "en";
+  return preferred.find((tag) => languageOf(tag) in MESSAGES) || "en";
+}
+
+function languageOf(tag) {
+  return tag.toLowerCase().split("-")[0];
 }
