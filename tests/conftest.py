@@ -184,8 +184,11 @@ def target(home: Path):
 
 def aws_keys(home: Path) -> dict[str, str]:
     """``AWS_*`` variables that aim any AWS client (``introaws --cloud aws`` included) at
-    ``home``'s local cloud: endpoint, region, and keys it accepts."""
-    return target_for(home).child_env()
+    ``home``'s local cloud: endpoint, region, and keys it accepts, as ``introaws cloud env
+    --json`` gives them to a user."""
+    shown = run_cli(home, "cloud", "env", "--json")
+    assert shown.code == 0, shown.err
+    return shown.json()
 
 
 def aws_env(home: Path, **extra: str) -> dict[str, str]:

@@ -494,3 +494,114 @@ def test_change_set_says_whether_it_replaces(aws):
     )
     change = cfn.describe_change_set(StackName="Gap", ChangeSetName="c2")["Changes"][0]["ResourceChange"]
     assert change.get("Replacement") == "True"
+
+
+# --- identity (identity/, answers.py) --------------------------------------------------------
+
+
+def _user_client(aws, service: str, policy: dict | None) -> Any:
+    """A client signed with the keys of a new IAM user holding ``policy`` inline."""
+    iam = aws("iam")
+    iam.create_user(UserName="u")
+    if policy:
+        iam.put_user_policy(UserName="u", PolicyName="p", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="u")["AccessKey"]
+    return boto3.client(
+        service, region_name=REGION, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+
+
+@gap
+def test_a_grant_on_a_tables_arn_lets_its_holder_write_the_table(aws):
+    """identity/actions.py names each request's resources: moto's access control holds every
+    request but S3's against the resource "*", which a grant on a table's ARN never matches."""
+    from moto.core.authorization import enable_iam_authentication
+
+    aws("dynamodb").create_table(
+        TableName="t",
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    arn = f"arn:aws:dynamodb:{REGION}:123456789012:table/t"
+    grant = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": arn}]}
+    ddb = _user_client(aws, "dynamodb", grant)
+    with enable_iam_authentication():
+        assert outcome(lambda: ddb.put_item(TableName="t", Item={"k": {"S": "v"}})) == "ok"
+
+
+@gap
+def test_a_dynamodb_denial_is_a_json_error(aws):
+    """identity/gate.py shapes every refusal in the request's protocol: moto's DynamoDB denial
+    is an XML body, which a JSON-protocol client cannot read as AccessDeniedException."""
+    from moto.core.authorization import enable_iam_authentication
+
+    ddb = _user_client(aws, "dynamodb", None)
+    with enable_iam_authentication():
+        assert "AccessDeniedException" in outcome(lambda: ddb.list_tables())
+
+
+@gap
+def test_assuming_a_role_that_trusts_only_a_service_is_refused(aws):
+    """identity/principals.py mints workloads' keys in-process, as the service would: moto's
+    AssumeRole fails (not an AWS error) on a trust policy that names a service principal."""
+    from moto.core.authorization import enable_iam_authentication
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = aws("iam").create_role(RoleName="task", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    sts = _user_client(
+        aws, "sts", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}
+    )
+    with enable_iam_authentication():
+        assert "AccessDenied" in outcome(lambda: sts.assume_role(RoleArn=role, RoleSessionName="s"))
+
+
+def _judged(statement: dict, action: str, resource: str) -> Any:
+    from moto.iam.access_control import IAMPolicyStatement
+
+    return IAMPolicyStatement(statement).is_action_permitted(action, resource)
+
+
+@gap
+def test_an_allow_whose_condition_does_not_hold_does_not_allow():
+    """identity/policies.py leaves out statements with conditions (the request context they test
+    is not known here): moto counts a condition it cannot evaluate as met."""
+    from moto.iam.access_control import PermissionResult
+
+    conditional = {
+        "Effect": "Allow",
+        "Action": "s3:*",
+        "Resource": "*",
+        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+    }
+    assert _judged(conditional, "s3:GetObject", "arn:aws:s3:::b/k") != PermissionResult.PERMITTED
+
+
+@gap
+def test_not_resource_leaves_the_resources_it_names_alone():
+    """identity/policies.py: moto ignores NotResource (a statement without Resource matches all)."""
+    from moto.iam.access_control import PermissionResult
+
+    deny_elsewhere = {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::public/*"}
+    assert _judged(deny_elsewhere, "s3:GetObject", "arn:aws:s3:::public/a") == PermissionResult.NEUTRAL
+
+
+@gap
+def test_action_names_match_whatever_their_case():
+    """identity/policies.py: IAM compares action names without regard to case; moto does not."""
+    from moto.iam.access_control import PermissionResult
+
+    lower = {"Effect": "Allow", "Action": "dynamodb:putitem", "Resource": "*"}
+    assert _judged(lower, "dynamodb:PutItem", "*") == PermissionResult.PERMITTED
+
+
+@gap
+def test_the_caller_of_a_key_moto_did_not_issue_is_not_made_up(aws):
+    """answers.administrator_identity: the local cloud's administrator signs with keys moto does
+    not know, and moto names their caller ``user/moto``; the administrator is the account's root."""
+    assert aws("sts").get_caller_identity()["Arn"].endswith(":root")

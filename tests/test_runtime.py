@@ -63,13 +63,13 @@ def qa_stack(cloud, tmp_path_factory):
     return ok(cloud, "qa", "status", "--json").json()["outputs"]
 
 
-def test_a_task_finds_its_role_credentials_as_on_ecs(cloud, qa_stack):
+def test_a_task_finds_its_role_credentials_as_on_ecs_and_runs_as_its_role(cloud, qa_stack):
     code = (
         "import os, boto3\n"
         "credentials = boto3.Session().get_credentials()\n"
         "print('keys in env:', 'AWS_ACCESS_KEY_ID' in os.environ)\n"
         "print('found by:', credentials.method)\n"
-        "print('account:', boto3.client('sts').get_caller_identity()['Account'])\n"
+        "print('caller:', boto3.client('sts').get_caller_identity()['Arn'])\n"
     )
     target = target_for(cloud)
     ecs = target.client("ecs")
@@ -90,19 +90,29 @@ def test_a_task_finds_its_role_credentials_as_on_ecs(cloud, qa_stack):
             }
         ],
     )["taskDefinition"]["taskDefinitionArn"]
-    arn = ecs.run_task(cluster=qa_stack["ClusterName"], taskDefinition=probe, launchType="FARGATE")["tasks"][0][
-        "taskArn"
-    ]
-    deadline = time.monotonic() + 60
-    while ecs.describe_tasks(cluster=qa_stack["ClusterName"], tasks=[arn])["tasks"][0]["lastStatus"] != "STOPPED":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    options = container["logConfiguration"]["options"]
-    events = target.client("logs").get_log_events(
-        logGroupName=options["awslogs-group"],
-        logStreamName=f"{options['awslogs-stream-prefix']}/probe/{arn.split('/')[-1]}",
-    )["events"]
-    assert [e["message"] for e in events] == ["keys in env: False", "found by: container-role", "account: 123456789012"]
+
+    def run(**overrides) -> tuple[str, list[str]]:
+        arn = ecs.run_task(
+            cluster=qa_stack["ClusterName"], taskDefinition=probe, launchType="FARGATE", overrides=overrides
+        )["tasks"][0]["taskArn"]
+        deadline = time.monotonic() + 60
+        while ecs.describe_tasks(cluster=qa_stack["ClusterName"], tasks=[arn])["tasks"][0]["lastStatus"] != "STOPPED":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        options = container["logConfiguration"]["options"]
+        events = target.client("logs").get_log_events(
+            logGroupName=options["awslogs-group"],
+            logStreamName=f"{options['awslogs-stream-prefix']}/probe/{arn.split('/')[-1]}",
+        )["events"]
+        return arn.split("/")[-1], [e["message"] for e in events]
+
+    task, lines = run()
+    role = definition["taskRoleArn"].rsplit("/", 1)[-1]  # the QA task role: the task runs as it
+    caller = f"caller: arn:aws:sts::123456789012:assumed-role/{role}/{task}"
+    assert lines == ["keys in env: False", "found by: container-role", caller]
+    other = target.client("iam").create_role(RoleName="override-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    task, lines = run(taskRoleArn=other)  # RunTask's override wins over the task definition's
+    assert lines[-1] == f"caller: arn:aws:sts::123456789012:assumed-role/override-role/{task}"
 
 
 def test_the_credentials_endpoint_refuses_unknown_tokens(cloud):

@@ -25,8 +25,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 CLOUDS = ("local", "aws")
 LOCAL_REGION = "ap-northeast-1"
-# The local cloud accepts any credentials; fixed ones keep real keys out of its journal.
-LOCAL_CREDENTIALS = {"aws_access_key_id": "introaws", "aws_secret_access_key": "introaws-local"}
 CHECKIP_URL = "https://checkip.amazonaws.com"
 AWS_USER = "ec2-user"  # Amazon Linux's login user
 
@@ -155,8 +153,13 @@ class LocalCloud(Cloud):
     s3_config = {"addressing_style": "path"}
 
     def credentials(self) -> dict[str, str]:
-        """The keys the local cloud is called with."""
-        return dict(LOCAL_CREDENTIALS)
+        """The local cloud's administrator keys (boto3's ``aws_access_key_id``/``…secret…``):
+        random for this INTROAWS_HOME, readable by its owner only; the daemon refuses every
+        other key, so no real keys reach its journal either."""
+        from introaws.localcloud import daemon
+        from introaws.localcloud.identity import admin
+
+        return admin.credentials(daemon.state_dir()).boto3_kwargs()
 
     def session(self) -> boto3.Session:
         import boto3

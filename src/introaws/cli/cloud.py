@@ -74,6 +74,27 @@ def status(json_out: bool = context.JSON_OPTION) -> None:
         )
 
 
+# What other clients (the AWS CLI, boto3, the textbook's scripts) need to use the local cloud.
+ENV_KEYS = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+
+
+@app.command("env")
+def env(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
+    """Shell lines that point other clients at the local cloud: eval "$(introaws cloud env)"."""
+    import shlex
+
+    from introaws.target import resolve
+
+    target = resolve("local", region=context.settings(ctx).region)
+    values = {key: target.child_env()[key] for key in ENV_KEYS}
+    if json_out:
+        render.print_json(values)
+        return
+    # A session token left from another account would be sent with these keys and refused.
+    exports = ["unset AWS_SESSION_TOKEN"] + [f"export {key}={shlex.quote(value)}" for key, value in values.items()]
+    render.stream_out(("\n".join(exports) + "\n").encode())
+
+
 @app.command("reset")
 def reset(yes: bool = context.YES_OPTION, json_out: bool = context.JSON_OPTION) -> None:
     """Stop the local cloud and wipe everything it holds."""

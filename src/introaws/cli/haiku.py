@@ -169,3 +169,20 @@ def open_(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
     render.key_values({"Web page": url})
     if not opened:
         render.note("no browser found here: open the URL above yourself")
+
+
+@app.command("logs")
+def logs(
+    ctx: typer.Context,
+    function: str = typer.Argument(None, metavar="[FUNCTION]", help="get, post, patch or delete [default: all four]."),
+    lines: int = context.LINES_OPTION,
+    json_out: bool = context.JSON_OPTION,
+) -> None:
+    """The API's Lambda functions' logs (CloudWatch Logs), oldest first."""
+    from introaws.workflows import haiku
+
+    data = haiku.logs(context.target(ctx), function, lines)
+    if json_out:
+        render.print_json(data)
+    else:
+        render.lines(data["lines"])

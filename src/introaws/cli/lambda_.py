@@ -49,3 +49,20 @@ def invoke_many(
     )
     if result.completed < result.submitted and wait:
         render.warning(f"{result.submitted - result.completed} did not finish within {timeout:.0f} s")
+
+
+@app.command("logs")
+def logs(
+    ctx: typer.Context,
+    function: str = typer.Option(None, "--function", help="Any function's name [default: the hands-on's]."),
+    lines: int = context.LINES_OPTION,
+    json_out: bool = context.JSON_OPTION,
+) -> None:
+    """A function's log (CloudWatch Logs, /aws/lambda/NAME), oldest first."""
+    from introaws.workflows import lambda_
+
+    data = lambda_.logs(context.target(ctx), function, lines)
+    if json_out:
+        render.print_json(data)
+    else:
+        render.lines(data["lines"])

@@ -169,9 +169,9 @@ def _changed_properties(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def complete(request: Recorded, reply: Reply) -> Reply:
     """moto's answer to a read, completed where it falls short of AWS's."""
-    if reply.status >= 400 or request.service != "cloudformation":
+    if reply.status >= 400:
         return reply
-    rewrite = _REWRITES.get(request.action)
+    rewrite = _REWRITES.get((request.service, request.action))
     return rewrite(request, reply) if rewrite is not None else reply
 
 
@@ -219,6 +219,17 @@ def local_output_urls(request: Recorded, reply: Reply) -> Reply:
     return _with_body(reply, body)
 
 
+def administrator_identity(request: Recorded, reply: Reply) -> Reply:
+    """``GetCallerIdentity``: moto names a key it did not issue ``user/moto``; the only such key
+    that reaches it is the local cloud's administrator, the account's owner (its root)."""
+    body = re.sub(
+        rb"<UserId>[^<]*</UserId>(\s*)<Account>(\d+)</Account>(\s*)<Arn>arn:aws:sts::\d+:user/moto</Arn>",
+        rb"<UserId>\2</UserId>\1<Account>\2</Account>\3<Arn>arn:aws:iam::\2:root</Arn>",
+        reply.body,
+    )
+    return _with_body(reply, body)
+
+
 def _with_body(reply: Reply, body: bytes) -> Reply:
     if body == reply.body:
         return reply
@@ -226,7 +237,8 @@ def _with_body(reply: Reply, body: bytes) -> Reply:
     return type(reply)(reply.status, [*headers, ("Content-Length", str(len(body)))], body)
 
 
-_REWRITES: dict[str, Callable[[Recorded, Reply], Reply]] = {
-    "GetTemplate": client_template_answer,
-    "DescribeStacks": local_output_urls,
+_REWRITES: dict[tuple[str, str], Callable[[Recorded, Reply], Reply]] = {
+    ("cloudformation", "GetTemplate"): client_template_answer,
+    ("cloudformation", "DescribeStacks"): local_output_urls,
+    ("sts", "GetCallerIdentity"): administrator_identity,
 }

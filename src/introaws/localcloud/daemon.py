@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from introaws import paths, platform
-from introaws.errors import LocalCloudError
+from introaws.errors import LocalCloudError, UsageError
+from introaws.localcloud.identity import admin
+from introaws.localcloud.identity.mode import BadMode, mode_from
 
 STATE_FILE = "daemon.json"
 PORT_FILE = "port"
@@ -42,6 +44,7 @@ class DaemonStatus:
     endpoint: str | None
     pid: int | None
     state_dir: str
+    iam: str | None = None  # how the running daemon treats workloads' requests (INTROAWS_IAM)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -54,8 +57,9 @@ def state_dir() -> Path:
 def status() -> DaemonStatus:
     directory = state_dir()
     info = _read_state(directory)
-    if info and _is_our_server(info) and _healthy(info["port"], directory):
-        return DaemonStatus(True, _endpoint(info["port"]), info["pid"], str(directory))
+    health = _health(info["port"], directory) if info and _is_our_server(info) else None
+    if info and health:
+        return DaemonStatus(True, _endpoint(info["port"]), info["pid"], str(directory), health.get("iam"))
     return DaemonStatus(False, None, None, str(directory))
 
 
@@ -82,11 +86,17 @@ def start() -> DaemonStatus:
     system = platform.system()
     if not system.supported:
         raise LocalCloudError(f"the local cloud does not run on {system.name}", system.note)
+    try:
+        mode_from(os.environ)
+    except BadMode as exc:
+        raise UsageError(str(exc)) from None
     directory = state_dir()
+    directory.chmod(0o700)  # its journal, keys and issued credentials are the owner's alone
     with platform.file_lock(directory / "start.lock"):
         current = status()
         if current.running:
             return current
+        admin.credentials(directory)  # created before the first start, read by clients and daemon
         (directory / STATE_FILE).unlink(missing_ok=True)
         port = _choose_port(directory)
         log = (directory / LOG_FILE).open("ab")
@@ -111,9 +121,10 @@ def start() -> DaemonStatus:
                     f"see its log with 'introaws cloud logs' ({directory / LOG_FILE})",
                 )
             info = _read_state(directory)
-            if info and info["pid"] == process.pid and _healthy(info["port"], directory):
+            health = _health(info["port"], directory) if info and info["pid"] == process.pid else None
+            if info and health:
                 (directory / PORT_FILE).write_text(str(info["port"]))
-                return DaemonStatus(True, _endpoint(info["port"]), process.pid, str(directory))
+                return DaemonStatus(True, _endpoint(info["port"]), process.pid, str(directory), health.get("iam"))
             time.sleep(0.1)
         process.kill()
         raise LocalCloudError(
@@ -145,11 +156,18 @@ def stop(timeout: float = 15.0) -> bool:
 
 
 def reset() -> None:
-    """Stop the daemon and wipe everything it stored."""
+    """Stop the daemon and wipe everything it stored but the administrator's credentials
+    (shells that exported them with ``cloud env`` keep working)."""
     stop()
     directory = state_dir()
+    keys = admin.path(directory)
+    kept = keys.read_bytes() if keys.exists() else None
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
+    if kept is not None:
+        descriptor = os.open(keys, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(kept)
 
 
 def log_tail(lines: int = 50) -> list[str]:
@@ -178,13 +196,15 @@ def _is_our_server(info: dict[str, Any]) -> bool:
     return platform.is_our_process(info["pid"], marker, info["started"])
 
 
-def _healthy(port: int, directory: Path) -> bool:
+def _health(port: int, directory: Path) -> dict[str, Any] | None:
+    """The daemon's health answer when it is this directory's daemon that answers."""
     try:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
         with opener.open(f"{_endpoint(port)}/_introaws/health", timeout=5) as reply:
-            return json.load(reply).get("home") == str(directory)
+            answer = json.load(reply)
     except (OSError, ValueError, urllib.error.URLError):
-        return False
+        return None
+    return answer if isinstance(answer, dict) and answer.get("home") == str(directory) else None
 
 
 def _port_free(port: int) -> bool:

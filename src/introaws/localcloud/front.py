@@ -14,16 +14,22 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from xml.sax.saxutils import escape
 
 from introaws.localcloud import adapt, answers, limits, quotas
 from introaws.localcloud.journal import Journal
 from introaws.localcloud.requests import Recorded
 
+if TYPE_CHECKING:
+    from introaws.localcloud.identity.gate import Gate
+
 log = logging.getLogger("introaws.localcloud")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+# The runtime's own endpoints: public REST APIs and websites, health, the token-checked
+# credentials endpoint, read-only listings. Everything else is an AWS API call, checked first.
+RUNTIME_PREFIX = "/_introaws/"
 
 
 @dataclass
@@ -57,6 +63,7 @@ class Front:
     journal: Journal
     home: str
     hooks: list[Hook] = field(default_factory=list)
+    gate: Gate | None = None  # who may do what (identity/gate.py); None: everyone, everything
     started_at: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
@@ -78,6 +85,11 @@ class Front:
         """The answer to one HTTP request (the listener's only call into the front)."""
         if request.path == "/_introaws/health":
             return self._introaws_api(request)
+        internal = request.path.startswith(RUNTIME_PREFIX)
+        # The client's own request, before limits, hooks or template rewrites see it.
+        refused = None if internal or self.gate is None else self.gate.check(request)
+        if refused is not None:
+            return aws_error(request, refused.code, refused.message, refused.status)
         refused = limits.refusal(request)  # before hooks: Invoke and RunTask are theirs to run
         if refused is not None:
             return aws_error(request, refused.code, refused.message, refused.status)
@@ -87,7 +99,6 @@ class Front:
         reply = self._ask_hooks(request)  # hooks may answer their own /_introaws/ queries too
         if reply is not None:
             return reply
-        internal = request.path.startswith("/_introaws/")
         return self._introaws_api(request) if internal else self.forward(request)
 
     def _ask_hooks(self, request: Recorded) -> Reply | None:
@@ -107,6 +118,8 @@ class Front:
             request.seq = self.journal.next_seq
             mock_random.seed(request.seq)
             reply = self._apply(request)
+            if self.gate is not None:
+                self.gate.state_changed(request)
             self.journal.next_seq += 1
             # Failed requests too: moto may have changed state before it failed (a batch that
             # wrote some items, then rejected one), and replay must fail them the same way.
@@ -151,7 +164,10 @@ class Front:
 
     def _introaws_api(self, request: Recorded) -> Reply:
         if request.path == "/_introaws/health":
-            return Reply.json({"ok": True, "pid": os.getpid(), "home": self.home, "started_at": self.started_at})
+            iam = self.gate.mode if self.gate else None
+            return Reply.json(
+                {"ok": True, "pid": os.getpid(), "home": self.home, "started_at": self.started_at, "iam": iam}
+            )
         return Reply.json({"message": f"unknown introaws endpoint {request.path}"}, 404)
 
 
@@ -180,7 +196,7 @@ def aws_error(request: Recorded, code: str, message: str, status: int = 500, err
         headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)]
     else:
         body = (
-            f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code>"
+            f"<ErrorResponse><Error><Type>{'Sender' if status < 500 else 'Receiver'}</Type><Code>{code}</Code>"
             f"<Message>{escape(message)}</Message></Error><RequestId>introaws</RequestId>"
             f"</ErrorResponse>"
         ).encode()

@@ -73,6 +73,9 @@ class Recorded:
     # Every HTTP header as sent ("Content-Type": ...), for runtimes that pass requests on
     # (API Gateway proxy events); never journaled.
     http_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    # The request line's path and query exactly as sent (percent-encoded), which SigV4 signs;
+    # never journaled.
+    raw_target: str = field(default="", repr=False)
 
     @classmethod
     def from_http(cls, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes) -> Recorded:
@@ -95,7 +98,9 @@ class Recorded:
         (or an absolute URL); path and query become WSGI's native strings."""
         parts = urlsplit(target)
         path = f"/{parts.netloc}{parts.path}" if not parts.scheme and parts.netloc else parts.path
-        return cls.from_http(method, _wsgi_str(unquote(path)), _wsgi_str(parts.query), headers, body)
+        recorded = cls.from_http(method, _wsgi_str(unquote(path)), _wsgi_str(parts.query), headers, body)
+        recorded.raw_target = target
+        return recorded
 
     @classmethod
     def json_call(cls, service: str, region: str, target: str, body: bytes) -> Recorded:

@@ -17,7 +17,14 @@ from pathlib import Path
 
 from introaws import platform
 from introaws.localcloud.daemon import JOURNAL_FILE, REFUSED, STATE_FILE
+from introaws.localcloud.identity.mode import BadMode, mode_from
 from introaws.localcloud.journal import JournalMismatch
+
+_MODE_NOTES = {
+    "enforce": "workloads' requests are held against their roles' policies",
+    "soft": "workloads' requests their roles do not allow are logged and let through",
+    "off": "workloads' requests are not evaluated",
+}
 
 
 def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of module import
@@ -37,18 +44,27 @@ def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of modu
 
 def serve(state_dir: Path, port: int) -> None:
     from introaws.localcloud.compaction import COMPACT_AFTER, compact
+    from introaws.localcloud.identity import admin
+    from introaws.localcloud.identity.gate import Gate
+    from introaws.localcloud.identity.policies import RolePolicies
+    from introaws.localcloud.identity.principals import Principals
     from introaws.localcloud.listener import Listener
     from introaws.localcloud.runtime import RuntimeContext, build_hooks
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     log = logging.getLogger("introaws.localcloud")
+    iam_mode = mode_from(os.environ)
     front = build_front(state_dir)
     replayed = front.replay()
     log.info("replayed %d journaled requests", replayed)
     if replayed >= COMPACT_AFTER:
         compact(front)
     server = Listener(port, front.respond)
-    front.hooks = list(build_hooks(RuntimeContext(state_dir, server.endpoint, front.forward)))
+    # After replay: issued keys that outlived the last run go back into moto's STS.
+    principals = Principals(state_dir, admin.credentials(state_dir), front.moto_lock)
+    front.gate = Gate(principals, RolePolicies(front.moto_lock), iam_mode)
+    log.info("IAM: %s (%s)", iam_mode, _MODE_NOTES[iam_mode])
+    front.hooks = list(build_hooks(RuntimeContext(state_dir, server.endpoint, front.forward, principals)))
     me = platform.process_ref(os.getpid())
     state = {"pid": os.getpid(), "port": server.server_port, "started": me.started if me else None}
     tmp = state_dir / (STATE_FILE + ".tmp")
@@ -92,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         print(f"local cloud failed to start: {exc}", file=sys.stderr)
         sys.exit(1)
-    except JournalMismatch as exc:
+    except (JournalMismatch, BadMode) as exc:
         print(exc, file=sys.stderr)
         sys.exit(REFUSED)
 

@@ -3,7 +3,8 @@
 Bucket for results, a public-subnet VPC without NAT, a managed EC2 compute environment of GPU
 instances capped at 64 vCPUs (the cap keeps a mistake from becoming a large bill), a job
 queue, an ECR repository for ``containers/mnist``, and a job definition whose command is the
-payload ``python -m introaws.tasks.mnist`` (the local cloud runs that same command).
+payload ``python -m introaws.tasks.mnist`` (the local cloud runs that same command) and whose
+role may put objects into the bucket and do nothing else.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def build(
     queue.add_compute_environment(compute_env, 1)
     repository = ecr.Repository(stack, "repository", removal_policy=cdk.RemovalPolicy.DESTROY)
     job_role = iam.Role(stack, "job-role", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
-    bucket.grant_read_write(job_role)
+    bucket.grant_put(job_role)  # the job only uploads its results (tasks/mnist): its one grant
     job_definition = batch.EcsJobDefinition(
         stack,
         "job-definition",

@@ -1,7 +1,8 @@
 """``Bashoutter``: the haiku SNS — API Gateway (REST, CORS) → four Lambdas → DynamoDB, and a
 public S3 website for the page (textbook chapter 13).
 
-Least privilege as in the textbook: the GET function may only read the table. The handlers
+Least privilege: each function may call on its table the one action its handler needs (the
+GET function only reads: ``Scan``), and nothing else. The handlers
 come from :mod:`introaws.tasks.haiku` as a code asset the deploy engine publishes; the web
 page is uploaded by the engine after deploy (no ``BucketDeployment``, which needs a
 bootstrapped custom-resource Lambda).
@@ -20,6 +21,13 @@ from constructs import Construct
 from introaws.stacks.base import item_table, new_stack
 
 HANDLERS_DIR = Path(__file__).resolve().parent.parent / "tasks" / "haiku"
+# What each function's handler calls on the table (tasks/haiku/api.py): its only grant.
+HANDLER_ACTIONS = {
+    "GetHaiku": "dynamodb:Scan",
+    "PostHaiku": "dynamodb:PutItem",
+    "PatchHaiku": "dynamodb:UpdateItem",
+    "DeleteHaiku": "dynamodb:DeleteItem",
+}
 
 
 def build(scope: Construct, stack_name: str) -> cdk.Stack:
@@ -43,9 +51,8 @@ def build(scope: Construct, stack_name: str) -> cdk.Stack:
     post_fn = function("PostHaiku", "post_haiku")
     patch_fn = function("PatchHaiku", "patch_haiku")
     delete_fn = function("DeleteHaiku", "delete_haiku")
-    table.grant_read_data(get_fn)
-    for writer in (post_fn, patch_fn, delete_fn):
-        table.grant_read_write_data(writer)
+    for fn in (get_fn, post_fn, patch_fn, delete_fn):
+        table.grant(fn, HANDLER_ACTIONS[fn.node.id])
 
     api = apigw.RestApi(
         stack,

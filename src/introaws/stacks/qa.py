@@ -3,7 +3,8 @@
 A table for the answers, a VPC with public subnets only (tasks get a public IP to pull the
 image and reach AWS APIs, so no NAT gateway is paid for), an ECS cluster, a 1 vCPU / 4 GiB
 Fargate task definition whose container logs to CloudWatch Logs, and an ECR repository the
-image is pushed to. The task role may write the table and nothing else.
+image is pushed to. The task role may put items into the table and do nothing else (the
+payload saves each answer with ``PutItem``).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def build(scope: Construct, stack_name: str, model: str, image: str | None = Non
         stack, "Repository", repository_name=REPOSITORY_NAME, removal_policy=cdk.RemovalPolicy.DESTROY
     )
     task_definition = ecs.FargateTaskDefinition(stack, "TaskDef", cpu=TASK_CPU, memory_limit_mib=TASK_MEMORY_MIB)
-    table.grant_write_data(task_definition.task_role)
+    table.grant(task_definition.task_role, "dynamodb:PutItem")
     log_group = logs.LogGroup(
         stack, "Logs", retention=logs.RetentionDays.ONE_WEEK, removal_policy=cdk.RemovalPolicy.DESTROY
     )

@@ -103,6 +103,38 @@ def endpoints(target: Target) -> Endpoints:
     return Endpoints(api, website)  # on the local cloud, its own URLs: it answers them in outputs
 
 
+# The API's functions, by the first word of their logical ids in the stack (stacks/haiku.py).
+FUNCTIONS = {"get": "GetHaiku", "post": "PostHaiku", "patch": "PatchHaiku", "delete": "DeleteHaiku"}
+
+
+def logs(target: Target, which: str | None = None, limit: int | None = None) -> dict[str, Any]:
+    """The API's function logs, oldest first (the last ``limit`` lines when given), each line
+    marked with its function (``[post] …``); ``which`` is one of :data:`FUNCTIONS`' keys."""
+    from introaws.workflows import lambda_
+
+    if which is not None and which not in FUNCTIONS:
+        raise UsageError(f"no haiku function '{which}'", f"use one of {', '.join(FUNCTIONS)}")
+    info = lifecycle.deployed(target, NAME)
+    resources = target.client("cloudformation").describe_stack_resources(StackName=info.stack_id or info.name)
+    names = {
+        key: r["PhysicalResourceId"]
+        for r in resources["StackResources"]
+        if r["ResourceType"] == "AWS::Lambda::Function"
+        for key, prefix in FUNCTIONS.items()
+        if r["LogicalResourceId"].startswith(prefix) and (which is None or key == which)
+    }
+    events = sorted(
+        (
+            (e["timestamp"], f"[{key}] {e['message'].rstrip()}")
+            for key, name in names.items()
+            for e in lambda_.function_log_events(target, name)
+        ),
+        key=lambda e: e[0],
+    )
+    lines = [line for _, line in events]
+    return {"functions": names, "lines": lines[-limit:] if limit else lines}
+
+
 def _client(target: Target) -> httpjson.Client:
     return httpjson.Client(endpoints(target).api)
 
@@ -254,5 +286,5 @@ def _expect(reply: httpjson.Response, status: int) -> Any:
         raise UsageError(description or "the API refused the request", "fix the input and try again")
     raise IntroawsError(
         f"the haiku API answered {reply.status}: {description or reply.text[:200]}",
-        "check 'introaws haiku status' and the function logs",
+        "see the functions' logs: introaws haiku logs --lines 20",
     )

@@ -36,7 +36,7 @@ def invoke(target: Target) -> dict[str, Any]:
     payload = json.loads(reply["Payload"].read() or b"null")
     if reply.get("FunctionError"):
         message = payload.get("errorMessage") if isinstance(payload, dict) else payload
-        raise IntroawsError(f"the function failed: {message}", f"see its logs in /aws/lambda/{name}")
+        raise IntroawsError(f"the function failed: {message}", "see its log: introaws lambda logs --lines 20")
     return {"function": name, "result": payload, "seconds": round(seconds, 3)}
 
 
@@ -86,6 +86,33 @@ def invoke_many(target: Target, count: int, *, wait_s: float = 120.0, report: Re
         peak_concurrency=_peak(starts, ends),
         seconds=round(((max(ends.values()) if ends else started_ms) - started_ms) / 1000, 1),
     )
+
+
+def logs(target: Target, function: str | None = None, limit: int | None = None) -> dict[str, Any]:
+    """A function's log lines, oldest first (the last ``limit`` when given); by default the
+    hands-on's function. Lambda writes each worker's output to a stream of its own under
+    ``/aws/lambda/<name>``; the lines of every stream are merged by time."""
+    name = function or function_name(target)
+    events = function_log_events(target, name)
+    lines = [e["message"].rstrip("\n") for e in events]
+    return {"function": name, "lines": lines[-limit:] if limit else lines}
+
+
+def function_log_events(target: Target, name: str) -> list[dict[str, Any]]:
+    """Every log event of function ``name`` (``timestamp``, ``message``), by time."""
+    logs = target.client("logs")
+    kwargs: dict[str, Any] = {"logGroupName": f"/aws/lambda/{name}"}
+    events: list[dict[str, Any]] = []
+    while True:
+        try:
+            page = logs.filter_log_events(**kwargs)
+        except logs.exceptions.ResourceNotFoundException:
+            break  # it has not run yet
+        events.extend(page.get("events", []))
+        if not page.get("nextToken"):
+            break
+        kwargs["nextToken"] = page["nextToken"]
+    return sorted(events, key=lambda e: (e["timestamp"], e.get("ingestionTime", 0)))
 
 
 def _read_log_lines(

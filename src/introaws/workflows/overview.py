@@ -83,7 +83,8 @@ def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[d
 
         target = resolve(cloud, profile, region)
         if chosen == "local":
-            checks.append(_check("local cloud", True, f"running at {target.endpoint_url}{_runtime()}", ""))
+            detail = f"running at {target.endpoint_url}; IAM: {_iam_mode()}{_runtime()}"
+            checks.append(_check("local cloud", True, detail, ""))
         identity = target.client("sts").get_caller_identity()
         checks.append(
             _check("identity", True, f"{identity['Arn']} (account {identity['Account']}, {target.region})", "")
@@ -111,6 +112,13 @@ def _platform() -> dict[str, Any]:
     check = _check("platform", info.supported, f"{info.describe()}{' — ' + works if works else ''}", info.note)
     check["platform"] = {"name": info.name, "arch": info.arch, "release": info.release, "supported": info.supported}
     return check
+
+
+def _iam_mode() -> str:
+    """How the running local cloud treats workloads' requests (``INTROAWS_IAM``)."""
+    from introaws.localcloud import daemon
+
+    return daemon.status().iam or "unknown"
 
 
 def _runtime() -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
@@ -29,6 +30,7 @@ from introaws.localcloud.runtime.credentials import CREDENTIALS_PATH, Credential
 
 if TYPE_CHECKING:
     from introaws.localcloud.front import Reply
+    from introaws.localcloud.identity.principals import Principals
     from introaws.localcloud.requests import Recorded
     from introaws.localcloud.runtime.executor import Executor
 
@@ -49,7 +51,9 @@ _BATCH_REMOVALS = {
 class RuntimeContext:
     """What every runtime part shares."""
 
-    def __init__(self, state_dir: Path, endpoint: str, forward: Callable[[Recorded], Reply]) -> None:
+    def __init__(
+        self, state_dir: Path, endpoint: str, forward: Callable[[Recorded], Reply], principals: Principals
+    ) -> None:
         from introaws.localcloud.runtime.executor import Executor
         from introaws.localcloud.runtime.inprocess import InProcessClients
         from introaws.localcloud.runtime.logs import LogShipper
@@ -57,19 +61,25 @@ class RuntimeContext:
         self.state_dir = state_dir  # the daemon's state directory
         self.endpoint = endpoint  # this daemon's own endpoint, for child processes
         self.forward = forward  # moto directly (journaled like any request)
+        self.principals = principals  # the keys the daemon knows, workloads' among them
         self.clients = InProcessClients(endpoint, forward)
         self.logs = LogShipper(self.clients)
-        self.credentials = CredentialsEndpoint(endpoint, self.workload_credentials, os.devnull)
+        self.credentials = CredentialsEndpoint(endpoint, self.workload_credentials, principals.revoke, os.devnull)
         self.executor: Executor = Executor(endpoint, self.credentials, self.logs, self.runtime_dir(""))
 
     def client(self, service: str, region: str) -> Any:
         """A boto3 client on moto, answered in-process (see :mod:`.inprocess`)."""
         return self.clients.client(service, region)
 
-    def workload_credentials(self, role_arn: str | None, session_name: str) -> Credentials:
+    def workload_credentials(
+        self, role_arn: str, session_name: str, grant: str, lifetime_s: float | None = None, durable: bool = False
+    ) -> Credentials:
         """The credentials a workload running as ``role_arn`` gets: the one place that decides
-        (ECS task role, Batch job role, Lambda execution role, EC2 instance profile role)."""
-        return Credentials.issue(role_arn, session_name)
+        (ECS task role, Batch job role, Lambda execution role, EC2 instance profile role).
+        Keys issued for the role (session ``session_name``), ended with ``grant``."""
+        issued = self.principals.issue(role_arn, session_name, grant, lifetime_s=lifetime_s, durable=durable)
+        expiration = datetime.fromtimestamp(issued.expires, UTC) if issued.expires else None
+        return Credentials(issued.access_key_id, issued.secret_access_key, issued.session_token, expiration, role_arn)
 
     def runtime_dir(self, name: str) -> Path:
         path = self.state_dir / "runtime" / name

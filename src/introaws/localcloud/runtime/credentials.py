@@ -1,18 +1,20 @@
 """Credentials of workloads: issued for a role, handed over the way AWS hands them over.
 
 Every workload (ECS task, Batch job, Lambda function, EC2 instance) runs as its role. The one
-place that decides which credentials a role's workload gets is :meth:`Credentials.issue`
-(reached through ``RuntimeContext.workload_credentials``); today it gives every role the
-local cloud's own credentials, so payloads work as before. Per-role credentials (STS
-``AssumeRole`` minted in-process) plug in there, and nothing else changes.
+place that decides which credentials a role's workload gets is
+``RuntimeContext.workload_credentials``: keys minted for the role as STS's ``AssumeRole``
+would (:mod:`introaws.localcloud.identity.principals`), valid while the workload runs; the
+local cloud holds every request signed with them against the role's policies. A workload
+without a role gets no credentials, as on AWS.
 
 They reach the payload as on AWS, so boto3's normal credential chain inside it finds them:
 
 * ``container`` (ECS tasks, Batch jobs): ``AWS_CONTAINER_CREDENTIALS_FULL_URI`` names this
   daemon's ``/_introaws/credentials`` endpoint and ``AWS_CONTAINER_AUTHORIZATION_TOKEN`` a
   token valid while the workload runs; boto3 fetches (and refreshes) them there.
-* ``environment`` (Lambda): ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and
-  ``AWS_SESSION_TOKEN`` in the process's environment.
+* ``environment`` (Lambda; EC2 sessions, since an sshd outlives a daemon):
+  ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and ``AWS_SESSION_TOKEN`` in the
+  process's environment.
 
 Either way ``AWS_SHARED_CREDENTIALS_FILE`` and ``AWS_CONFIG_FILE`` point at an empty file, so
 keys of the user's own ``~/.aws`` never stand in for the workload's.
@@ -24,14 +26,15 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 CREDENTIALS_PATH = "/_introaws/credentials"
-# The local cloud's own credentials (what introaws signs with); any key is accepted today.
+# What the daemon's own in-process clients sign with (runtime/inprocess.py). Their requests
+# never pass the listener, so no caller can use this key: the gate does not know it.
 LOCAL_ACCESS_KEY_ID = "introaws"
 LOCAL_SECRET_ACCESS_KEY = "introaws-local"
-LIFETIME = timedelta(hours=6)  # as AssumeRole's default session for a role chained by a service
+CONTAINER_LIFETIME_S = 6 * 3600  # as AssumeRole's session for a role a service assumes; boto3 refreshes
 
 Handover = Literal["container", "environment"]
 
@@ -41,66 +44,75 @@ class Credentials:
     access_key_id: str
     secret_access_key: str
     session_token: str
-    expiration: datetime
-    role_arn: str | None  # the role they were issued for (None: the local cloud's own)
-
-    @classmethod
-    def issue(cls, role_arn: str | None, session_name: str) -> Credentials:
-        """Credentials for a workload running as ``role_arn`` (session ``session_name``)."""
-        return cls(LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, "", datetime.now(UTC) + LIFETIME, role_arn)
+    expiration: datetime | None  # None: valid until the workload ends
+    role_arn: str
 
     def container_json(self) -> dict[str, Any]:
         """The body of a container credentials endpoint's answer (what boto3 reads)."""
+        expiration = self.expiration or datetime.now(UTC)
         return {
             "AccessKeyId": self.access_key_id,
             "SecretAccessKey": self.secret_access_key,
             "Token": self.session_token,
-            "Expiration": self.expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "RoleArn": self.role_arn or "",
+            "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "RoleArn": self.role_arn,
         }
 
     def environment(self) -> dict[str, str]:
-        env = {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
-        if self.session_token:
-            env["AWS_SESSION_TOKEN"] = self.session_token
-        return env
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_SESSION_TOKEN": self.session_token,
+        }
 
 
-Issuer = Callable[[str | None, str], Credentials]
+# (role ARN, session name, grant, lifetime in seconds or None, durable) -> credentials
+Issuer = Callable[[str, str, str, float | None, bool], Credentials]
 
 
 class CredentialsEndpoint:
-    """The tokens of running workloads, and the endpoint that answers them."""
+    """The grants of running workloads, and the endpoint that answers their tokens."""
 
-    def __init__(self, endpoint: str, issue: Issuer, empty_file: str) -> None:
+    def __init__(self, endpoint: str, issue: Issuer, revoke: Callable[[str], None], empty_file: str) -> None:
         self.url = endpoint + CREDENTIALS_PATH
         self._issue = issue
+        self._revoke = revoke
         self._empty_file = empty_file
-        self._grants: dict[str, tuple[str | None, str]] = {}  # token -> (role ARN, session name)
+        self._tokens: dict[str, tuple[str, str]] = {}  # token -> (role ARN, session name)
         self._lock = threading.Lock()
 
-    def hand_over(self, how: Handover, role_arn: str | None, session_name: str) -> tuple[dict[str, str], str | None]:
-        """Environment that gives a workload its credentials, and the token to :meth:`revoke`
-        when it ends (None for ``environment``)."""
+    def hand_over(
+        self, how: Handover, role_arn: str | None, session_name: str, owner: str | None = None
+    ) -> tuple[dict[str, str], str | None]:
+        """Environment that gives a workload its role's credentials, and the grant to
+        :meth:`revoke` when it ends (None without a role). ``owner`` names a grant that outlives
+        the daemon (an instance's SSH sessions): its keys survive a restart."""
         env = {"AWS_SHARED_CREDENTIALS_FILE": self._empty_file, "AWS_CONFIG_FILE": self._empty_file}
-        if how == "environment":
-            env.update(self._issue(role_arn, session_name).environment())
+        if not role_arn:
             return env, None
+        if how == "environment":
+            grant = owner or f"env-{secrets.token_hex(8)}"
+            env.update(self._issue(role_arn, session_name, grant, None, owner is not None).environment())
+            return env, grant
         token = secrets.token_urlsafe(24)
         with self._lock:
-            self._grants[token] = (role_arn, session_name)
+            self._tokens[token] = (role_arn, session_name)
         env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=self.url, AWS_CONTAINER_AUTHORIZATION_TOKEN=token)
         return env, token
 
-    def revoke(self, token: str | None) -> None:
-        if token:
+    def revoke(self, grant: str | None) -> None:
+        """The workload ended: its token and every key issued to it stop working."""
+        if grant:
             with self._lock:
-                self._grants.pop(token, None)
+                self._tokens.pop(grant, None)
+            self._revoke(grant)
 
     def answer(self, authorization: str) -> tuple[int, dict[str, Any]]:
         """(status, body) for a GET of the endpoint with this ``Authorization`` header."""
+        token = authorization.strip()
         with self._lock:
-            grant = self._grants.get(authorization.strip())
+            grant = self._tokens.get(token)
         if grant is None:
             return 403, {"code": "AccessDenied", "message": "unknown or expired authorization token"}
-        return 200, self._issue(*grant).container_json()
+        role_arn, session_name = grant
+        return 200, self._issue(role_arn, session_name, token, CONTAINER_LIFETIME_S, False).container_json()

@@ -232,7 +232,10 @@ class Ec2Runtime:
         found = self.ctx.client("iam", region).get_instance_profile(InstanceProfileName=profile.rsplit("/", 1)[-1])
         roles = found["InstanceProfile"].get("Roles") or []
         env, _ = self.ctx.credentials.hand_over(
-            "environment", roles[0]["Arn"] if roles else None, instance["InstanceId"]
+            "environment",
+            roles[0]["Arn"] if roles else None,
+            instance["InstanceId"],
+            owner=_grant(instance["InstanceId"]),
         )
         return {**env, "AWS_ENDPOINT_URL": self.ctx.endpoint, "AWS_DEFAULT_REGION": region, "AWS_REGION": region}
 
@@ -282,12 +285,19 @@ class Ec2Runtime:
         doomed += platform.processes_with_env("INTROAWS_INSTANCE", self._marker(directory.name))
         platform.end_processes(sorted(set(doomed)))
         (directory / "sshd.pid").unlink(missing_ok=True)
+        self.ctx.credentials.revoke(_grant(directory.name))  # its sessions' role keys end with them
 
     def _instance_dirs(self) -> list[Path]:
         return sorted(p for p in self.root.glob("i-*") if p.is_dir())
 
 
 # --- one sshd ---------------------------------------------------------------------------
+
+
+def _grant(instance_id: str) -> str:
+    """The grant of an instance's sessions' credentials: kept across daemon restarts, as the
+    sshd that holds them in its environment outlives a killed daemon."""
+    return f"ec2-sessions-{instance_id}"
 
 
 def _read(path: Path) -> str | None:
