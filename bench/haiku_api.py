@@ -1,8 +1,13 @@
 """The haiku API on the local cloud: POST and GET throughput/latency at 1, 8 and 32 clients,
-beside the raw DynamoDB PutItem/Scan rate of the same local cloud (the ceiling), and Lambda
-warm vs cold invoke time. Prints JSON.
+beside the raw DynamoDB PutItem/Scan rate of the same local cloud (the ceiling), Lambda
+warm vs cold invoke time, and what identity costs: POST/s at 8 clients with the local cloud's
+IAM enforcement on and off (``INTROAWS_IAM``), side by side in one run. Prints JSON.
 
-    python bench/haiku_api.py [--home DIR] [--posts 300] [--gets 60]
+    python bench/haiku_api.py [--home DIR] [--posts 300] [--gets 60] [--iam-rounds 3] [--iam-only]
+
+The IAM comparison restarts the daemon in each mode, alternately (enforce, off, enforce, …),
+warms the workers, and measures; each POST's PutItem is signed by the POST function's role and,
+with enforcement on, checked (signature and policy) before it reaches DynamoDB.
 
 ``--home`` reuses an INTROAWS_HOME (its template cache saves the synth); by default a fresh
 temporary home is made and its local cloud is stopped at the end.
@@ -30,9 +35,9 @@ CLIENTS = (1, 8, 32)
 POEM = {"username": "bench", "first": "古池や", "second": "蛙飛びこむ", "third": "水の音"}
 
 
-def cli(home: Path, *args: str) -> str:
+def cli(home: Path, *args: str, **extra: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INTROAWS_"))}
-    env.update(INTROAWS_HOME=str(home), PYTHONPATH=str(ROOT / "src"), NO_COLOR="1")
+    env.update(INTROAWS_HOME=str(home), PYTHONPATH=str(ROOT / "src"), NO_COLOR="1", **extra)
     proc = subprocess.run([sys.executable, "-m", "introaws", *args], env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"introaws {' '.join(args)} failed: {proc.stderr.strip()}")
@@ -152,6 +157,35 @@ def api(base: str, posts: int, gets: int, clear) -> dict:
     return {"workers_warmed_first": True, "post": post_rates, "get_items": items, "get": get_rates}
 
 
+def iam_cost(home: Path, base: str, posts: int, rounds: int) -> dict:
+    """POST/s at 8 clients with IAM enforcement on and off, measured alternately ``rounds``
+    times each on a restarted daemon with warmed workers; the medians and their ratio."""
+    from introaws.workflows import httpjson
+
+    runs: dict[str, list[dict]] = {"enforce": [], "off": []}
+    for _ in range(rounds):
+        for mode in runs:
+            cli(home, "cloud", "stop")
+            cli(home, "cloud", "start", INTROAWS_IAM=mode)
+            client = httpjson.Client(base)
+
+            def post(n: int, client: httpjson.Client = client) -> bool:
+                return client.call("POST", "haiku", POEM).status == 201
+
+            rate(max(CLIENTS), max(CLIENTS), post)  # warm the workers
+            runs[mode].append(rate(posts, 8, post))
+    cli(home, "cloud", "stop")
+    cli(home, "cloud", "start")  # back to the default (enforce)
+    median = {mode: statistics.median(r["per_s"] for r in found) for mode, found in runs.items()}
+    return {
+        "clients": 8,
+        "post_per_s_median": median,
+        "enforce_vs_off": round(median["enforce"] / median["off"], 3),
+        "errors": sum(r["errors"] for found in runs.values() for r in found),
+        "runs": runs,
+    }
+
+
 def lambda_warm_cold(target, runs: int) -> dict:
     client = target.client("lambda")
     buffer = io.BytesIO()
@@ -189,6 +223,8 @@ def main() -> None:
     parser.add_argument("--home", type=Path)
     parser.add_argument("--posts", type=int, default=300)
     parser.add_argument("--gets", type=int, default=60)
+    parser.add_argument("--iam-rounds", type=int, default=3, help="restarts per IAM mode (0: skip)")
+    parser.add_argument("--iam-only", action="store_true", help="only the IAM enforcement comparison")
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="introaws-bench-"))
     os.environ["INTROAWS_HOME"] = str(home)
@@ -196,14 +232,15 @@ def main() -> None:
         up = json.loads(cli(home, "haiku", "up", "--json"))
         from introaws.target import resolve
 
-        target = resolve("local")
-        result = {
-            "benchmark": "haiku_api_local",
-            "cpus": os.cpu_count(),
-            "raw_dynamodb": raw_dynamodb(target, args.posts, 10),
-            "api": api(up["api_endpoint"], args.posts, args.gets, lambda: cli(home, "haiku", "clear", "--yes")),
-            "lambda": lambda_warm_cold(target, 5),
-        }
+        result: dict = {"benchmark": "haiku_api_local", "cpus": os.cpu_count()}
+        if not args.iam_only:
+            target = resolve("local")
+            result["raw_dynamodb"] = raw_dynamodb(target, args.posts, 10)
+            result["api"] = api(up["api_endpoint"], args.posts, args.gets, lambda: cli(home, "haiku", "clear", "--yes"))
+            result["lambda"] = lambda_warm_cold(target, 5)
+            target.close()
+        if args.iam_rounds:
+            result["iam"] = iam_cost(home, up["api_endpoint"], args.posts, args.iam_rounds)
         cli(home, "haiku", "clear", "--yes")
         print(json.dumps(result, indent=2))
     finally:

@@ -6,6 +6,7 @@
 * ``requests`` -- what a request is (service, action, does it change state).
 * ``daemon``   -- the client side: start on demand, stop, status, logs, reset.
 * ``adapt``    -- every adaptation of CDK templates to moto's gaps, in one place.
+* ``identity`` -- who may use the cloud (its owner's keys, SigV4) and what workloads' roles allow.
 
 Nothing here knows the CLI.
 """

@@ -1,4 +1,5 @@
-"""CloudFormation answers as complete and usable as AWS's, where moto's fall short.
+"""Answers as complete and usable as AWS's where moto's fall short: CloudFormation's, and
+the administrator's identity.
 
 * **Every stack resource has its ids and type** (``DescribeStackResources``,
   ``ListStackResources``): moto gives API Gateway methods, deployments and Lambda permissions
@@ -13,9 +14,11 @@
   ``https://ID.execute-api.REGION.amazonaws.com/STAGE/`` and a website bucket's
   ``http://BUCKET.s3-website-REGION.amazonaws.com`` become the local cloud's addresses, at the
   host the client reached the daemon by (LocalStack answers the same way).
+* **The administrator is the account's root** (``GetCallerIdentity``): moto names the caller of
+  a key it did not issue ``user/moto``; the local cloud's administrator signs with such a key.
 
 The first three are fix-ups of moto's state (run by :mod:`adapt` after the request, live and on
-replay); the last rewrites the answer itself, since the daemon's address is the client's view.
+replay); the last two rewrite the answer itself.
 """
 
 from __future__ import annotations
