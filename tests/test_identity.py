@@ -113,6 +113,14 @@ def test_each_home_has_its_own_admin_keys_only_its_owner_reads(fresh_home, home)
     }
     assert keys["AWS_ENDPOINT_URL"] == run_cli(fresh_home, "cloud", "status", "--json").json()["endpoint"]
     assert keys["AWS_DEFAULT_REGION"] == "ap-northeast-1"
+    sts = boto3.client(
+        "sts",
+        endpoint_url=keys["AWS_ENDPOINT_URL"],
+        region_name=keys["AWS_DEFAULT_REGION"],
+        aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+    )
+    assert sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:root"  # the keys work as printed
     assert keys["AWS_ACCESS_KEY_ID"] != run_cli(home, "cloud", "env", "--json").json()["AWS_ACCESS_KEY_ID"]
     assert run_cli(fresh_home, "cloud", "reset", "--yes").code == 0
     assert (
@@ -221,16 +229,26 @@ def test_a_function_runs_as_its_role_and_may_do_only_what_its_policies_allow(tar
         PolicyName="write-one-table",
         PolicyDocument=allow({"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": table}),
     )
-    allowed, elsewhere, listing, bucket = probe(
+    allowed, elsewhere, listing, clusters, groups, bucket = probe(
         target,
         function,
         put("allowed-table"),
         put("other-table"),
         ("lambda", "list_functions", {}),
+        ("ecs", "list_clusters", {}),
+        ("logs", "describe_log_groups", {}),
         ("s3", "list_objects_v2", {"Bucket": "any-bucket"}),
     )
     assert allowed["ok"] and not elsewhere["ok"] and other in elsewhere["message"]
-    assert listing["code"] == "AccessDeniedException" and bucket["code"] == "AccessDenied"  # REST-JSON, S3 XML
+    # Each in its protocol's shape, or the SDK could not read the code: JSON (DynamoDB above, ECS,
+    # Logs), REST-JSON (Lambda), S3's XML.
+    assert [listing["code"], clusters["code"], groups["code"], bucket["code"]] == [
+        "AccessDeniedException",
+        "AccessDeniedException",
+        "AccessDeniedException",
+        "AccessDenied",
+    ]
+    assert "ecs:ListClusters" in clusters["message"] and "logs:DescribeLogGroups" in groups["message"]
     iam.put_role_policy(
         RoleName=role, PolicyName="deny-all", PolicyDocument=allow({"Effect": "Deny", "Action": "*", "Resource": "*"})
     )
