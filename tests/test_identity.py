@@ -35,8 +35,11 @@ def handler(event, context):
             answer = getattr(boto3.client(service), method)(**kwargs)
             outcomes.append({"ok": True, "arn": answer.get("Arn")})
         except Exception as exc:
-            error = getattr(exc, "response", {}).get("Error", {})
-            outcomes.append({"ok": False, "code": error.get("Code"), "message": error.get("Message", str(exc))})
+            answer = getattr(exc, "response", {})
+            error, status = answer.get("Error", {}), answer.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            outcomes.append(
+                {"ok": False, "code": error.get("Code"), "message": error.get("Message", str(exc)), "status": status}
+            )
     return outcomes
 """
 
@@ -242,11 +245,12 @@ def test_a_function_runs_as_its_role_and_may_do_only_what_its_policies_allow(tar
     assert allowed["ok"] and not elsewhere["ok"] and other in elsewhere["message"]
     # Each in its protocol's shape, or the SDK could not read the code: JSON (DynamoDB above, ECS,
     # Logs), REST-JSON (Lambda), S3's XML.
-    assert [listing["code"], clusters["code"], groups["code"], bucket["code"]] == [
-        "AccessDeniedException",
-        "AccessDeniedException",
-        "AccessDeniedException",
-        "AccessDenied",
+    assert [(o["code"], o["status"]) for o in (elsewhere, listing, clusters, groups, bucket)] == [
+        ("AccessDeniedException", 400),
+        ("AccessDeniedException", 403),
+        ("AccessDeniedException", 400),
+        ("AccessDeniedException", 400),
+        ("AccessDenied", 403),
     ]
     assert "ecs:ListClusters" in clusters["message"] and "logs:DescribeLogGroups" in groups["message"]
     iam.put_role_policy(
