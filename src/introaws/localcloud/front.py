@@ -181,17 +181,9 @@ def _accepted(request: Recorded) -> Reply:
     return Reply(200, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))], body)
 
 
-# Services whose errors are JSON even when the request has no JSON body (Lambda's Invoke).
-_REST_JSON_SERVICES = ("lambda", "batch", "apigateway")
-
-
 def aws_error(request: Recorded, code: str, message: str, status: int = 500, error: str | None = None) -> Reply:
     """An error shaped for the request's protocol, so boto3 raises a ClientError with it."""
-    if (
-        request.headers.get("HTTP_X_AMZ_TARGET")
-        or "json" in request.headers.get("CONTENT_TYPE", "")
-        or request.service in _REST_JSON_SERVICES
-    ):
+    if request.errors_in_json:
         body = json.dumps({"__type": code, "message": message}).encode()
         headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)]
     else:

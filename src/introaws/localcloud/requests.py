@@ -29,6 +29,8 @@ _READ_PREFIXES = (
     "Detect",
     "Preview",
 )
+# Services whose errors are JSON even when the request has no JSON body (Lambda's Invoke).
+_REST_JSON_SERVICES = ("lambda", "batch", "apigateway")
 # Headers that matter to moto's dispatch and parsing; the rest are not worth journaling.
 _KEPT_HEADERS = (
     "HTTP_AUTHORIZATION",
@@ -154,6 +156,16 @@ class Recorded:
             return auth.split(",")[0].split()[1].split("/")[2]
         except IndexError:
             return "us-east-1"
+
+    @property
+    def errors_in_json(self) -> bool:
+        """Whether the service answers errors in JSON (JSON and REST-JSON protocols, Lambda's
+        Invoke too, which sends no JSON body) rather than XML."""
+        return (
+            bool(self.headers.get("HTTP_X_AMZ_TARGET"))
+            or "json" in self.headers.get("CONTENT_TYPE", "")
+            or self.service in _REST_JSON_SERVICES
+        )
 
     @property
     def action(self) -> str:

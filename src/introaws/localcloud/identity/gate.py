@@ -2,8 +2,9 @@
 
 Every request but those to the runtime's own endpoints (``/_introaws/``: REST APIs and
 websites, public as on AWS; health; the credentials endpoint, which checks its own tokens; the
-read-only worker and SSH-endpoint listings, which tell no more than ``ps`` does) must be signed with a key the daemon knows (:mod:`.signature`); anything else is refused as
-AWS refuses it, in the request's protocol, and never reaches moto or the journal. The
+read-only worker and SSH-endpoint listings, which tell no more than ``ps`` does) must be
+signed with a key the daemon knows (:mod:`.signature`); anything else is refused as AWS
+refuses it, in the request's protocol, and never reaches moto or the journal. The
 administrator may do anything. A workload's request is held against its role's identity
 policies (:mod:`.policies`) unless ``INTROAWS_IAM`` says otherwise:
 
@@ -35,7 +36,6 @@ log = logging.getLogger("introaws.localcloud.iam")
 _IAM_STATE = ("iam", "cloudformation")
 
 Protocol = Literal["json", "rest-json", "s3", "ec2", "query"]
-_JSON_REST = ("lambda", "batch", "apigateway")
 _INVALID_TOKEN = "The security token included in the request is invalid."
 _BAD_SIGNATURE = (
     "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
@@ -145,7 +145,7 @@ def _protocol(request: Recorded) -> Protocol:
         return "ec2"
     if request.headers.get("HTTP_X_AMZ_TARGET"):
         return "json"
-    if service in _JSON_REST or "json" in request.headers.get("CONTENT_TYPE", ""):
+    if request.errors_in_json:
         return "rest-json"
     return "query"
 
