@@ -37,11 +37,12 @@ class Target:
     endpoint_url: str | None = None
     poll_s: float | None = None  # seconds between polls of long operations (default: by cloud)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    # What this target's cloud does its own way; made with the target, so that a local cloud's
+    # kind belongs to the INTROAWS_HOME of the moment (whose daemon, whose keys).
+    kind: Cloud = field(init=False, repr=False)
 
-    @cached_property
-    def kind(self) -> Cloud:
-        """What this target's cloud does its own way."""
-        return _KINDS[self.cloud](self)
+    def __post_init__(self) -> None:
+        self.kind = _KINDS[self.cloud](self)
 
     @property
     def poll_interval(self) -> float:
@@ -152,14 +153,23 @@ class LocalCloud(Cloud):
     bills = False
     s3_config = {"addressing_style": "path"}
 
-    def credentials(self) -> dict[str, str]:
-        """The local cloud's administrator keys (boto3's ``aws_access_key_id``/``…secret…``):
-        random for this INTROAWS_HOME, readable by its owner only; the daemon refuses every
-        other key, so no real keys reach its journal either."""
+    def __init__(self, target: Target) -> None:
         from introaws.localcloud import daemon
+
+        super().__init__(target)
+        self.state_dir = daemon.state_dir()  # the home whose daemon answers at the endpoint
+
+    @cached_property
+    def _keys(self) -> dict[str, str]:
         from introaws.localcloud.identity import admin
 
-        return admin.credentials(daemon.state_dir()).boto3_kwargs()
+        return admin.credentials(self.state_dir).boto3_kwargs()
+
+    def credentials(self) -> dict[str, str]:
+        """The local cloud's administrator keys (boto3's ``aws_access_key_id``/``…secret…``):
+        random for its INTROAWS_HOME, readable by its owner only; the daemon refuses every
+        other key, so no real keys reach its journal either."""
+        return dict(self._keys)
 
     def session(self) -> boto3.Session:
         import boto3
