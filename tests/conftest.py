@@ -38,8 +38,9 @@ class Result:
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INTROAWS_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INTROAWS_", "LC_"))}
     env.update(
+        LANG="C.UTF-8",  # the tests read English unless they choose a locale (test_i18n.py)
         INTROAWS_HOME=str(home),
         INTROAWS_SSH_DIR=str(home / "ssh"),
         COLUMNS="200",

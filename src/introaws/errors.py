@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from introaws.i18n import _
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -33,7 +35,7 @@ class IntroawsError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message} ({self.hint})" if self.hint else self.message
+        return _("{message} ({hint})").format(message=self.message, hint=self.hint) if self.hint else self.message
 
 
 class UsageError(IntroawsError):

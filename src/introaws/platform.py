@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from introaws.i18n import _
+
 FALLBACK_ENV = "INTROAWS_PLATFORM_FALLBACK"
 # Creation times are the boot time plus a tick count, and the boot time the system reports moves
 # with clock adjustments; a pid reused by another process differs by far more.
@@ -332,13 +334,13 @@ def classify(kernel: str, release: str, machine: str) -> SystemInfo:
         if "microsoft-standard" in lowered or lowered.endswith("wsl2"):
             return SystemInfo("WSL2", arch, release, True, "")
         if "microsoft" in lowered:
-            return SystemInfo("WSL1", arch, release, False, "convert it to WSL 2 (wsl --set-version <distro> 2)")
+            return SystemInfo("WSL1", arch, release, False, _("convert it to WSL 2 (wsl --set-version <distro> 2)"))
         return SystemInfo("Linux", arch, release, True, "")
     if kernel == "Windows":
         return SystemInfo(
-            "Windows", arch, release, False, "run introaws inside WSL 2 (wsl --install), as the textbook says"
+            "Windows", arch, release, False, _("run introaws inside WSL 2 (wsl --install), as the textbook says")
         )
-    return SystemInfo(kernel, arch, release, False, "introaws runs on Linux, macOS and Windows through WSL 2")
+    return SystemInfo(kernel, arch, release, False, _("introaws runs on Linux, macOS and Windows through WSL 2"))
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["reap"]:

@@ -28,6 +28,7 @@ import paramiko
 
 from introaws import paths
 from introaws.errors import Conflict, IntroawsError, NotFound, UsageError
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 
 CONNECT_TIMEOUT_S = 180.0
@@ -50,16 +51,18 @@ def load_key(endpoint: Endpoint) -> paramiko.PKey:
     path = endpoint.key_file
     if not path.is_file():
         raise NotFound(
-            f"the private key of key pair {endpoint.key_name} is not at {path}",
-            "put it there (or set INTROAWS_SSH_DIR), or make a new pair with 'introaws keypair create' "
-            "and 'introaws ec2 up --key NAME'",
+            _("the private key of key pair {key_name} is not at {path}").format(key_name=endpoint.key_name, path=path),
+            _(
+                "put it there (or set INTROAWS_SSH_DIR), or make a new pair with 'introaws keypair create' "
+                "and 'introaws ec2 up --key NAME'"
+            ),
         )
     try:
         return paramiko.PKey.from_path(path)
     except (paramiko.SSHException, ValueError, OSError) as exc:
         raise UsageError(
-            f"cannot read private key {path}: {exc}",
-            "it must be the unencrypted .pem written by 'introaws keypair create'",
+            _("cannot read private key {path}: {error}").format(path=path, error=exc),
+            _("it must be the unencrypted .pem written by 'introaws keypair create'"),
         ) from exc
 
 
@@ -90,28 +93,44 @@ def connect(
         except paramiko.AuthenticationException as exc:
             client.close()
             raise IntroawsError(
-                f"{endpoint.user}@{endpoint.host}:{endpoint.port} refused key {endpoint.key_file} "
-                f"(key pair {endpoint.key_name}): {exc}",
-                "the file must be the private key of the instance's key pair; "
-                "recreate the instance with 'introaws ec2 down' and 'introaws ec2 up --key NAME'",
+                _("{user}@{host}:{port} refused key {key_file} (key pair {key_name}): {error}").format(
+                    user=endpoint.user,
+                    host=endpoint.host,
+                    port=endpoint.port,
+                    key_file=endpoint.key_file,
+                    key_name=endpoint.key_name,
+                    error=exc,
+                ),
+                _(
+                    "the file must be the private key of the instance's key pair; recreate the instance with "
+                    "'introaws ec2 down' and 'introaws ec2 up --key NAME'"
+                ),
             ) from exc
         except paramiko.BadHostKeyException as exc:
             client.close()
             raise Conflict(
-                f"the host key of {endpoint.host_key_alias} changed: refusing to connect",
-                f"if you know why, remove the line for {endpoint.host_key_alias} from {paths.known_hosts_file()}",
+                _("the host key of {host_key_alias} changed: refusing to connect").format(
+                    host_key_alias=endpoint.host_key_alias
+                ),
+                _("if you know why, remove the line for {host_key_alias} from {known_hosts}").format(
+                    host_key_alias=endpoint.host_key_alias, known_hosts=paths.known_hosts_file()
+                ),
             ) from exc
         except (OSError, paramiko.SSHException, EOFError) as exc:
             client.close()
             if time.monotonic() >= deadline:
                 raise IntroawsError(
-                    f"SSH on {endpoint.host}:{endpoint.port} did not answer within {timeout_s:.0f} s ({exc})",
-                    "check 'introaws ec2 status' and that --ssh-from allows your address",
+                    _("SSH on {host}:{port} did not answer within {timeout_s:.0f} s ({error})").format(
+                        host=endpoint.host, port=endpoint.port, timeout_s=timeout_s, error=exc
+                    ),
+                    _("check 'introaws ec2 status' and that --ssh-from allows your address"),
                 ) from exc
             report(
                 Event(
                     "info",
-                    f"waiting for SSH on {endpoint.host}:{endpoint.port} (attempt {attempt}: {type(exc).__name__})",
+                    _("waiting for SSH on {host}:{port} (attempt {attempt}: {name})").format(
+                        host=endpoint.host, port=endpoint.port, attempt=attempt, name=type(exc).__name__
+                    ),
                 )
             )
             time.sleep(min(3.0, max(0.0, deadline - time.monotonic())))
@@ -176,8 +195,8 @@ def shell(client: paramiko.SSHClient, stdin_fd: int, stdout_fd: int) -> int:
 
     if not os.isatty(stdin_fd):
         raise UsageError(
-            "an interactive shell needs a terminal",
-            "run it in a terminal, or give a command: introaws ec2 ssh -- COMMAND",
+            _("an interactive shell needs a terminal"),
+            _("run it in a terminal, or give a command: introaws ec2 ssh -- COMMAND"),
         )
     columns, lines = os.get_terminal_size(stdout_fd if os.isatty(stdout_fd) else stdin_fd)
     channel = client.invoke_shell(term=os.environ.get("TERM", "xterm"), width=columns, height=lines)
@@ -191,7 +210,7 @@ def shell(client: paramiko.SSHClient, stdin_fd: int, stdout_fd: int) -> int:
     try:
         tty.setraw(stdin_fd)
         while True:
-            readable, _, _ = select.select([channel.fileno(), stdin_fd], [], [], 1.0)
+            readable, _writable, _errored = select.select([channel.fileno(), stdin_fd], [], [], 1.0)
             if channel.fileno() in readable:
                 data = channel.recv(32768)
                 if not data:
@@ -235,7 +254,12 @@ def forward_local_port(
     try:
         server = Server(("127.0.0.1", local_port), Handler)
     except OSError as exc:
-        raise Conflict(f"cannot listen on 127.0.0.1:{local_port}: {exc.strerror}", "choose another local port") from exc
+        raise Conflict(
+            _("cannot listen on 127.0.0.1:{local_port}: {strerror}").format(
+                local_port=local_port, strerror=exc.strerror
+            ),
+            _("choose another local port"),
+        ) from exc
     thread = threading.Thread(target=server.serve_forever, name="ssh-forward", daemon=True)
     thread.start()
     try:
@@ -248,7 +272,7 @@ def forward_local_port(
 def _pump(sock: socket.socket, channel: paramiko.Channel) -> None:
     try:
         while True:
-            readable, _, _ = select.select([sock.fileno(), channel.fileno()], [], [], 5.0)
+            readable, _writable, _errored = select.select([sock.fileno(), channel.fileno()], [], [], 5.0)
             if sock.fileno() in readable:
                 data = sock.recv(32768)
                 if not data:

@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from introaws.errors import MissingTool, NotFound, UsageError
+from introaws.i18n import N_, _
 
 if TYPE_CHECKING:
     import boto3
@@ -148,7 +149,7 @@ class LocalCloud(Cloud):
     poll_s = 0.2
     job_poll_s = 0.5
     capacity_wait_s = 30.0
-    capacity = "this machine's cores"
+    capacity = N_("this machine's cores")  # shown with _()
     runs_here = True
     bills = False
     s3_config = {"addressing_style": "path"}
@@ -207,12 +208,15 @@ class LocalCloud(Cloud):
             answer = json.loads(exc.read() or b"{}")
             if answer.get("missing_sshd"):
                 raise MissingTool(
-                    "OpenSSH's sshd is not installed, so local instances cannot accept SSH",
-                    "install it (Debian/Ubuntu: apt-get install openssh-server), "
-                    "then run 'introaws cloud stop' and try again",
+                    _("OpenSSH's sshd is not installed, so local instances cannot accept SSH"),
+                    _(
+                        "install it (Debian/Ubuntu: apt-get install openssh-server), then run 'introaws cloud "
+                        "stop' and try again"
+                    ),
                 ) from None
             raise NotFound(
-                answer.get("message", f"instance {instance_id} has no SSH server"), "see 'introaws cloud logs'"
+                answer.get("message") or _("instance {instance_id} has no SSH server").format(instance_id=instance_id),
+                _("see 'introaws cloud logs'"),
             ) from None
         return SshAddress(where["host"], int(where["port"]), where["user"], where["host_key_alias"])
 
@@ -224,7 +228,7 @@ class AwsCloud(Cloud):
     poll_s = 3.0
     job_poll_s = 10.0
     capacity_wait_s = 180.0
-    capacity = "instances take a few minutes to start"
+    capacity = N_("instances take a few minutes to start")  # shown with _()
     runs_here = False
     bills = True
 
@@ -251,14 +255,17 @@ class AwsCloud(Cloud):
             return str(ipaddress.IPv4Network(f"{address}/32"))
         except (OSError, ValueError, urllib.error.URLError) as exc:
             raise UsageError(
-                f"could not look up your public IP address at {CHECKIP_URL} ({exc})",
-                "pass the range to let SSH in from, e.g. --ssh-from 203.0.113.7/32",
+                _("could not look up your public IP address at {url} ({error})").format(url=CHECKIP_URL, error=exc),
+                _("pass the range to let SSH in from, e.g. --ssh-from 203.0.113.7/32"),
             ) from exc
 
     def ssh_address(self, instance: dict[str, Any]) -> SshAddress:
         address = instance.get("PublicIpAddress")
         if not address:
-            raise NotFound(f"instance {instance['InstanceId']} has no public IP yet", "wait a moment and try again")
+            raise NotFound(
+                _("instance {instance} has no public IP yet").format(instance=instance["InstanceId"]),
+                _("wait a moment and try again"),
+            )
         return SshAddress(address, 22, AWS_USER, instance["InstanceId"])
 
 
@@ -269,7 +276,7 @@ def resolve(cloud: str | None, profile: str | None = None, region: str | None = 
     """Turn the global options into a target; starts the local cloud when it is the target."""
     chosen = (cloud or os.environ.get("INTROAWS_CLOUD") or "local").lower()
     if chosen not in CLOUDS:
-        raise UsageError(f"unknown cloud '{chosen}'", "use --cloud local or --cloud aws")
+        raise UsageError(_("unknown cloud '{chosen}'").format(chosen=chosen), _("use --cloud local or --cloud aws"))
     if chosen == "local":
         from introaws.localcloud import daemon
 
@@ -284,10 +291,10 @@ def _aws_default_region(profile: str | None) -> str:
     try:
         region = boto3.Session(profile_name=profile).region_name
     except botocore.exceptions.ProfileNotFound as exc:
-        raise UsageError(str(exc), "check --profile against ~/.aws/config") from exc
+        raise UsageError(str(exc), _("check --profile against ~/.aws/config")) from exc
     if not region:
         raise UsageError(
-            "no AWS region configured",
-            "pass --region (the course uses ap-northeast-1) or run 'aws configure'",
+            _("no AWS region configured"),
+            _("pass --region (the course uses ap-northeast-1) or run 'aws configure'"),
         )
     return region

@@ -2,44 +2,53 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import typer
+from typer._click.core import Command
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
-from introaws import __version__
+from introaws import __version__, i18n
 from introaws.cli import context, render
 from introaws.cli.environment import Environment
 from introaws.errors import ExitCode, IntroawsError, UsageError
+from introaws.i18n import N_, _
 
 # Each group's module is imported only when that group runs, so `introaws --help` (and every
 # command) pays for one group, not all. In the course's order: key pairs and the hands-ons,
 # then the small exercises, data, the cloud. The help line of a group lives here only.
 GROUPS: dict[str, tuple[str, str]] = {
-    "keypair": ("introaws.cli.keypair", "SSH key pairs for EC2 (textbook 4.4.3)."),
-    "ec2": ("introaws.cli.ec2", "EC2 hands-on: a server of your own, reached over SSH (textbook chapter 4)."),
+    "keypair": ("introaws.cli.keypair", N_("SSH key pairs for EC2 (textbook 4.4.3).")),
+    "ec2": ("introaws.cli.ec2", N_("EC2 hands-on: a server of your own, reached over SSH (textbook chapter 4).")),
     "dnn": (
         "introaws.cli.dnn",
-        "GPU hands-on: Deep Learning AMI, Jupyter through an SSH tunnel, PyTorch (textbook chapters 5-6).",
+        N_("GPU hands-on: Deep Learning AMI, Jupyter through an SSH tunnel, PyTorch (textbook chapters 5-6)."),
     ),
     "qa": (
         "introaws.cli.qa",
-        "QA bot hands-on: questions answered by Fargate tasks, answers in DynamoDB (textbook chapter 8).",
+        N_("QA bot hands-on: questions answered by Fargate tasks, answers in DynamoDB (textbook chapter 8)."),
     ),
     "batch": (
         "introaws.cli.batch",
-        "AWS Batch hands-on: an MNIST hyper-parameter sweep, results as a heat-map (textbook 9).",
+        N_("AWS Batch hands-on: an MNIST hyper-parameter sweep, results as a heat-map (textbook 9)."),
     ),
-    "haiku": ("introaws.cli.haiku", "Bashoutter: a haiku SNS on API Gateway + Lambda + DynamoDB + S3 (textbook 13)."),
-    "lambda": ("introaws.cli.lambda_", "Lambda hands-on: a function that hands out a starter Pokémon (textbook 12.1)."),
-    "ddb": ("introaws.cli.ddb", "DynamoDB hands-on: a table of random people (textbook 12.2)."),
-    "s3": ("introaws.cli.s3", "S3 hands-on: a bucket to upload to and download from (textbook 3.5.3)."),
-    "data": ("introaws.cli.data", "Data sets for the hands-ons (MNIST)."),
-    "cloud": ("introaws.cli.cloud", "Manage the embedded local cloud (started automatically when needed)."),
+    "haiku": (
+        "introaws.cli.haiku",
+        N_("Bashoutter: a haiku SNS on API Gateway + Lambda + DynamoDB + S3 (textbook 13)."),
+    ),
+    "lambda": (
+        "introaws.cli.lambda_",
+        N_("Lambda hands-on: a function that hands out a starter Pokémon (textbook 12.1)."),
+    ),
+    "ddb": ("introaws.cli.ddb", N_("DynamoDB hands-on: a table of random people (textbook 12.2).")),
+    "s3": ("introaws.cli.s3", N_("S3 hands-on: a bucket to upload to and download from (textbook 3.5.3).")),
+    "data": ("introaws.cli.data", N_("Data sets for the hands-ons (MNIST).")),
+    "cloud": ("introaws.cli.cloud", N_("Manage the embedded local cloud (started automatically when needed).")),
 }
 
 
@@ -50,7 +59,7 @@ class LazyGroups(TyperGroup):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         self.loaded: set[str] = set()
-        for name, (_, help_text) in GROUPS.items():
+        for name, (_module, help_text) in GROUPS.items():
             self.add_command(TyperGroup(name=name, help=help_text, rich_markup_mode=None), name)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
@@ -64,6 +73,7 @@ class LazyGroups(TyperGroup):
         module_name, help_text = GROUPS[name]
         group = typer.main.get_group(importlib.import_module(module_name).app)
         group.name, group.help, group.no_args_is_help = name, help_text, True
+        translate_help(group)
         self.commands[name] = group
         self.loaded.add(name)
 
@@ -71,8 +81,10 @@ class LazyGroups(TyperGroup):
 app = typer.Typer(
     name="introaws",
     cls=LazyGroups,
-    help="The hands-ons of 'Intro to AWS through code', one command each — on an offline "
-    "local cloud (default) or on your AWS account (--cloud aws).",
+    help=N_(
+        "The hands-ons of 'Intro to AWS through code', one command each — on an offline "
+        "local cloud (default) or on your AWS account (--cloud aws)."
+    ),
     no_args_is_help=True,
     rich_markup_mode=None,  # as every group's (context.group)
     pretty_exceptions_enable=False,
@@ -89,25 +101,24 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     cloud_: str = typer.Option(
-        None, "--cloud", envvar="INTROAWS_CLOUD", help="Where to run: local (embedded, offline; default) or aws."
+        None, "--cloud", envvar="INTROAWS_CLOUD", help=N_("Where to run: local (embedded, offline; default) or aws.")
     ),
-    profile: str = typer.Option(None, "--profile", help="AWS profile (with --cloud aws)."),
-    region: str = typer.Option(None, "--region", help="Region (local default ap-northeast-1)."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    profile: str = typer.Option(None, "--profile", help=N_("AWS profile (with --cloud aws).")),
+    region: str = typer.Option(None, "--region", help=N_("Region (local default ap-northeast-1).")),
+    debug: bool = typer.Option(False, "--debug", help=N_("Show tracebacks.")),
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        False, "--version", callback=_version, is_eager=True, help=N_("Print the version and exit.")
     ),
 ) -> None:
     settings = context.settings(ctx)
     settings.cloud, settings.profile, settings.region, settings.debug = cloud_, profile, region, debug
     ctx.call_on_close(settings.close)
     if cloud_ and cloud_.lower() not in ("local", "aws"):
-        raise UsageError(f"unknown cloud '{cloud_}'", "use --cloud local or --cloud aws")
+        raise UsageError(_("unknown cloud '{cloud}'").format(cloud=cloud_), _("use --cloud local or --cloud aws"))
 
 
-@app.command("status")
+@app.command("status", help=N_("Every stack introaws created on the target, with age and estimated cost."))
 def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
-    """Every stack introaws created on the target, with age and estimated cost."""
     from introaws.workflows import overview
 
     rows = overview.status_all(context.target(ctx))
@@ -115,11 +126,11 @@ def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
         render.print_json(rows)
         return
     if not rows:
-        render.note("no introaws stacks on this target")
+        render.note(_("no introaws stacks on this target"))
         return
     render.table(
         None,
-        ["hands-on", "stack", "status", "created", "$/hour"],
+        [_("hands-on"), _("stack"), _("status"), _("created"), _("$/hour")],
         [
             [
                 r["hands_on"],
@@ -133,43 +144,48 @@ def status(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
     )
 
 
-@app.command("down")
+@app.command("down", help=N_("Destroy every stack introaws created on the target (with --all)."))
 def down(
     ctx: typer.Context,
-    all_: bool = typer.Option(False, "--all", help="Destroy every introaws stack."),
+    all_: bool = typer.Option(False, "--all", help=N_("Destroy every introaws stack.")),
     yes: bool = context.YES_OPTION,
     json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """Destroy every stack introaws created on the target (with --all)."""
     from introaws.workflows import overview
 
     if not all_:
-        raise UsageError("say what to destroy", "use 'introaws down --all', or 'introaws <hands-on> down'")
+        raise UsageError(_("say what to destroy"), _("use 'introaws down --all', or 'introaws <hands-on> down'"))
     target = context.target(ctx)
-    context.confirm(f"destroy every introaws stack on the {target.cloud} cloud?", yes)
+    context.confirm(_("destroy every introaws stack on the {cloud} cloud?").format(cloud=target.cloud), yes)
     with render.progress() as report:
         destroyed = overview.down_all(target, report)
     if json_out:
         render.print_json({"destroyed": destroyed})
         return
-    render.success(f"destroyed {len(destroyed)} stacks" if destroyed else "nothing to destroy")
+    render.success(_("destroyed {count} stacks").format(count=len(destroyed)) if destroyed else _("nothing to destroy"))
 
 
-@app.command("doctor")
+@app.command("doctor", help=N_("Check what introaws needs here and say what to install."))
 def doctor(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
-    """Check what introaws needs here and say what to install."""
     from introaws.workflows import overview
 
     settings = context.settings(ctx)
-    checks = overview.doctor(settings.cloud, settings.profile, settings.region)
+    # The checks' details and advice are made in the run's language; JSON is English always.
+    with i18n.speaking(i18n.ENGLISH) if json_out else contextlib.nullcontext():
+        checks = overview.doctor(settings.cloud, settings.profile, settings.region)
     if json_out:
         render.print_json(checks)
     else:
         render.table(
             None,
-            ["check", "ok", "detail", "to fix"],
+            [_("check"), _("ok"), _("detail"), _("to fix")],
             [
-                [c["check"], "yes" if c["ok"] else ("NO" if c["required"] else "optional"), c["detail"], c["fix"]]
+                [
+                    _(c["check"]),
+                    _("yes") if c["ok"] else (_("NO") if c["required"] else _("optional")),
+                    c["detail"],
+                    c["fix"],
+                ]
                 for c in checks
             ],
         )
@@ -183,13 +199,28 @@ def main(args: Sequence[str] | None = None, env: Environment | None = None) -> i
     traceback with --debug or INTROAWS_DEBUG=1)."""
     env = env or Environment()
     args = list(sys.argv[1:] if args is None else args)
-    with env.applied():
+    with env.applied(), i18n.speaking(i18n.language(env.variables)):
         render.use(env.stdout, env.stderr)
         return _run(args, debug="--debug" in args or env.debug_requested)
 
 
+def translate_help(command: Command) -> None:
+    """Put the help texts of ``command`` and those below it into this run's language. Typer
+    reads them (English, marked with ``N_``) when it builds the click commands, which it does
+    anew for every run, so each run translates its own copies."""
+    for item in (command, *command.params):
+        for attribute in ("help", "short_help"):
+            text = getattr(item, attribute, None)
+            if text:
+                setattr(item, attribute, _(text))
+    if isinstance(command, TyperGroup):  # a group LazyGroups loads later is translated then
+        for sub in command.commands.values():
+            translate_help(sub)
+
+
 def _run(args: list[str], debug: bool) -> int:
     command = typer.main.get_command(app)
+    translate_help(command)
     try:
         code = command.main(args=args, prog_name="introaws", standalone_mode=False)
         return code if isinstance(code, int) else 0
@@ -199,7 +230,7 @@ def _run(args: list[str], debug: bool) -> int:
         render.error_line(str(exc))
         return exc.exit_code
     except typer.Abort:
-        render.error_line("cancelled")
+        render.error_line(_("cancelled"))
         return ExitCode.ABORTED
     except typer.Exit as exc:
         return exc.exit_code
@@ -208,17 +239,17 @@ def _run(args: list[str], debug: bool) -> int:
         return exc.exit_code
     except ClickException as exc:  # usage errors from Typer's vendored click
         context = getattr(exc, "ctx", None)
-        hint = f" (see '{context.command_path} --help')" if context else ""
+        hint = _(" (see '{command} --help')").format(command=context.command_path) if context else ""
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        render.error_line(f"{message}{hint}")
+        render.error_line(_("{message}{hint}").format(message=message, hint=hint))
         return getattr(exc, "exit_code", ExitCode.USAGE)
     except KeyboardInterrupt:
-        render.error_line("interrupted")
+        render.error_line(_("interrupted"))
         return ExitCode.INTERRUPTED
     except Exception as exc:  # the boundary: anything unexpected, in one line
         if debug:
             raise
-        render.error_line(f"{_describe(exc)} (rerun with --debug for details)")
+        render.error_line(_("{problem} (rerun with --debug for details)").format(problem=_describe(exc)))
         return ExitCode.ERROR
 
 
@@ -228,7 +259,9 @@ def _describe(exc: Exception) -> str:
     if isinstance(response, dict) and "Error" in response:
         error = response["Error"]
         operation = getattr(exc, "operation_name", "request")
-        return f"{operation} failed: {error.get('Code')}: {error.get('Message')}"
+        return _("{operation} failed: {code}: {message}").format(
+            operation=operation, code=error.get("Code"), message=error.get("Message")
+        )
     if type(exc).__name__ in ("NoCredentialsError", "PartialCredentialsError"):
-        return "no AWS credentials found; run 'aws configure' or pass --profile"
+        return _("no AWS credentials found; run 'aws configure' or pass --profile")
     return f"{type(exc).__name__}: {exc}"

@@ -5,39 +5,41 @@ from __future__ import annotations
 import typer
 
 from introaws.cli import context, render
+from introaws.i18n import N_, _
 
 app = context.group()  # its help line: GROUPS in cli/app.py
 
 
-@app.command("start")
+@app.command("start", help=N_("Start the local cloud (state from earlier runs comes back)."))
 def start(json_out: bool = context.JSON_OPTION) -> None:
-    """Start the local cloud (state from earlier runs comes back)."""
     from introaws.localcloud import daemon
 
     status = daemon.start()
     if json_out:
         render.print_json(status.to_dict())
     else:
-        render.success(f"local cloud running at {status.endpoint} (pid {status.pid})")
+        render.success(
+            _("local cloud running at {endpoint} (pid {pid})").format(endpoint=status.endpoint, pid=status.pid)
+        )
 
 
-@app.command("stop")
+@app.command("stop", help=N_("Stop the local cloud; its state is kept for the next start."))
 def stop(json_out: bool = context.JSON_OPTION) -> None:
-    """Stop the local cloud; its state is kept for the next start."""
     from introaws.localcloud import daemon
 
     stopped = daemon.stop()
     if json_out:
         render.print_json({"stopped": stopped})
     elif stopped:
-        render.success("local cloud stopped (state kept)")
+        render.success(_("local cloud stopped (state kept)"))
     else:
-        render.note("the local cloud was not running")
+        render.note(_("the local cloud was not running"))
 
 
-@app.command("status")
+@app.command(
+    "status", help=N_("Is the local cloud running, where, and which worker processes it holds (with their memory).")
+)
 def status(json_out: bool = context.JSON_OPTION) -> None:
-    """Is the local cloud running, where, and which worker processes it holds (with their memory)."""
     from introaws.localcloud import daemon
 
     current = daemon.status()
@@ -47,19 +49,20 @@ def status(json_out: bool = context.JSON_OPTION) -> None:
         return
     render.key_values(
         {
-            "running": current.running,
-            "endpoint": current.endpoint or "-",
-            "pid": current.pid or "-",
-            "state": current.state_dir,
+            _("running"): current.running,
+            _("endpoint"): current.endpoint or "-",
+            _("pid"): current.pid or "-",
+            _("state"): current.state_dir,
         }
     )
     workers = running["workers"]
     if workers:
         total = sum(w["rss_mib"] or 0 for w in workers)
         render.table(
-            f"worker processes ({total:.0f} MiB resident; idle ones retire after "
-            f"{running['runtime']['idle_retire_s']:.0f} s)",
-            ["kind", "name", "pid", "state", "idle s", "MiB"],
+            _("worker processes ({total:.0f} MiB resident; idle ones retire after {idle_retire_s:.0f} s)").format(
+                total=total, idle_retire_s=running["runtime"]["idle_retire_s"]
+            ),
+            [_("kind"), _("name"), _("pid"), _("state"), _("idle s"), _("MiB")],
             [
                 [
                     w["kind"],
@@ -78,9 +81,8 @@ def status(json_out: bool = context.JSON_OPTION) -> None:
 ENV_KEYS = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
 
 
-@app.command("env")
+@app.command("env", help=N_('Shell lines that point other clients at the local cloud: eval "$(introaws cloud env)".'))
 def env(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
-    """Shell lines that point other clients at the local cloud: eval "$(introaws cloud env)"."""
     import shlex
 
     from introaws.target import resolve
@@ -95,24 +97,23 @@ def env(ctx: typer.Context, json_out: bool = context.JSON_OPTION) -> None:
     render.stream_out(("\n".join(exports) + "\n").encode())
 
 
-@app.command("reset")
+@app.command("reset", help=N_("Stop the local cloud and wipe everything it holds."))
 def reset(yes: bool = context.YES_OPTION, json_out: bool = context.JSON_OPTION) -> None:
-    """Stop the local cloud and wipe everything it holds."""
     from introaws.localcloud import daemon
 
-    context.confirm("wipe the local cloud (every stack, table, bucket and key pair on it)?", yes)
+    context.confirm(_("wipe the local cloud (every stack, table, bucket and key pair on it)?"), yes)
     daemon.reset()
     if json_out:
         render.print_json({"reset": True})
     else:
-        render.success("local cloud wiped")
+        render.success(_("local cloud wiped"))
 
 
-@app.command("logs")
+@app.command("logs", help=N_("The local cloud's log."))
 def logs(
-    lines: int = typer.Option(50, "--lines", "-n", min=1, help="How many lines."), json_out: bool = context.JSON_OPTION
+    lines: int = typer.Option(50, "--lines", "-n", min=1, help=N_("How many lines.")),
+    json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """The local cloud's log."""
     from introaws.localcloud import daemon
 
     tail = daemon.log_tail(lines)

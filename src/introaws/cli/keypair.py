@@ -7,49 +7,53 @@ from pathlib import Path
 import typer
 
 from introaws.cli import context, render
+from introaws.i18n import N_, _
 
 app = context.group()  # its help line: GROUPS in cli/app.py
-DIR_OPTION = typer.Option(None, "--dir", help="Folder for private keys (default: $INTROAWS_SSH_DIR or ~/.ssh).")
+DIR_OPTION = typer.Option(None, "--dir", help=N_("Folder for private keys (default: $INTROAWS_SSH_DIR or ~/.ssh)."))
 
 
-@app.command("create")
+@app.command("create", help=N_("Create key pair NAME and write its private key to DIR/NAME.pem (mode 0600)."))
 def create(
     ctx: typer.Context,
     name: str,
-    key_type: str = typer.Option("ed25519", "--type", help="ed25519 or rsa."),
+    key_type: str = typer.Option("ed25519", "--type", help=N_("ed25519 or rsa.")),
     directory: str = DIR_OPTION,
     json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """Create key pair NAME and write its private key to DIR/NAME.pem (mode 0600)."""
     from introaws.workflows import keypair
 
     result = keypair.create(context.target(ctx), name, key_type, directory)
     if json_out:
         render.print_json(result)
         return
-    render.success(f"key pair {name} created; private key written to {result['private_key']} (mode 0600)")
+    render.success(
+        _("key pair {name} created; private key written to {private_key} (mode 0600)").format(
+            name=name, private_key=result["private_key"]
+        )
+    )
 
 
-@app.command("import")
+@app.command("import", help=N_("Register an existing public key as key pair NAME."))
 def import_(
     ctx: typer.Context,
     name: str,
-    public_key: Path = typer.Argument(..., help="Public key file (.pub)."),
+    public_key: Path = typer.Argument(..., help=N_("Public key file (.pub).")),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """Register an existing public key as key pair NAME."""
     from introaws.workflows import keypair
 
     result = keypair.import_public(context.target(ctx), name, public_key)
     if json_out:
         render.print_json(result)
     else:
-        render.success(f"key pair {name} imported ({result['fingerprint']})")
+        render.success(
+            _("key pair {name} imported ({fingerprint})").format(name=name, fingerprint=result["fingerprint"])
+        )
 
 
-@app.command("list")
+@app.command("list", help=N_("Key pairs on the target and whether their private key is here."))
 def list_(ctx: typer.Context, directory: str = DIR_OPTION, json_out: bool = context.JSON_OPTION) -> None:
-    """Key pairs on the target and whether their private key is here."""
     from introaws.workflows import keypair
 
     pairs = keypair.list_pairs(context.target(ctx), directory)
@@ -57,8 +61,8 @@ def list_(ctx: typer.Context, directory: str = DIR_OPTION, json_out: bool = cont
         render.print_json(pairs)
         return
     render.table(
-        f"{len(pairs)} key pairs",
-        ["name", "type", "private key", "by introaws"],
+        _("{pairs_count} key pairs").format(pairs_count=len(pairs)),
+        [_("name"), _("type"), _("private key"), _("by introaws")],
         [
             [
                 p["name"],
@@ -71,7 +75,7 @@ def list_(ctx: typer.Context, directory: str = DIR_OPTION, json_out: bool = cont
     )
 
 
-@app.command("delete")
+@app.command("delete", help=N_("Delete key pair NAME on the target and its private key file here."))
 def delete(
     ctx: typer.Context,
     name: str,
@@ -79,14 +83,13 @@ def delete(
     yes: bool = context.YES_OPTION,
     json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """Delete key pair NAME on the target and its private key file here."""
     from introaws.workflows import keypair
 
     target = context.target(ctx)
-    context.confirm(f"delete key pair {name} and its private key file?", yes)
+    context.confirm(_("delete key pair {name} and its private key file?").format(name=name), yes)
     result = keypair.delete(target, name, directory)
     if json_out:
         render.print_json(result)
         return
     removed = f" and {result['private_key_removed']}" if result["private_key_removed"] else ""
-    render.success(f"key pair {name}{removed} deleted")
+    render.success(_("key pair {name}{removed} deleted").format(name=name, removed=removed))

@@ -9,10 +9,11 @@ import typer
 
 from introaws.cli import context, render
 from introaws.cli.stackcmds import Lifecycle, add_lifecycle
+from introaws.i18n import N_, _
 
 app = context.group()  # its help line: GROUPS in cli/app.py
 
-ANSWER_COLUMNS = ["question", "answer", "score"]
+ANSWER_COLUMNS = [N_("question"), N_("answer"), N_("score")]
 
 
 def _score(value: object) -> str:
@@ -24,11 +25,10 @@ def _options(
         None,
         "--model",
         envvar="QA_MODEL",
-        help="Hub id, or (local cloud) a model directory [default: distilbert-base-cased-distilled-squad].",
+        help=N_("Hub id, or (local cloud) a model directory [default: distilbert-base-cased-distilled-squad]."),
     ),
-    image: str = typer.Option(None, "--image", help="Image URI to run (AWS: skips the Docker build)."),
+    image: str = typer.Option(None, "--image", help=N_("Image URI to run (AWS: skips the Docker build).")),
 ) -> dict[str, Any]:
-    """Deploy stack EcsClusterQaBot: table, VPC (public subnets), cluster, Fargate task, ECR."""
     return {"model": model, "image": image}
 
 
@@ -48,25 +48,26 @@ add_lifecycle(
     app,
     "qa",
     Lifecycle(
+        up_help=N_("Deploy stack EcsClusterQaBot: table, VPC (public subnets), cluster, Fargate task, ECR."),
         options=_options,
         params=_params,
         deploy=_deploy,
         up_waits=True,  # the image is pushed to the stack's repository once it exists
-        next_step='ask with: introaws qa ask "CONTEXT" "QUESTION"   (or: introaws qa ask-many)',
-        losing="and all its answers",
+        next_step=N_('ask with: introaws qa ask "CONTEXT" "QUESTION"   (or: introaws qa ask-many)'),
+        losing=N_("and all its answers"),
+        down_help=N_("Destroy the qa hands-on and all its answers; buckets and repositories are emptied first."),
     ),
 )
 
 
-@app.command("ask")
+@app.command("ask", help=N_("Run one Fargate task for QUESTION, follow its status, print the answer and its score."))
 def ask(
     ctx: typer.Context,
-    context_text: str = typer.Argument(..., metavar="CONTEXT", help="A paragraph that contains the answer."),
-    question: str = typer.Argument(..., help="The question about it."),
-    timeout: float = typer.Option(600, "--timeout", min=1, help="Seconds to wait for the task."),
+    context_text: str = typer.Argument(..., metavar="CONTEXT", help=N_("A paragraph that contains the answer.")),
+    question: str = typer.Argument(..., help=N_("The question about it.")),
+    timeout: float = typer.Option(600, "--timeout", min=1, help=N_("Seconds to wait for the task.")),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """Run one Fargate task for QUESTION, follow its status, print the answer and its score."""
     from introaws.workflows import qa
 
     try:
@@ -74,64 +75,71 @@ def ask(
             outcome = qa.ask(context.target(ctx), context_text, question, timeout=timeout, report=report)
     except qa.TaskFailed as failed:
         if failed.log_tail:
-            render.note("last log lines:\n" + "\n".join(f"  {line}" for line in failed.log_tail))
+            render.note(_("last log lines:") + "".join(f"\n  {line}" for line in failed.log_tail))
         raise
     if json_out:
         render.print_json(outcome.to_dict())
         return
     render.key_values(
         {
-            "answer": outcome.answer,
-            "score": _score(outcome.score),
-            "span": f"{outcome.start}:{outcome.end}",
-            "item_id": outcome.item_id,
+            _("answer"): outcome.answer,
+            _("score"): _score(outcome.score),
+            _("span"): f"{outcome.start}:{outcome.end}",
+            _("item_id"): outcome.item_id,
         }
     )
 
 
-@app.command("ask-many")
+@app.command("ask-many", help=N_("Ask many questions at once, one task each; a bad entry fails alone."))
 def ask_many(
     ctx: typer.Context,
     file: Path = typer.Argument(
-        None, help="JSON list or JSONL of {context, question} [default: the 9-question sample shipped with introaws]."
+        None,
+        help=N_("JSON list or JSONL of {context, question} [default: the 9-question sample shipped with introaws]."),
     ),
-    concurrency: int = typer.Option(None, "--concurrency", min=1, help="Tasks in flight at once [default: all]."),
-    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for the answers (--no-wait: submit and return)."),
+    concurrency: int = typer.Option(None, "--concurrency", min=1, help=N_("Tasks in flight at once [default: all].")),
+    wait: bool = typer.Option(
+        True, "--wait/--no-wait", help=N_("Wait for the answers (--no-wait: submit and return).")
+    ),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """Ask many questions at once, one task each; a bad entry fails alone."""
     from introaws.workflows import qa
 
     questions = qa.load_questions(file)
     target = context.target(ctx)
-    with render.progress(total=len(questions), description="answering") as report:
+    with render.progress(total=len(questions), description=_("answering")) as report:
         outcomes = qa.ask_many(target, questions, concurrency=concurrency, wait=wait, report=report)
     failed = [o for o in outcomes if o.status == "failed"]
     if json_out:
         render.print_json([o.to_dict() for o in outcomes])
     else:
         render.table(
-            f"{len(outcomes) - len(failed)} of {len(outcomes)} " + ("answered" if wait else "submitted"),
-            ["#", "question", "answer", "score", "status"],
+            (_("{done} of {total} answered") if wait else _("{done} of {total} submitted")).format(
+                done=len(outcomes) - len(failed), total=len(outcomes)
+            ),
+            [_("#"), _("question"), _("answer"), _("score"), _("status")],
             [
                 [n, o.question, o.answer if o.status == "answered" else o.reason, _score(o.score), o.status]
                 for n, o in enumerate(outcomes, 1)
             ],
         )
     if not wait and not json_out:
-        render.note("read the answers when the tasks have stopped: introaws qa answers")
+        render.note(_("read the answers when the tasks have stopped: introaws qa answers"))
     if failed:
-        render.warning(f"{len(failed)} of {len(outcomes)} questions failed")
+        render.warning(
+            _("{failed_count} of {outcomes_count} questions failed").format(
+                failed_count=len(failed), outcomes_count=len(outcomes)
+            )
+        )
         raise typer.Exit(1)
 
 
-@app.command("answers")
+@app.command("answers", help=N_("Saved answers, newest first."))
 def answers(
     ctx: typer.Context,
-    limit: int = typer.Option(None, "--limit", min=1, help="Newest N only."),
+    limit: int = typer.Option(None, "--limit", min=1, help=N_("Newest N only.")),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """Saved answers, newest first."""
     from introaws.workflows import qa
 
     items = qa.answers(context.target(ctx), limit)
@@ -139,8 +147,8 @@ def answers(
         render.print_json(items)
         return
     render.table(
-        f"{len(items)} answers",
-        ["created", "question", "answer", "score", "item_id"],
+        _("{items_count} answers").format(items_count=len(items)),
+        [_("created"), _("question"), _("answer"), _("score"), _("item_id")],
         [
             [i.get("created_at", ""), i.get("question"), i.get("answer"), _score(i.get("score")), i.get("item_id")]
             for i in items
@@ -148,28 +156,26 @@ def answers(
     )
 
 
-@app.command("clear")
+@app.command("clear", help=N_("Delete every saved answer."))
 def clear(ctx: typer.Context, yes: bool = context.YES_OPTION, json_out: bool = context.JSON_OPTION) -> None:
-    """Delete every saved answer."""
     from introaws.workflows import qa
 
     target = context.target(ctx)
-    context.confirm(f"delete every saved answer on the {target.cloud} cloud?", yes)
+    context.confirm(_("delete every saved answer on the {cloud} cloud?").format(cloud=target.cloud), yes)
     deleted = qa.clear(target)
     if json_out:
         render.print_json({"deleted": deleted})
     else:
-        render.success(f"deleted {deleted} answers")
+        render.success(_("deleted {deleted} answers").format(deleted=deleted))
 
 
-@app.command("logs")
+@app.command("logs", help=N_("A task's output, from CloudWatch Logs."))
 def logs(
     ctx: typer.Context,
-    task_id: str = typer.Argument(..., help="Task id or ARN."),
+    task_id: str = typer.Argument(..., help=N_("Task id or ARN.")),
     lines: int = context.LINES_OPTION,
     json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """A task's output, from CloudWatch Logs."""
     from introaws.workflows import qa
 
     output = qa.logs(context.target(ctx), task_id, lines)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from introaws.cli import context, render
+from introaws.i18n import N_, _
 
 if TYPE_CHECKING:
     from introaws.progress import Reporter
@@ -33,30 +34,38 @@ def show_up(name: str, result: Any, json_out: bool, next_step: str | None = None
         return
     render_up(name, result)
     if next_step and result.status != "DRY_RUN":
-        render.note(next_step)
+        render.note(_(next_step))
 
 
 def render_up(name: str, result: Any) -> None:
     """The human form of ``up``'s result."""
     if result.status == "DRY_RUN":
         render.table(
-            f"change set for {result.stack} (dry run, nothing deployed)",
-            ["action", "resource", "type", "replacement"],
+            _("change set for {stack} (dry run, nothing deployed)").format(stack=result.stack),
+            [_("action"), _("resource"), _("type"), _("replacement")],
             [[c.verb, c.logical_id, c.resource_type, c.replacement] for c in result.changes],
         )
         for kind, removed, added in _replaced(result.changes):
-            render.note(f"{kind} {removed} will be replaced by a new one ({added}): what runs on it is lost")
+            render.note(
+                _("{kind} {removed} will be replaced by a new one ({added}): what runs on it is lost").format(
+                    kind=kind, removed=removed, added=added
+                )
+            )
         return
     if result.up_to_date:
-        render.success(f"{result.stack} is up to date (no changes)")
+        render.success(_("{stack} is up to date (no changes)").format(stack=result.stack))
     elif result.status.endswith("_IN_PROGRESS"):
-        render.note(f"{result.stack} is deploying ({result.status}); follow it with: introaws {name} status")
+        render.note(
+            _("{stack} is deploying ({status}); follow it with: introaws {name} status").format(
+                stack=result.stack, status=result.status, name=name
+            )
+        )
         return
     else:
-        render.success(f"{result.stack} deployed ({result.status})")
+        render.success(_("{stack} deployed ({status})").format(stack=result.stack, status=result.status))
     if result.outputs:
         render.key_values(result.outputs)
-    render.note(f"tear it down with: introaws {name} down")
+    render.note(_("tear it down with: introaws {name} down").format(name=name))
 
 
 def _replaced(changes: list[Any]) -> list[tuple[str, str, str]]:
@@ -86,15 +95,20 @@ def confirm_cost(
         return
     hourly = pricing.idle_hourly(target, name) if hourly is None and what is None else hourly
     if what and hourly is None:
-        render.warning(f"this creates paid resources ({what}); introaws does not know its price in {target.region}")
+        render.warning(
+            _("this creates paid resources ({what}); introaws does not know its price in {region}").format(
+                what=what, region=target.region
+            )
+        )
     elif not hourly:
         return
     else:
         render.warning(
-            f"this creates paid resources: about ${hourly:.3f}/hour in {target.region}, "
-            f"${hourly * 24:.2f} if forgotten for a day"
+            _(
+                "this creates paid resources: about ${hourly:.3f}/hour in {region}, ${daily:.2f} if forgotten for a day"
+            ).format(hourly=hourly, region=target.region, daily=hourly * 24)
         )
-    context.confirm(f"create the {name} hands-on on AWS ({target.region})?", yes)
+    context.confirm(_("create the {name} hands-on on AWS ({region})?").format(name=name, region=target.region), yes)
 
 
 @dataclass(frozen=True)
@@ -116,14 +130,17 @@ class Lifecycle:
     up_waits: bool = False
     # (hourly $, what it is) to ask about on AWS, or None when nothing new would be created
     cost: Callable[[Target, Any], tuple[float | None, str | None] | None] | None = None
-    next_step: str | None = None
+    next_step: str | None = None  # marked with N_, shown translated
+    up_help: str = N_("Deploy the hands-on's stack (no changes when it is already up to date).")
     show_up: Callable[[Any, bool], None] | None = None  # (result, json_out); default: show_up
     # down
-    losing: str = "and all its data"
+    losing: str = N_("and all its data")
+    down_help: str = N_("Destroy the hands-on and all its data; buckets and repositories are emptied first.")
     before_down: Callable[[Target], None] | None = None
     # status: status(target, ...) -> data; show_status(data) prints it for people
     status: Callable[..., dict[str, Any]] | None = None
     show_status: Callable[[dict[str, Any]], None] | None = None
+    status_help: str = N_("Show the stack's status and outputs.")
 
 
 def add_lifecycle(app: typer.Typer, name: str, hooks: Lifecycle = Lifecycle()) -> None:
@@ -153,7 +170,12 @@ def add_lifecycle(app: typer.Typer, name: str, hooks: Lifecycle = Lifecycle()) -
         from introaws.workflows import lifecycle
 
         target = context.target(ctx)
-        context.confirm(f"destroy the {name} hands-on {hooks.losing} on the {target.cloud} cloud?", yes)
+        context.confirm(
+            _("destroy the {name} hands-on {losing} on the {cloud} cloud?").format(
+                name=name, losing=_(hooks.losing), cloud=target.cloud
+            ),
+            yes,
+        )
         if hooks.before_down:
             hooks.before_down(target)
         with render.progress() as report:
@@ -162,11 +184,11 @@ def add_lifecycle(app: typer.Typer, name: str, hooks: Lifecycle = Lifecycle()) -
         if json_out:
             render.print_json({"stack": stack, "destroyed": existed and wait, "deleting": existed and not wait})
         elif existed and not wait:
-            render.note(f"{stack} is being deleted; see: introaws {name} status")
+            render.note(_("{stack} is being deleted; see: introaws {name} status").format(stack=stack, name=name))
         elif existed:
-            render.success(f"{stack} destroyed")
+            render.success(_("{stack} destroyed").format(stack=stack))
         else:
-            render.note(f"nothing to destroy: the {name} hands-on is not deployed")
+            render.note(_("nothing to destroy: the {name} hands-on is not deployed").format(name=name))
 
     def status(ctx: typer.Context, own: dict[str, Any], json_out: bool) -> None:
         from introaws.workflows import lifecycle
@@ -192,30 +214,26 @@ def add_lifecycle(app: typer.Typer, name: str, hooks: Lifecycle = Lifecycle()) -
         if out is None:
             render.document(text)
         else:
-            render.success(f"template written to {templates.write(text, out)}")
+            render.success(_("template written to {path}").format(path=templates.write(text, out)))
 
-    app.command(
-        "up",
-        help=_doc(
-            hooks.options or hooks.deploy, "Deploy the hands-on's stack (no changes when it is already up to date)."
-        ),
-    )(_command(up, hooks.options, [_DRY_RUN, *([] if hooks.up_waits else [_WAIT]), _YES, _JSON]))
-    app.command(
-        "down", help=f"Destroy the {name} hands-on {hooks.losing}; buckets and repositories are emptied first."
-    )(_command(down, None, [_WAIT, _YES, _JSON]))
-    app.command("status", help=_doc(hooks.status, "Show the stack's status and outputs."))(
-        _command(status, hooks.status, [_JSON], skip=1)
+    app.command("up", help=hooks.up_help)(
+        _command(up, hooks.options, [_DRY_RUN, *([] if hooks.up_waits else [_WAIT]), _YES, _JSON])
     )
+    app.command("down", help=hooks.down_help)(_command(down, None, [_WAIT, _YES, _JSON]))
+    app.command("status", help=hooks.status_help)(_command(status, hooks.status, [_JSON], skip=1))
     template_help = (
-        "Print the stack's CloudFormation template as 'up' would deploy it, like 'cdk synth' "
-        "(from the template cache when fresh: no Node needed)."
-    )
-    if hooks.params:
-        template_help += (
-            " It takes up's options and chooses what up would (your key pair, address, a zone that "
-            "offers the instance type, the current image): the template up would send now, not "
-            "the one deployed."
+        N_(
+            "Print the stack's CloudFormation template as 'up' would deploy it, like 'cdk synth' "
+            "(from the template cache when fresh: no Node needed). It takes up's options and chooses what "
+            "up would (your key pair, address, a zone that offers the instance type, the current image): "
+            "the template up would send now, not the one deployed."
         )
+        if hooks.params
+        else N_(
+            "Print the stack's CloudFormation template as 'up' would deploy it, like 'cdk synth' "
+            "(from the template cache when fresh: no Node needed)."
+        )
+    )
     app.command("template", help=template_help)(
         _command(template, hooks.options if hooks.params else None, [_FORMAT, _OUT])
     )
@@ -223,21 +241,21 @@ def add_lifecycle(app: typer.Typer, name: str, hooks: Lifecycle = Lifecycle()) -
 
 def show_stack(data: dict[str, Any]) -> None:
     """A stack's status and outputs as key-value lines."""
-    render.key_values({"stack": data["stack"], "status": data["status"] or "not deployed", **data["outputs"]})
+    render.key_values({_("stack"): data["stack"], _("status"): data["status"] or _("not deployed"), **data["outputs"]})
 
 
 _CTX = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
 _DRY_RUN = inspect.Parameter(
     "dry_run",
     inspect.Parameter.KEYWORD_ONLY,
-    default=typer.Option(False, "--dry-run", help="Show the change set; deploy nothing."),
+    default=typer.Option(False, "--dry-run", help=N_("Show the change set; deploy nothing.")),
     annotation=bool,
 )
 _WAIT = inspect.Parameter(
     "wait",
     inspect.Parameter.KEYWORD_ONLY,
     default=typer.Option(
-        True, "--wait/--no-wait", help="Follow the stack's operation to its end (--no-wait: return at once)."
+        True, "--wait/--no-wait", help=N_("Follow the stack's operation to its end (--no-wait: return at once).")
     ),
     annotation=bool,
 )
@@ -246,13 +264,13 @@ _JSON = inspect.Parameter("json_out", inspect.Parameter.KEYWORD_ONLY, default=co
 _FORMAT = inspect.Parameter(
     "fmt",
     inspect.Parameter.KEYWORD_ONLY,
-    default=typer.Option("json", "--format", help="json or yaml."),
+    default=typer.Option("json", "--format", help=N_("json or yaml.")),
     annotation=str,
 )
 _OUT = inspect.Parameter(
     "out",
     inspect.Parameter.KEYWORD_ONLY,
-    default=typer.Option(None, "--out", help="Write it to this file instead of printing it."),
+    default=typer.Option(None, "--out", help=N_("Write it to this file instead of printing it.")),
     annotation=Path | None,
 )
 
@@ -273,8 +291,3 @@ def _command(
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in parameters}
     return command
-
-
-def _doc(function: Callable[..., Any] | None, default: str) -> str:
-    """The first paragraph of ``function``'s docstring, the command's help."""
-    return (inspect.getdoc(function) or default).split("\n\n")[0] if function else default

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from introaws.deploy.synth import FileAsset
 from introaws.errors import Conflict
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 
@@ -61,9 +62,13 @@ def ensure_bucket(target: Target, name: str) -> None:
 
 def _not_ours(target: Target, name: str) -> Conflict:
     return Conflict(
-        f"the assets bucket {name} exists but is not account {target.account_id}'s (or you may not read it)",
-        "introaws publishes Lambda code and templates only to a bucket of your own account: delete that "
-        "bucket if it is yours in another account, or check your IAM permissions for S3",
+        _("the assets bucket {name} exists but is not account {account_id}'s (or you may not read it)").format(
+            name=name, account_id=target.account_id
+        ),
+        _(
+            "introaws publishes Lambda code and templates only to a bucket of your own account: delete "
+            "that bucket if it is yours in another account, or check your IAM permissions for S3"
+        ),
     )
 
 
@@ -78,7 +83,11 @@ def publish(target: Target, assets: list[FileAsset], report: Reporter = silent) 
         except s3.exceptions.ClientError:
             pass
         body = zip_directory(asset.source) if asset.packaging == "zip" else asset.source.read_bytes()
-        report(Event("step", f"publishing asset {asset.key} ({len(body):,} bytes)"))
+        report(
+            Event(
+                "step", _("publishing asset {key} ({body_count:,} bytes)").format(key=asset.key, body_count=len(body))
+            )
+        )
         s3.put_object(Bucket=bucket, Key=asset.key, Body=body, **owned(target))
 
 

@@ -20,6 +20,7 @@ from introaws.deploy.events import EventCursor, describe_event, report_events
 from introaws.deploy.stackinfo import StackInfo, describe
 from introaws.deploy.states import Action
 from introaws.errors import Conflict, DeployFailed
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.stacks import ASSETS_BUCKET, TAG_KEY, HandsOn
 from introaws.target import Target
@@ -79,9 +80,9 @@ def deploy(
 ) -> DeployResult:
     """Create or update the hands-on's stack. ``wait=False`` refuses a stack that is busy and
     returns once the change set is executing."""
-    report(Event("step", f"synthesizing {hands_on.stack_name}"))
+    report(Event("step", _("synthesizing {stack_name}").format(stack_name=hands_on.stack_name)))
     synthesized = synth.synthesize(hands_on, params)
-    report(Event("info", "template from cache" if synthesized.cache_hit else "template synthesized"))
+    report(Event("info", _("template from cache") if synthesized.cache_hit else _("template synthesized")))
     template = synthesized.template
 
     cfn = target.client("cloudformation")
@@ -118,7 +119,7 @@ def deploy(
         template_arg = {"TemplateBody": body}
 
     change_set_name = f"{CHANGE_SET_PREFIX}{int(time.time() * 1000)}"
-    report(Event("step", "creating change set"))
+    report(Event("step", _("creating change set")))
     created = cfn.create_change_set(
         StackName=hands_on.stack_name,
         ChangeSetName=change_set_name,
@@ -146,7 +147,14 @@ def deploy(
         return DeployResult(hands_on.stack_name, "DRY_RUN", {}, changes, synth_cache_hit=synthesized.cache_hit)
 
     assets.publish(target, synthesized.assets, report)
-    report(Event("step", f"deploying {hands_on.stack_name} ({len(changes)} changes)"))
+    report(
+        Event(
+            "step",
+            _("deploying {stack_name} ({changes_count} changes)").format(
+                stack_name=hands_on.stack_name, changes_count=len(changes)
+            ),
+        )
+    )
     cursor = EventCursor.from_now(cfn, stack_id)
     try:
         cfn.execute_change_set(StackName=stack_id, ChangeSetName=change_set_name)
@@ -156,12 +164,21 @@ def deploy(
         if failed and ("ROLLBACK" in failed.status or "FAILED" in failed.status):
             raise _failure(failed, cursor, hands_on) from exc
         raise DeployFailed(
-            f"deploying {hands_on.stack_name} failed: {exc.response['Error'].get('Message', exc)}",
-            f"run 'introaws {hands_on.name} down' to clean up, then try again with --debug",
+            _("deploying {stack_name} failed: {reason}").format(
+                stack_name=hands_on.stack_name, reason=exc.response["Error"].get("Message", exc)
+            ),
+            _("run 'introaws {name} down' to clean up, then try again with --debug").format(name=hands_on.name),
         ) from exc
     if not wait:
         running = describe(target, stack_id)
-        report(Event("info", f"{hands_on.stack_name} is deploying; see 'introaws {hands_on.name} status'"))
+        report(
+            Event(
+                "info",
+                _("{stack_name} is deploying; see 'introaws {name} status'").format(
+                    stack_name=hands_on.stack_name, name=hands_on.name
+                ),
+            )
+        )
         return DeployResult(
             hands_on.stack_name,
             running.status if running else "",
@@ -172,7 +189,10 @@ def deploy(
         )
     final = _follow(target, cursor, report)
     if final is None:
-        raise DeployFailed(f"stack {hands_on.stack_name} disappeared while deploying", "run up again")
+        raise DeployFailed(
+            _("stack {stack_name} disappeared while deploying").format(stack_name=hands_on.stack_name),
+            _("run up again"),
+        )
     if not final.status.endswith("_COMPLETE") or "ROLLBACK" in final.status:
         raise _failure(final, cursor, hands_on)
     return DeployResult(
@@ -194,15 +214,33 @@ def _ready_for_change_set(
             existing = _continue_rollback(target, existing, hands_on, dry_run or not wait, report)
         elif action is Action.RECREATE:
             if dry_run:
-                report(Event("warning", f"{existing.name} is {existing.status}: up deletes it, then creates it"))
+                report(
+                    Event(
+                        "warning",
+                        _("{name} is {status}: up deletes it, then creates it").format(
+                            name=existing.name, status=existing.status
+                        ),
+                    )
+                )
                 raise _WouldRecreate
-            report(Event("step", f"removing {existing.name} ({existing.status}) before creating it again"))
+            report(
+                Event(
+                    "step",
+                    _("removing {name} ({status}) before creating it again").format(
+                        name=existing.name, status=existing.status
+                    ),
+                )
+            )
             _teardown(target, existing, hands_on, report)
             existing = None
         elif action is Action.REFUSE:
             raise Conflict(
-                f"stack {existing.name} is {existing.status}: introaws cannot update it",
-                f"continue or cancel that operation in the CloudFormation console, or 'introaws {hands_on.name} down'",
+                _("stack {name} is {status}: introaws cannot update it").format(
+                    name=existing.name, status=existing.status
+                ),
+                _("continue or cancel that operation in the CloudFormation console, or 'introaws {name} down'").format(
+                    name=hands_on.name
+                ),
             )
         else:  # UPDATE
             _remove_stale_change_sets(target.client("cloudformation"), existing.stack_id, report)
@@ -228,7 +266,7 @@ def destroy(
         if action is Action.NOTHING:
             return False
         if action is Action.FOLLOW and existing.status == "DELETE_IN_PROGRESS":
-            report(Event("step", f"{existing.name} is already being deleted"))
+            report(Event("step", _("{name} is already being deleted").format(name=existing.name)))
             if wait:
                 _finish_delete(
                     target,
@@ -246,8 +284,9 @@ def destroy(
             report(
                 Event(
                     "warning",
-                    f"an earlier delete of {existing.name} failed, leaving {_leftovers_text(target, existing)}; "
-                    "deleting again",
+                    _("an earlier delete of {name} failed, leaving {leftovers}; deleting again").format(
+                        name=existing.name, leftovers=_leftovers_text(target, existing)
+                    ),
                 )
             )
         _teardown(target, existing, hands_on, report, wait=wait, timeout_s=timeout_s)
@@ -272,11 +311,16 @@ def _teardown(
             physical = resource.get("PhysicalResourceId")
             if hook and physical and resource["ResourceStatus"] != "DELETE_COMPLETE":
                 hook(target, physical, report)
-    report(Event("step", f"deleting {info.name}"))
+    report(Event("step", _("deleting {name}").format(name=info.name)))
     cursor = EventCursor.from_now(cfn, info.stack_id)
     cfn.delete_stack(StackName=info.stack_id)
     if not wait:
-        report(Event("info", f"{info.name} is being deleted; see 'introaws {hands_on.name} status'"))
+        report(
+            Event(
+                "info",
+                _("{stack} is being deleted; see 'introaws {name} status'").format(stack=info.name, name=hands_on.name),
+            )
+        )
         return
     _finish_delete(target, cursor, info, hands_on, timeout_s, report)
 
@@ -291,33 +335,42 @@ def _finish_delete(
             f"{e['LogicalResourceId']} ({e.get('ResourceType', '')})" for e in cursor.still_in_progress()
         )
         raise DeployFailed(
-            f"{info.name} is still being deleted after {timeout_s / 60:.0f} min"
-            + (f", waiting on {waiting}" if waiting else ""),
-            f"CloudFormation goes on by itself: check with 'introaws {hands_on.name} status' and run "
-            f"'introaws {hands_on.name} down' again later",
+            _("{name} is still being deleted after {minutes:.0f} min").format(name=info.name, minutes=timeout_s / 60)
+            + (_(", waiting on {resources}").format(resources=waiting) if waiting else ""),
+            _(
+                "CloudFormation goes on by itself: check with 'introaws {name} status' and run 'introaws "
+                "{name} down' again later"
+            ).format(name=hands_on.name),
         ) from None
     if final is None:
         return
     if final.status == "DELETE_FAILED":
         left = _leftovers(target, final)
-        text = "; ".join(left) or final.reason or "CloudFormation gave no reason"
+        text = "; ".join(left) or final.reason or _("CloudFormation gave no reason")
         eni = any(marker.lower() in text.lower() for marker in _ENI_MARKERS)
         raise DeployFailed(
-            f"deleting {final.name} failed; left: {text}",
-            "a network interface (from Lambda, Batch or Fargate) still holds it; they are released minutes after "
-            f"their owner is gone: run 'introaws {hands_on.name} down' again in a few minutes, or delete the "
-            "interface in the EC2 console (Network Interfaces)"
+            _("deleting {name} failed; left: {text}").format(name=final.name, text=text),
+            _(
+                "a network interface (from Lambda, Batch or Fargate) still holds it; they are released minutes "
+                "after their owner is gone: run 'introaws {name} down' again in a few minutes, or delete the "
+                "interface in the EC2 console (Network Interfaces)"
+            ).format(name=hands_on.name)
             if eni
-            else f"remove or fix what is named there, then run 'introaws {hands_on.name} down' again",
+            else _("remove or fix what is named there, then run 'introaws {name} down' again").format(
+                name=hands_on.name
+            ),
         )
-    raise DeployFailed(f"deleting {final.name} ended {final.status}", f"run 'introaws {hands_on.name} down' again")
+    raise DeployFailed(
+        _("deleting {name} ended {status}").format(name=final.name, status=final.status),
+        _("run 'introaws {name} down' again").format(name=hands_on.name),
+    )
 
 
 def _leftovers(target: Target, info: StackInfo) -> list[str]:
     """The resources a failed delete left, each with CloudFormation's reason."""
     cfn = target.client("cloudformation")
     return [
-        f"{r['LogicalResourceId']} ({r['ResourceType']}): {r.get('ResourceStatusReason') or 'no reason given'}"
+        f"{r['LogicalResourceId']} ({r['ResourceType']}): {r.get('ResourceStatusReason') or _('no reason given')}"
         for page in cfn.get_paginator("list_stack_resources").paginate(StackName=info.stack_id)
         for r in page["StackResourceSummaries"]
         if r["ResourceStatus"] == "DELETE_FAILED"
@@ -325,7 +378,7 @@ def _leftovers(target: Target, info: StackInfo) -> list[str]:
 
 
 def _leftovers_text(target: Target, info: StackInfo) -> str:
-    return "; ".join(_leftovers(target, info)) or "resources CloudFormation did not name"
+    return "; ".join(_leftovers(target, info)) or _("resources CloudFormation did not name")
 
 
 def _follow_other(target: Target, info: StackInfo, hands_on: HandsOn, wait: bool, report: Reporter) -> StackInfo | None:
@@ -334,12 +387,20 @@ def _follow_other(target: Target, info: StackInfo, hands_on: HandsOn, wait: bool
     cursor = EventCursor.from_now(cfn, info.stack_id)
     if not wait:
         latest = cfn.describe_stack_events(StackName=info.stack_id)["StackEvents"][:1]
-        last = f"; last event: {latest[0]['LogicalResourceId']} {latest[0]['ResourceStatus']}" if latest else ""
-        raise Conflict(
-            f"stack {info.name} is busy: {info.status}{last}",
-            f"wait for it to end (see 'introaws {hands_on.name} status'), or run without --no-wait to follow it",
+        last = (
+            _("; last event: {resource} {status}").format(
+                resource=latest[0]["LogicalResourceId"], status=latest[0]["ResourceStatus"]
+            )
+            if latest
+            else ""
         )
-    report(Event("step", f"{info.name} is {info.status}: following it to its end"))
+        raise Conflict(
+            _("stack {name} is busy: {status}{last}").format(name=info.name, status=info.status, last=last),
+            _("wait for it to end (see 'introaws {name} status'), or run without --no-wait to follow it").format(
+                name=hands_on.name
+            ),
+        )
+    report(Event("step", _("{name} is {status}: following it to its end").format(name=info.name, status=info.status)))
     return _follow(target, cursor, report)
 
 
@@ -349,12 +410,16 @@ def _continue_rollback(
     """UPDATE_ROLLBACK_FAILED takes no update until its rollback is continued (and succeeds)."""
     if refuse:
         raise Conflict(
-            f"stack {info.name} is {info.status}: its last update could not be rolled back",
-            f"run 'introaws {hands_on.name} up' without --dry-run or --no-wait (it continues the rollback "
-            f"first), or 'introaws {hands_on.name} down'",
+            _("stack {name} is {status}: its last update could not be rolled back").format(
+                name=info.name, status=info.status
+            ),
+            _(
+                "run 'introaws {name} up' without --dry-run or --no-wait (it continues the rollback "
+                "first), or 'introaws {name} down'"
+            ).format(name=hands_on.name),
         )
     cfn = target.client("cloudformation")
-    report(Event("step", f"{info.name} is {info.status}: continuing its rollback"))
+    report(Event("step", _("{name} is {status}: continuing its rollback").format(name=info.name, status=info.status)))
     cursor = EventCursor.from_now(cfn, info.stack_id)
     cfn.continue_update_rollback(StackName=info.stack_id)
     final = _follow(target, cursor, report)
@@ -362,10 +427,14 @@ def _continue_rollback(
         failed = cursor.first_failure()
         skip = f" --resources-to-skip {failed['LogicalResourceId']}" if failed else ""
         raise DeployFailed(
-            f"the rollback of {info.name} failed again: {describe_event(failed) if failed else final.reason}",
-            f"fix that cause and run 'introaws {hands_on.name} up' again; or skip the resource with "
-            f"'aws cloudformation continue-update-rollback --stack-name {info.name}{skip}'; "
-            f"or remove the stack with 'introaws {hands_on.name} down'",
+            _("the rollback of {name} failed again: {reason}").format(
+                name=info.name, reason=describe_event(failed) if failed else final.reason
+            ),
+            _(
+                "fix that cause and run 'introaws {name} up' again; or skip the resource with 'aws "
+                "cloudformation continue-update-rollback --stack-name {stack}{skip}'; or remove the stack "
+                "with 'introaws {name} down'"
+            ).format(name=hands_on.name, stack=info.name, skip=skip),
         )
     return final
 
@@ -378,7 +447,14 @@ def _remove_stale_change_sets(cfn: Any, stack_id: str, report: Reporter) -> None
                 summary.get("ExecutionStatus") != "EXECUTE_IN_PROGRESS"
             ):
                 cfn.delete_change_set(StackName=stack_id, ChangeSetName=summary["ChangeSetId"])
-                report(Event("info", f"removed change set {summary['ChangeSetName']}, left by an interrupted run"))
+                report(
+                    Event(
+                        "info",
+                        _("removed change set {change_set}, left by an interrupted run").format(
+                            change_set=summary["ChangeSetName"]
+                        ),
+                    )
+                )
 
 
 def _delete_quietly(target: Target, stack_id: str) -> None:
@@ -415,8 +491,10 @@ def _wait_change_set(target: Target, stack_id: str, name: str) -> dict[str, Any]
                 cfn.delete_change_set(StackName=stack_id, ChangeSetName=name)
                 return None
             raise DeployFailed(
-                f"the change set for {described.get('StackName', stack_id)} failed: {reason}",
-                "fix the template parameters and try again",
+                _("the change set for {stack} failed: {reason}").format(
+                    stack=described.get("StackName", stack_id), reason=reason
+                ),
+                _("fix the template parameters and try again"),
             )
         time.sleep(target.poll_interval)
 
@@ -437,11 +515,12 @@ def _follow(target: Target, cursor: EventCursor, report: Reporter, timeout_s: fl
 
 def _failure(final: StackInfo, cursor: EventCursor, hands_on: HandsOn) -> DeployFailed:
     failed = cursor.first_failure()
-    reason = describe_event(failed) if failed else (final.reason or "no failed resource reported")
+    reason = describe_event(failed) if failed else (final.reason or _("no failed resource reported"))
     return DeployFailed(
-        f"{final.name} ended {final.status}; first failure: {reason}",
-        f"fix the cause, then run 'introaws {hands_on.name} up' again "
-        f"(or 'introaws {hands_on.name} down' to remove it)",
+        _("{name} ended {status}; first failure: {reason}").format(name=final.name, status=final.status, reason=reason),
+        _("fix the cause, then run 'introaws {name} up' again (or 'introaws {name} down' to remove it)").format(
+            name=hands_on.name
+        ),
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from introaws.i18n import _
 from introaws.progress import Event, Reporter
 
 StackEvent = dict[str, Any]
@@ -67,7 +68,7 @@ def describe_event(event: StackEvent) -> str:
     """``Logical (Type): reason`` — how a failed resource is named to the user."""
     return (
         f"{event['LogicalResourceId']} ({event.get('ResourceType', '')}): "
-        f"{event.get('ResourceStatusReason') or 'no reason given'}"
+        f"{event.get('ResourceStatusReason') or _('no reason given')}"
     )
 
 
@@ -76,7 +77,9 @@ def report_events(events: list[StackEvent], report: Reporter) -> None:
         report(
             Event(
                 "resource",
-                f"{event['LogicalResourceId']} {event['ResourceStatus']}",
+                _("{LogicalResourceId} {ResourceStatus}").format(
+                    LogicalResourceId=event["LogicalResourceId"], ResourceStatus=event["ResourceStatus"]
+                ),
                 {
                     "logical_id": event["LogicalResourceId"],
                     "type": event.get("ResourceType", ""),

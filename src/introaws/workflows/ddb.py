@@ -10,6 +10,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from introaws.errors import NotFound, UsageError
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 from introaws.workflows import lifecycle
@@ -37,23 +38,33 @@ def random_person(rng: random.Random) -> dict[str, Any]:
 def write(target: Target, count: int, *, seed: int | None = None, report: Reporter = silent) -> int:
     """Write ``count`` random people with batch writes; returns how many were written."""
     if count < 1:
-        raise UsageError(f"cannot write {count} items", "give a positive number, e.g. 'ddb write 1000'")
+        raise UsageError(
+            _("cannot write {count} items").format(count=count), _("give a positive number, e.g. 'ddb write 1000'")
+        )
     table = _table(target)
     rng = random.Random(seed)
     written = 0
     with table.batch_writer() as batch:
-        for _ in range(count):
+        for _i in range(count):
             batch.put_item(Item=random_person(rng))
             written += 1
             if written % BATCH == 0 or written == count:
-                report(Event("progress", f"{written}/{count}", {"done": written, "total": count}))
+                report(
+                    Event(
+                        "progress",
+                        _("{written}/{count}").format(written=written, count=count),
+                        {"done": written, "total": count},
+                    )
+                )
     return written
 
 
 def get(target: Target, item_id: str) -> dict[str, Any]:
     item = _table(target).get_item(Key={"item_id": item_id}).get("Item")
     if item is None:
-        raise NotFound(f"no item with item_id '{item_id}'", "list ids with 'introaws ddb scan'")
+        raise NotFound(
+            _("no item with item_id '{item_id}'").format(item_id=item_id), _("list ids with 'introaws ddb scan'")
+        )
     return _plain(item)
 
 
@@ -65,7 +76,7 @@ def scan(target: Target) -> list[dict[str, Any]]:
 def search_under_age(target: Target, age: int) -> list[dict[str, Any]]:
     """Items with ``age <= age`` (a filtered scan, as in the textbook)."""
     if age < 0:
-        raise UsageError(f"age {age} is negative", "give an age of 0 or more")
+        raise UsageError(_("age {age} is negative").format(age=age), _("give an age of 0 or more"))
     items = _scan_all(_table(target), {"FilterExpression": Attr("age").lte(age)})
     return sorted(items, key=lambda i: (i["age"], i["item_id"]))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 
@@ -28,7 +29,12 @@ def newest_parameter(target: Target, report: Reporter = silent) -> str | None:
             for parameter in page["Parameters"]
         ]
     except ssm.exceptions.ClientError as exc:
-        report(Event("info", f"could not list the Deep Learning AMIs ({exc.response['Error'].get('Code')})"))
+        report(
+            Event(
+                "info",
+                _("could not list the Deep Learning AMIs ({code})").format(code=exc.response["Error"].get("Code")),
+            )
+        )
         return None
     versions = {
         name: tuple(int(n) for n in match.group(1).split(".")) for name in names if (match := _NAME.fullmatch(name))
@@ -36,5 +42,5 @@ def newest_parameter(target: Target, report: Reporter = silent) -> str | None:
     if not versions:
         return None
     newest = max(versions, key=lambda name: versions[name])
-    report(Event("info", f"Deep Learning AMI: {newest}"))
+    report(Event("info", _("Deep Learning AMI: {newest}").format(newest=newest)))
     return newest

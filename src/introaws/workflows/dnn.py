@@ -21,6 +21,7 @@ from typing import Any
 from introaws import pricing, quotas
 from introaws.deploy import engine
 from introaws.errors import Conflict, IntroawsError, NotFound, UsageError
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 from introaws.workflows import dlami, ec2, lifecycle, placement
@@ -60,17 +61,30 @@ def check_quota(target: Target, instance_type_name: str, report: Reporter = sile
     """Refuse before deploying when the account may not run the instance's vCPUs (AWS only).
 
     New accounts often have 0 vCPUs for G instances, and the stack would then fail minutes in."""
-    report(Event("step", "checking your vCPU quota for the instance type"))
+    report(Event("step", _("checking your vCPU quota for the instance type")))
     code = quotas.on_demand_code(instance_type_name)
     info = target.client("ec2").describe_instance_types(InstanceTypes=[instance_type_name])["InstanceTypes"]
     if not info:
-        raise UsageError(f"unknown instance type {instance_type_name}", "see 'aws ec2 describe-instance-types'")
+        raise UsageError(
+            _("unknown instance type {instance_type_name}").format(instance_type_name=instance_type_name),
+            _("see 'aws ec2 describe-instance-types'"),
+        )
     needed = int(info[0]["VCpuInfo"]["DefaultVCpus"])
     allowed, quota_name = quotas.current(target, "ec2", code)
     if needed > allowed:
         raise UsageError(
-            f"{instance_type_name} needs {needed} vCPUs but your quota '{quota_name}' in {target.region} is {allowed:g}",
-            f"request more at {quotas.request_url(code)} (it can take a day), or pick another --instance-type",
+            _(
+                "{instance_type_name} needs {needed} vCPUs but your quota '{quota_name}' in {region} is {allowed:g}"
+            ).format(
+                instance_type_name=instance_type_name,
+                needed=needed,
+                quota_name=quota_name,
+                region=target.region,
+                allowed=allowed,
+            ),
+            _("request more at {url} (it can take a day), or pick another --instance-type").format(
+                url=quotas.request_url(code)
+            ),
         )
     return {"quota_code": code, "vcpus_needed": needed, "vcpus_allowed": allowed}
 
@@ -84,16 +98,18 @@ def params(target: Target, request: UpRequest, report: Reporter = silent) -> dic
     chosen["zone"] = placement.zone_for(target, chosen["instance_type"], report)
     if request.ami:
         if not request.ami.startswith("ami-"):
-            raise UsageError(f"--ami '{request.ami}' is not an AMI id", "give an id like ami-0123456789abcdef0")
+            raise UsageError(
+                _("--ami '{ami}' is not an AMI id").format(ami=request.ami), _("give an id like ami-0123456789abcdef0")
+            )
         chosen["ami"] = request.ami
     elif parameter := dlami.newest_parameter(target, report):
         chosen["ami_parameter"] = parameter
     default_idle = 0 if target.kind.runs_here else AWS_IDLE_STOP_MINUTES
     idle = request.idle_stop if request.idle_stop is not None else default_idle
     if idle < 0:
-        raise UsageError(f"--idle-stop {idle} is negative", "give minutes, or 0 to never stop")
+        raise UsageError(_("--idle-stop {idle} is negative").format(idle=idle), _("give minutes, or 0 to never stop"))
     if idle and target.kind.runs_here:
-        report(Event("warning", "--idle-stop is not enforced on the local cloud: its box is this machine"))
+        report(Event("warning", _("--idle-stop is not enforced on the local cloud: its box is this machine")))
     elif idle:
         chosen["idle_stop_minutes"] = idle
     return chosen
@@ -157,7 +173,9 @@ def _local_port_free(port: int) -> bool:
 
 def running_jupyter(client: Any, remote_port: int) -> dict[str, Any] | None:
     """The Jupyter server listening on ``remote_port`` on the box, as ``jupyter … list`` tells."""
-    code, out, _ = remote(client, "jupyter server list --json 2>/dev/null || jupyter notebook list --json 2>/dev/null")
+    code, out, _errors = remote(
+        client, "jupyter server list --json 2>/dev/null || jupyter notebook list --json 2>/dev/null"
+    )
     for line in out.splitlines():
         with contextlib.suppress(ValueError):
             server = json.loads(line)
@@ -168,18 +186,23 @@ def running_jupyter(client: Any, remote_port: int) -> dict[str, Any] | None:
 
 def start_jupyter(client: Any, remote_port: int, report: Reporter = silent) -> dict[str, Any]:
     """Start Jupyter in the home directory in the background, whichever flavour the box has."""
-    code, flavour, _ = remote(
+    code, flavour, _errors = remote(
         client,
         "for c in jupyter-notebook jupyter-lab jupyter-server; do "
         "command -v $c >/dev/null && { echo ${c#jupyter-}; exit 0; }; done; exit 1",
     )
     if code != 0:
         raise NotFound(
-            "Jupyter is not installed on the box",
-            "use the Deep Learning AMI (the default), or install it there: pip install notebook",
+            _("Jupyter is not installed on the box"),
+            _("use the Deep Learning AMI (the default), or install it there: pip install notebook"),
         )
     flavour = flavour.strip()
-    report(Event("step", f"starting jupyter {flavour} on the box (the first start can take a minute)"))
+    report(
+        Event(
+            "step",
+            _("starting jupyter {flavour} on the box (the first start can take a minute)").format(flavour=flavour),
+        )
+    )
     root = '$([ "$(id -u)" = 0 ] && echo --allow-root)'
     remote(
         client,
@@ -192,11 +215,12 @@ def start_jupyter(client: Any, remote_port: int, report: Reporter = silent) -> d
         if server:
             return server
         time.sleep(1.0)
-    _, log, _ = remote(client, f"tail -n 5 ~/{WORKDIR}-jupyter.log")
+    _code, log, _errors = remote(client, f"tail -n 5 ~/{WORKDIR}-jupyter.log")
     raise IntroawsError(
-        f"Jupyter did not start on port {remote_port} within {JUPYTER_START_TIMEOUT_S:.0f} s: "
-        f"{' '.join(log.split())[-300:]}",
-        "try another --remote-port, or log in with 'introaws dnn ssh'",
+        _("Jupyter did not start on port {remote_port} within {timeout:.0f} s: {log}").format(
+            remote_port=remote_port, timeout=JUPYTER_START_TIMEOUT_S, log=" ".join(log.split())[-300:]
+        ),
+        _("try another --remote-port, or log in with 'introaws dnn ssh'"),
     )
 
 
@@ -208,8 +232,8 @@ def tunnel(target: Target, local_port: int = 8931, remote_port: int = 8888, repo
 
     if not _local_port_free(local_port):
         raise Conflict(
-            f"local port {local_port} is already in use",
-            f"choose another with --local-port {local_port + 1}, or stop what listens there",
+            _("local port {local_port} is already in use").format(local_port=local_port),
+            _("choose another with --local-port {port}, or stop what listens there").format(port=local_port + 1),
         )
     with session(target, report) as client:
         server = running_jupyter(client, remote_port) or start_jupyter(client, remote_port, report)
@@ -290,7 +314,7 @@ def run_payload(
     from introaws import ssh
 
     with session(target, report) as client:
-        report(Event("step", "copying the payload to the box"))
+        report(Event("step", _("copying the payload to the box")))
         _upload(client, {**_package_files(module), **(extra_files or {})})
         pending = b""
         errors: list[bytes] = []
@@ -312,13 +336,18 @@ def run_payload(
 def bench(target: Target, size: int, report: Reporter = silent) -> dict[str, Any]:
     """Time a SIZE x SIZE float32 matmul on the box's CPU, and on its GPU when it has one."""
     if not 1 <= size <= 40000:
-        raise UsageError(f"--size {size} is out of range", "give between 1 and 40000 (the textbook uses 10000)")
+        raise UsageError(
+            _("--size {size} is out of range").format(size=size),
+            _("give between 1 and 40000 (the textbook uses 10000)"),
+        )
     lines: list[str] = []
     code, errors = run_payload(target, "introaws.tasks.matmul", ["--size", str(size)], lines.append, report=report)
     if code != 0:
         raise IntroawsError(
-            f"the benchmark failed on the box (exit {code}): {errors.splitlines()[-1:] or ''}",
-            "log in with 'introaws dnn ssh' to look",
+            _("the benchmark failed on the box (exit {code}): {error}").format(
+                code=code, error=errors.splitlines()[-1:] or ""
+            ),
+            _("log in with 'introaws dnn ssh' to look"),
         )
     result = json.loads(lines[-1])
     result["speedup"] = round(result["cpu_s"] / result["gpu_s"], 1) if result.get("gpu_s") else None
@@ -339,8 +368,8 @@ def train(
     """Train the textbook's MNIST CNN on the box (GPU when it has one); lines stream to ``on_line``."""
     if epochs < 1 or batch_size < 1 or lr <= 0 or not 0 <= momentum < 1:
         raise UsageError(
-            "epochs and batch size must be positive, lr > 0 and 0 <= momentum < 1",
-            "the textbook trains with --epochs 5 --lr 0.01 --momentum 0.5",
+            _("epochs and batch size must be positive, lr > 0 and 0 <= momentum < 1"),
+            _("the textbook trains with --epochs 5 --lr 0.01 --momentum 0.5"),
         )
     from introaws.tasks.mnist import data
     from introaws.workflows.data import mnist_dir
@@ -349,8 +378,8 @@ def train(
     missing = data.missing_files(folder)
     if missing:
         raise NotFound(
-            f"MNIST files missing in {folder}: {', '.join(missing)}",
-            "run 'introaws data mnist', or pass --data-dir with the four IDX files",
+            _("MNIST files missing in {folder}: {missing}").format(folder=folder, missing=", ".join(missing)),
+            _("run 'introaws data mnist', or pass --data-dir with the four IDX files"),
         )
     files = {f"mnist-data/{p.name}": p for p in sorted(folder.iterdir()) if p.is_file() and "-ubyte" in p.name}
     arguments = [
@@ -378,8 +407,10 @@ def train(
     code, errors = run_payload(target, "introaws.tasks.mnist", arguments, keep, files, report)
     if code != 0:
         raise IntroawsError(
-            f"training failed on the box (exit {code}): {(errors.splitlines() or [''])[-1]}",
-            "log in with 'introaws dnn ssh' and look in ~/" + WORKDIR,
+            _("training failed on the box (exit {code}): {error}").format(
+                code=code, error=(errors.splitlines() or [""])[-1]
+            ),
+            _("log in with 'introaws dnn ssh' and look in ~/{folder}").format(folder=WORKDIR),
         )
     final = next((line for line in reversed(lines) if "test accuracy" in line), "")
     accuracy = None

@@ -18,6 +18,7 @@ from introaws import pricing
 from introaws.deploy import engine
 from introaws.deploy.stackinfo import describe
 from introaws.errors import NotFound, UsageError
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.ssh import Endpoint, Sink
 from introaws.stacks import IDLE_STOP_TAG, TTL_TAG
@@ -46,11 +47,11 @@ def parse_ttl(text: str) -> int:
     """``2h``, ``90m``, ``1h30m``, ``1d`` -> minutes."""
     match = _TTL.match(text.strip().lower())
     if not text.strip() or not match or not any(match.groups()):
-        raise UsageError(f"cannot read --ttl '{text}'", "write it like 45m, 2h, 1h30m or 1d")
+        raise UsageError(_("cannot read --ttl '{text}'").format(text=text), _("write it like 45m, 2h, 1h30m or 1d"))
     days, hours, minutes = (int(g or 0) for g in match.groups())
     total = days * 1440 + hours * 60 + minutes
     if not 1 <= total <= MAX_TTL_MINUTES:
-        raise UsageError(f"--ttl {text} is out of range", "give between 1 minute and 7 days")
+        raise UsageError(_("--ttl {text} is out of range").format(text=text), _("give between 1 minute and 7 days"))
     return total
 
 
@@ -59,8 +60,8 @@ def check_cidr(cidr: str) -> str:
         network = ipaddress.IPv4Network(cidr, strict=False)
     except ValueError:
         raise UsageError(
-            f"--ssh-from '{cidr}' is not an IPv4 address range",
-            "write it like 203.0.113.7/32 (one address) or 0.0.0.0/0 (anyone)",
+            _("--ssh-from '{cidr}' is not an IPv4 address range").format(cidr=cidr),
+            _("write it like 203.0.113.7/32 (one address) or 0.0.0.0/0 (anyone)"),
         ) from None
     return str(network)
 
@@ -77,7 +78,8 @@ def choose_key(target: Target, key: str | None) -> str:
     if key is not None:
         if not any(p["name"] == key for p in pairs):
             raise NotFound(
-                f"no key pair '{key}' on the {target.cloud} cloud", f"create it with 'introaws keypair create {key}'"
+                _("no key pair '{key}' on the {cloud} cloud").format(key=key, cloud=target.cloud),
+                _("create it with 'introaws keypair create {key}'").format(key=key),
             )
         return key
     ours = [p["name"] for p in pairs if p["created_by_introaws"]]
@@ -85,17 +87,26 @@ def choose_key(target: Target, key: str | None) -> str:
         return ours[0]
     if not ours:
         raise UsageError(
-            f"no key pair made by introaws on the {target.cloud} cloud",
-            "create one with 'introaws keypair create HirakeGoma', then run up again",
+            _("no key pair made by introaws on the {cloud} cloud").format(cloud=target.cloud),
+            _("create one with 'introaws keypair create HirakeGoma', then run up again"),
         )
-    raise UsageError(f"introaws made several key pairs ({', '.join(ours)})", "choose one with --key NAME")
+    raise UsageError(
+        _("introaws made several key pairs ({names})").format(names=", ".join(ours)), _("choose one with --key NAME")
+    )
 
 
 def params(target: Target, request: UpRequest, report: Reporter = silent) -> dict[str, Any]:
     """The stack's parameters for ``request``, defaults filled in and checked."""
     ssh_from = check_cidr(request.ssh_from) if request.ssh_from else caller_cidr(target)
     if ipaddress.IPv4Network(ssh_from).prefixlen == 0:
-        report(Event("warning", f"SSH will be open to the whole internet ({ssh_from}); anyone may try to log in"))
+        report(
+            Event(
+                "warning",
+                _("SSH will be open to the whole internet ({ssh_from}); anyone may try to log in").format(
+                    ssh_from=ssh_from
+                ),
+            )
+        )
     chosen: dict[str, Any] = {
         "key_name": choose_key(target, request.key),
         "ssh_from": ssh_from,
@@ -136,14 +147,17 @@ def instance(target: Target, name: str = NAME) -> dict[str, Any]:
         instance_id = lifecycle.output(target, name, "InstanceId")
     except NotFound:
         raise NotFound(
-            f"no instance: the {name} hands-on is not deployed on the {target.cloud} cloud",
-            f"run 'introaws {name} up' first",
+            _("no instance: the {name} hands-on is not deployed on the {cloud} cloud").format(
+                name=name, cloud=target.cloud
+            ),
+            _("run 'introaws {name} up' first").format(name=name),
         ) from None
     reservations = target.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"]
     found = [i for r in reservations for i in r["Instances"]]
     if not found:
         raise NotFound(
-            f"instance {instance_id} no longer exists", f"run 'introaws {name} down', then 'introaws {name} up'"
+            _("instance {instance_id} no longer exists").format(instance_id=instance_id),
+            _("run 'introaws {name} down', then 'introaws {name} up'").format(name=name),
         )
     return found[0]
 
@@ -192,10 +206,12 @@ def endpoint(target: Target, key_dir: str | None = None, name: str = NAME) -> En
     state = found["State"]["Name"]
     if state != "running":
         raise NotFound(
-            f"instance {found['InstanceId']} is {state}",
-            f"run 'introaws {name} down', then 'introaws {name} up'"
-            if state in ("terminated", "shutting-down")
-            else f"start it, or run 'introaws {name} down' and 'introaws {name} up'",
+            _("instance {instance} is {state}").format(instance=found["InstanceId"], state=state),
+            (
+                _("run 'introaws {name} down', then 'introaws {name} up'")
+                if state in ("terminated", "shutting-down")
+                else _("start it, or run 'introaws {name} down' and 'introaws {name} up'")
+            ).format(name=name),
         )
     key_name = found.get("KeyName") or ""
     key_file = keypair.key_path(target, key_name, key_dir)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from introaws.errors import Conflict, IntroawsError, NotFound, UsageError
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 from introaws.workflows import httpjson, lifecycle
@@ -43,7 +44,7 @@ def up(target: Target, *, dry_run: bool = False, report: Reporter = silent) -> t
     if dry_run:
         return result, None
     urls = endpoints(target)
-    report(Event("step", "uploading the web page"))
+    report(Event("step", _("uploading the web page")))
     from introaws.deploy.assets import upload_directory
 
     config = json.dumps({"apiEndpoint": urls.api}).encode()
@@ -72,8 +73,10 @@ def check_public_website_allowed(target: Target, report: Reporter = silent) -> N
         report(
             Event(
                 "warning",
-                f"could not read the account's S3 Block Public Access ({code}); "
-                "if the website bucket's policy is refused, that setting is why",
+                _(
+                    "could not read the account's S3 Block Public Access ({code}); if the website bucket's "
+                    "policy is refused, that setting is why"
+                ).format(code=code),
             )
         )
         return
@@ -84,12 +87,16 @@ def check_public_website_allowed(target: Target, report: Reporter = silent) -> N
             for name in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
         )
         raise Conflict(
-            f"your account's S3 Block Public Access ({' and '.join(blocking)}) keeps Bashoutter's web page "
-            "bucket from being public; nothing was deployed",
-            "turn those two settings off for the account (S3 console: 'Block Public Access settings for this "
-            "account'; it lets any bucket of yours be made public by its own policy), e.g. "
-            f"'aws s3control put-public-access-block --account-id {target.account_id} "
-            f"--public-access-block-configuration {settings}', then run 'introaws haiku up' again",
+            _(
+                "your account's S3 Block Public Access ({settings}) keeps Bashoutter's web page bucket from "
+                "being public; nothing was deployed"
+            ).format(settings=" and ".join(blocking)),
+            _(
+                "turn those two settings off for the account (S3 console: 'Block Public Access settings "
+                "for this account'; it lets any bucket of yours be made public by its own policy), e.g. "
+                "'aws s3control put-public-access-block --account-id {account_id} "
+                "--public-access-block-configuration {settings}', then run 'introaws haiku up' again"
+            ).format(account_id=target.account_id, settings=settings),
         )
 
 
@@ -98,7 +105,7 @@ def endpoints(target: Target) -> Endpoints:
     api, website = outputs.get("ApiEndpoint"), outputs.get("WebsiteUrl")
     if not api or not website:
         raise NotFound(
-            "the Bashoutter stack lacks its ApiEndpoint/WebsiteUrl outputs", "redeploy with 'introaws haiku up'"
+            _("the Bashoutter stack lacks its ApiEndpoint/WebsiteUrl outputs"), _("redeploy with 'introaws haiku up'")
         )
     return Endpoints(api, website)  # on the local cloud, its own URLs: it answers them in outputs
 
@@ -113,7 +120,10 @@ def logs(target: Target, which: str | None = None, limit: int | None = None) -> 
     from introaws.workflows import lambda_
 
     if which is not None and which not in FUNCTIONS:
-        raise UsageError(f"no haiku function '{which}'", f"use one of {', '.join(FUNCTIONS)}")
+        raise UsageError(
+            _("no haiku function '{which}'").format(which=which),
+            _("use one of {names}").format(names=", ".join(FUNCTIONS)),
+        )
     info = lifecycle.deployed(target, NAME)
     resources = target.client("cloudformation").describe_stack_resources(StackName=info.stack_id or info.name)
     names = {
@@ -170,7 +180,13 @@ def clear(target: Target, concurrency: int = 8, report: Reporter = silent) -> in
             _expect(reply, 204)
         with lock:
             done += 1
-            report(Event("progress", f"{done}/{len(items)}", {"done": done, "total": len(items)}))
+            report(
+                Event(
+                    "progress",
+                    _("{done}/{items_count}").format(done=done, items_count=len(items)),
+                    {"done": done, "total": len(items)},
+                )
+            )
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         list(pool.map(remove, items))
@@ -195,7 +211,9 @@ class FloodResult:
 def flood(target: Target, count: int, concurrency: int = 16, report: Reporter = silent) -> FloodResult:
     """POST ``count`` haiku with ``concurrency`` clients; throughput and latency percentiles."""
     if count < 1 or concurrency < 1:
-        raise UsageError("flood needs a positive count and concurrency", "e.g. 'haiku flood 300 --concurrency 16'")
+        raise UsageError(
+            _("flood needs a positive count and concurrency"), _("e.g. 'haiku flood 300 --concurrency 16'")
+        )
     return measure(
         _client(target),
         "POST",
@@ -238,10 +256,16 @@ def measure(
             with lock:
                 latencies.append(elapsed)
                 statuses[status] = statuses.get(status, 0) + 1
-                report(Event("progress", f"{len(latencies)}/{count}", {"done": len(latencies), "total": count}))
+                report(
+                    Event(
+                        "progress",
+                        _("{latencies_count}/{count}").format(latencies_count=len(latencies), count=count),
+                        {"done": len(latencies), "total": count},
+                    )
+                )
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(min(concurrency, count))]
+    threads = [threading.Thread(target=worker) for _i in range(min(concurrency, count))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -281,10 +305,12 @@ def _expect(reply: httpjson.Response, status: int) -> Any:
     except (ValueError, AttributeError):
         pass
     if reply.status == 404:
-        raise NotFound(description or "not found", "list the ids with 'introaws haiku list'")
+        raise NotFound(description or _("not found"), _("list the ids with 'introaws haiku list'"))
     if reply.status == 400:
-        raise UsageError(description or "the API refused the request", "fix the input and try again")
+        raise UsageError(description or _("the API refused the request"), _("fix the input and try again"))
     raise IntroawsError(
-        f"the haiku API answered {reply.status}: {description or reply.text[:200]}",
-        "see the functions' logs: introaws haiku logs --lines 20",
+        _("the haiku API answered {status}: {detail}").format(
+            status=reply.status, detail=description or reply.text[:200]
+        ),
+        _("see the functions' logs: introaws haiku logs --lines 20"),
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from introaws.errors import MissingTool
+from introaws.i18n import _
 
 MISSING_GREY = "#bdbdbd"
 
@@ -26,7 +27,7 @@ def write_png(results: dict[str, Any], path: Path) -> Path:
     try:
         import matplotlib
     except ImportError:
-        raise MissingTool("the PNG heat-map needs matplotlib", "pip install 'introaws[ml]'") from None
+        raise MissingTool(_("the PNG heat-map needs matplotlib"), _("pip install 'introaws[ml]'")) from None
 
     matplotlib.use("Agg")
     import numpy as np

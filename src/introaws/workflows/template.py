@@ -13,6 +13,7 @@ from typing import Any
 
 from introaws.deploy import synth
 from introaws.errors import UsageError
+from introaws.i18n import _
 from introaws.workflows import lifecycle
 
 FORMATS = ("json", "yaml")
@@ -22,7 +23,7 @@ def check_format(fmt: str) -> str:
     """The format, lower-cased; refused before any work when introaws does not write it."""
     chosen = fmt.lower()
     if chosen not in FORMATS:
-        raise UsageError(f"unknown template format '{fmt}'", "use --format json or --format yaml")
+        raise UsageError(_("unknown template format '{fmt}'").format(fmt=fmt), _("use --format json or --format yaml"))
     return chosen
 
 
@@ -47,6 +48,7 @@ def write(content: str, path: Path) -> Path:
     except OSError as exc:
         staging.unlink(missing_ok=True)
         raise UsageError(
-            f"cannot write {path}: {exc.strerror or exc}", "give --out a file in a folder you can write"
+            _("cannot write {path}: {error}").format(path=path, error=exc.strerror or exc),
+            _("give --out a file in a folder you can write"),
         ) from None
     return path
