@@ -129,9 +129,15 @@ def unwrapped(paths: list[Path]) -> list[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 found += [f"{where}:{bad.lineno}" for text in _texts(node, errors) for bad in _literals(text)]
+            if isinstance(node, ast.JoinedStr) and any(_is_gettext(inner) for inner in ast.walk(node)):
+                found.append(f"{where}:{node.lineno}: _() inside an f-string (Babel cannot extract it there)")
             if isinstance(node, ast.FunctionDef) and ast.get_docstring(node) and _is_command(node):
                 found.append(f"{where}:{node.lineno}: a command's docstring (use help=N_(...))")
     return found
+
+
+def _is_gettext(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
 
 
 def _is_command(function: ast.FunctionDef) -> bool:
@@ -155,8 +161,9 @@ def test_the_guard_finds_an_unwrapped_message(tmp_path):
         "report(Event('step', 'deploying' if a else _('done')))\n"
         "render.table(None, [_('stack'), 'status'], rows)\n"
         "render.note(f'{done}/{total}')\n"  # no words: nothing to translate
+        "line = f\"{_('missing')}\"\n"
     )
-    assert sorted(line.rsplit(":", 1)[1] for line in unwrapped([sample])) == ["2", "3", "4"]
+    assert sorted(line.split(":")[1] for line in unwrapped([sample])) == ["2", "3", "4", "6"]
 
 
 # --- the language of a run ------------------------------------------------------------------

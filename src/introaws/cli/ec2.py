@@ -96,10 +96,9 @@ add_lifecycle(
     "ssh",
     context_settings={"allow_interspersed_args": False},
     help=N_(
-        "Log in to the instance, or run one command there: introaws ec2 ssh -- cat "
-        "/proc/cpuinfo.\n\nThe command's output is streamed and its exit code becomes introaws's. "
-        "One argument is a\nshell command line as typed ('ls | wc -l'); several are passed as "
-        "separate words."
+        "Log in to the instance, or run one command there: introaws ec2 ssh -- uname -a\n\n"
+        "The command's output is streamed and its exit code becomes introaws's. One argument is a "
+        "shell command line as typed ('ls | wc -l'); several are passed as separate words."
     ),
 )
 def ssh(

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
+from introaws.i18n import _
 from introaws.progress import Event, Reporter
 
 if TYPE_CHECKING:
@@ -234,7 +235,7 @@ def heatmap(
         cells: list[Any] = [_cell(label)]
         for value in row:
             if value is None:
-                cells.append(Text(" missing ", style="black on grey50"))
+                cells.append(Text(" " + _("missing") + " ", style="black on grey50"))
                 continue
             share = (value - low) / (high - low) if high > low else 1.0
             red, green = int(220 * (1 - share)) + 35, int(200 * share) + 55

@@ -370,7 +370,7 @@ def _leftovers(target: Target, info: StackInfo) -> list[str]:
     """The resources a failed delete left, each with CloudFormation's reason."""
     cfn = target.client("cloudformation")
     return [
-        f"{r['LogicalResourceId']} ({r['ResourceType']}): {r.get('ResourceStatusReason') or _('no reason given')}"
+        describe_event(r)
         for page in cfn.get_paginator("list_stack_resources").paginate(StackName=info.stack_id)
         for r in page["StackResourceSummaries"]
         if r["ResourceStatus"] == "DELETE_FAILED"

@@ -66,10 +66,8 @@ class EventCursor:
 
 def describe_event(event: StackEvent) -> str:
     """``Logical (Type): reason`` — how a failed resource is named to the user."""
-    return (
-        f"{event['LogicalResourceId']} ({event.get('ResourceType', '')}): "
-        f"{event.get('ResourceStatusReason') or _('no reason given')}"
-    )
+    reason = event.get("ResourceStatusReason") or _("no reason given")
+    return f"{event['LogicalResourceId']} ({event.get('ResourceType', '')}): {reason}"
 
 
 def report_events(events: list[StackEvent], report: Reporter) -> None:

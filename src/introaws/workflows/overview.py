@@ -157,12 +157,12 @@ def _node() -> dict[str, Any]:
     version = found.version()
     if version is None:
         return _check(
-            "node", False, _("{path} (from {source}) does not run").format(path=found.path, source=found.source), fix
+            "node", False, _("{path} (from {source}) does not run").format(path=found.path, source=_(found.source)), fix
         )
     return _check(
         "node",
         True,
-        _("{path} ({version}, from {source})").format(path=found.path, version=version, source=found.source),
+        _("{path} ({version}, from {source})").format(path=found.path, version=version, source=_(found.source)),
         "",
     )
 
