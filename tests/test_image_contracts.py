@@ -174,6 +174,7 @@ def test_a_package_missing_from_the_image_is_found():
     # The images hold the payloads only: code that reaches into the rest of introaws is found.
     assert containers.missing_modules(qa, "introaws.workflows.data") == (
         "introaws.errors",
+        "introaws.i18n",
         "introaws.paths",
         "introaws.progress",
         "platformdirs",
