@@ -204,6 +204,13 @@ def main(args: Sequence[str] | None = None, env: Environment | None = None) -> i
         return _run(args, debug="--debug" in args or env.debug_requested)
 
 
+# Typer's help for the completion options it adds to the root command, translated with ours.
+TYPER_HELP = (
+    N_("Install completion for the current shell."),
+    N_("Show completion for the current shell, to copy it or customize the installation."),
+)
+
+
 def translate_help(command: Command) -> None:
     """Put the help texts of ``command`` and those below it into this run's language. Typer
     reads them (English, marked with ``N_``) when it builds the click commands, which it does
