@@ -248,7 +248,7 @@ def _run(args: list[str], debug: bool) -> int:
         context = getattr(exc, "ctx", None)
         hint = _(" (see '{command} --help')").format(command=context.command_path) if context else ""
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        render.error_line(_("{message}{hint}").format(message=message, hint=hint))
+        render.error_line(f"{message}{hint}")
         return getattr(exc, "exit_code", ExitCode.USAGE)
     except KeyboardInterrupt:
         render.error_line(_("interrupted"))

@@ -75,9 +75,7 @@ def report_events(events: list[StackEvent], report: Reporter) -> None:
         report(
             Event(
                 "resource",
-                _("{LogicalResourceId} {ResourceStatus}").format(
-                    LogicalResourceId=event["LogicalResourceId"], ResourceStatus=event["ResourceStatus"]
-                ),
+                f"{event['LogicalResourceId']} {event['ResourceStatus']}",
                 {
                     "logical_id": event["LogicalResourceId"],
                     "type": event.get("ResourceType", ""),

@@ -52,7 +52,7 @@ def write(target: Target, count: int, *, seed: int | None = None, report: Report
                 report(
                     Event(
                         "progress",
-                        _("{written}/{count}").format(written=written, count=count),
+                        f"{written}/{count}",
                         {"done": written, "total": count},
                     )
                 )

@@ -183,7 +183,7 @@ def clear(target: Target, concurrency: int = 8, report: Reporter = silent) -> in
             report(
                 Event(
                     "progress",
-                    _("{done}/{items_count}").format(done=done, items_count=len(items)),
+                    f"{done}/{len(items)}",
                     {"done": done, "total": len(items)},
                 )
             )
@@ -259,7 +259,7 @@ def measure(
                 report(
                     Event(
                         "progress",
-                        _("{latencies_count}/{count}").format(latencies_count=len(latencies), count=count),
+                        f"{len(latencies)}/{count}",
                         {"done": len(latencies), "total": count},
                     )
                 )

@@ -336,7 +336,7 @@ def ask_many(
         pending.append(outcome)
     total = len(outcomes)
     done = total - len(pending)
-    report(Event("progress", _("{done}/{total}").format(done=done, total=total), {"done": done, "total": total}))
+    report(Event("progress", f"{done}/{total}", {"done": done, "total": total}))
     limit = concurrency or default_concurrency(target, where, len(pending) or 1, report)
     running: dict[str, Outcome] = {}
     while pending or (wait and running):
@@ -349,11 +349,7 @@ def ask_many(
             except IntroawsError as exc:
                 outcome.status, outcome.reason = "failed", exc.message
                 done += 1
-                report(
-                    Event(
-                        "progress", _("{done}/{total}").format(done=done, total=total), {"done": done, "total": total}
-                    )
-                )
+                report(Event("progress", f"{done}/{total}", {"done": done, "total": total}))
         if not wait:
             continue
         time.sleep(target.poll_interval)
@@ -364,9 +360,7 @@ def ask_many(
             finished = _outcome(target, where, outcome.context, outcome.question, outcome.item_id, task)
             outcomes[next(i for i, o in enumerate(outcomes) if o is outcome)] = finished
             done += 1
-            report(
-                Event("progress", _("{done}/{total}").format(done=done, total=total), {"done": done, "total": total})
-            )
+            report(Event("progress", f"{done}/{total}", {"done": done, "total": total}))
     return outcomes
 
 
