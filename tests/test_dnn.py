@@ -1,26 +1,33 @@
-"""Hands-on 2 (GPU box, Jupyter tunnel, bench, training) on the local cloud, where the box is
-this machine behind a real sshd, and the AWS-only quota check against botocore's Stubber."""
+"""Hands-on 2 (GPU box, Jupyter tunnel, bench, training, the MNIST notebook) on the local
+cloud, where the box is this machine behind a real sshd, and the AWS-only quota check against
+botocore's Stubber."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 
 import pytest
+import websocket
 from botocore.stub import Stubber
+from jupyter_server.gateway.gateway_client import GatewayClient
+from jupyter_server.gateway.managers import GatewayKernelClient, GatewayKernelManager
 
-from conftest import ROOT, cli_env, run_cli
+from conftest import ROOT, cli_env, run_cli, target_for
 from introaws import pricing, quotas
 from introaws.errors import UsageError
 from introaws.target import Target
-from introaws.workflows import dnn
+from introaws.workflows import dnn, ec2
 from test_errors import one_error_line
 
 pytestmark = pytest.mark.skipif(
@@ -33,9 +40,10 @@ FIXTURE = ROOT / "tests" / "fixtures" / "mnist-small"
 
 
 @pytest.fixture(scope="module")
-def box(cli):
+def box(cli, home):
     assert cli("keypair", "create", KEY).code == 0
-    up = cli("dnn", "up", "--key", KEY)
+    # The reader's MNIST (here the fixture) goes to the box with the notebook.
+    up = cli("dnn", "up", "--key", KEY, env=cli_env(home, MNIST_DATA_DIR=str(FIXTURE)))
     assert up.code == 0, up.err
     yield up
     down = cli("dnn", "down", "--yes")
@@ -49,6 +57,29 @@ def test_up_status_and_ssh(box, cli):
     assert status["stack"] == "Ec2ForDl" and status["instance"]["type"] == "g4dn.xlarge"
     assert status["instance"]["idle_stop_minutes"] is None  # never on the local cloud: the box is this machine
     assert cli("dnn", "ssh", "--", "sh", "-c", "exit 3").code == 3
+
+
+def test_python_in_the_box_sessions_is_the_pytorch_environment(box, cli, home, monkeypatch):
+    """As on the Deep Learning AMI: plain 'python' has torch (and the Jupyter kernel)."""
+    found = cli("dnn", "ssh", "--", "python", "-c", "import torch, ipykernel, sys; print(sys.prefix)")
+    assert found.code == 0, found.err
+    assert found.out.strip() == sys.prefix
+    # Any SSH session (plain ssh too) gets it on PATH before the system's, from the box's sshd;
+    # the login's own start-up files may still put theirs first (pyenv here), hence dnn's PRELUDE.
+    monkeypatch.setenv("INTROAWS_HOME", str(home))
+    monkeypatch.setenv("INTROAWS_SSH_DIR", str(home / "ssh"))
+    out: list[bytes] = []
+    assert ec2.run_command(target_for(home), ["printenv", "PATH"], out.append, print, name=dnn.NAME) == 0
+    path = b"".join(out).decode().strip().split(os.pathsep)
+    assert path.index(str(Path(sys.executable).parent)) < path.index("/usr/bin")
+
+
+def test_up_puts_the_notebook_and_mnist_in_the_box_home(box, cli):
+    listed = cli("dnn", "ssh", "--", f"ls ~/{dnn.NOTEBOOK} ~/{dnn.WORKDIR}/{dnn.MNIST_DATA}")
+    assert listed.code == 0, listed.err
+    assert {p.name for p in FIXTURE.iterdir()} <= set(listed.out.split())
+    placed = json.loads(cli("dnn", "ssh", "--", f"cat ~/{dnn.NOTEBOOK}").out)
+    assert placed == json.loads((ROOT / "src/introaws/data/notebooks/mnist.ipynb").read_text())
 
 
 def test_bench_reports_cpu_and_no_gpu(box, cli):
@@ -69,31 +100,114 @@ def test_train_streams_epochs_and_ends_with_test_accuracy(box, cli):
     assert "introaws data mnist" in one_error_line(missing)
 
 
-def test_tunnel_reaches_jupyter_and_closes_on_ctrl_c(box, home):
+@pytest.fixture(scope="module")
+def tunnel(box, home):
+    """``dnn tunnel`` running: (its process, Jupyter's URL, the notebook's URL)."""
     port = 18000 + os.getpid() % 1000
-    tunnel = subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "introaws", "dnn", "tunnel", "--local-port", str(port)],
         env=cli_env(home),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.put(line.strip())
+        lines.put("")  # it ended
+
+    threading.Thread(target=read, daemon=True).start()
+    url = lines.get(timeout=300)
+    try:  # printed with the first, when the box has the notebook
+        notebook_url = lines.get(timeout=5)
+    except queue.Empty:
+        notebook_url = None
     try:
-        url = tunnel.stdout.readline().strip()
-        assert url.startswith(f"http://localhost:{port}/?token="), tunnel.stderr.read() if tunnel.poll() else url
-        token = url.split("token=", 1)[1]
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(f"http://localhost:{port}/api?token={token}", timeout=30) as reply:
-            assert "version" in json.load(reply)
-        busy = run_cli(home, "dnn", "tunnel", "--local-port", str(port))
-        assert f"--local-port {port + 1}" in one_error_line(busy)
+        yield process, url, notebook_url
     finally:
-        tunnel.send_signal(signal.SIGINT)
-        assert tunnel.wait(timeout=30) == 0
-    assert "tunnel closed" in tunnel.stderr.read()
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+
+
+def test_tunnel_opens_jupyterlab_with_a_torch_kernel_and_the_notebook(tunnel):
+    process, url, notebook_url = tunnel
+    port = int(url.split(":")[2].split("/")[0])
+    assert url.startswith(f"http://localhost:{port}/?token="), process.stderr.read() if process.poll() else url
+    token = url.split("token=", 1)[1]
+    assert notebook_url == f"http://localhost:{port}/lab/tree/{dnn.NOTEBOOK}?token={token}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(notebook_url, timeout=30) as reply:
+        assert "JupyterLab" in reply.read().decode()
+    with opener.open(f"http://localhost:{port}/api/kernelspecs?token={token}", timeout=30) as reply:
+        specs = json.load(reply)["kernelspecs"]
+    assert specs["python3"]["spec"]["language"] == "python"
+
+
+def test_the_notebook_runs_to_the_end_in_a_kernel_through_the_tunnel(tunnel, cli):
+    """The hands-on's notebook, as ``dnn up`` placed it, executed cell by cell by nbclient in a
+    kernel the box's Jupyter starts, reached through the SSH tunnel; one epoch on the fixture
+    (which ``dnn up`` copied to the box) instead of three on the full data."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    _, url, _ = tunnel
+    notebook = nbformat.reads(cli("dnn", "ssh", "--", f"cat ~/{dnn.NOTEBOOK}").out, as_version=4)
+    parameters = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
+    notebook.cells.insert(parameters + 1, nbformat.v4.new_code_cell("EPOCHS = 1"))
+    with remote_kernels(url):
+        NotebookClient(notebook, km=TunnelKernelManager(), timeout=600).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "PyTorch 2." in text and "600 training images, 100 test images" in text and "epoch 1/1" in text
+    accuracy = float(text.split("test accuracy ", 1)[1].split("%", 1)[0])
+    assert 0 <= accuracy <= 100
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the loss plot
+
+
+def test_tunnel_refuses_a_busy_port_and_closes_on_ctrl_c(tunnel, home):
+    process, url, _ = tunnel
+    port = int(url.split(":")[2].split("/")[0])
+    busy = run_cli(home, "dnn", "tunnel", "--local-port", str(port))
+    assert f"--local-port {port + 1}" in one_error_line(busy)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    assert "tunnel closed" in process.stderr.read()
     with socket.socket() as probe:  # nothing listens there any more
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
+
+
+# Kernels of the box's Jupyter for nbclient, through the tunnel: jupyter-server's gateway
+# client speaks Jupyter's kernel REST API and websocket; only its websocket lacks the token.
+
+
+@contextlib.contextmanager
+def remote_kernels(url: str):
+    base, token = url.split("/?token=")
+    gateway = GatewayClient.instance()
+    gateway.url, gateway.ws_url, gateway.auth_token = base, base.replace("http", "ws", 1), token
+    try:
+        yield
+    finally:
+        GatewayClient.clear_instance()
+
+
+class TunnelKernelClient(GatewayKernelClient):
+    async def start_channels(self, *args, **kwargs):
+        create = websocket.create_connection
+        header = [f"Authorization: token {GatewayClient.instance().auth_token}"]
+        websocket.create_connection = lambda *a, **k: create(*a, header=header, **k)
+        try:
+            await super().start_channels(*args, **kwargs)
+        finally:
+            websocket.create_connection = create
+
+
+class TunnelKernelManager(GatewayKernelManager):
+    client_factory = TunnelKernelClient
 
 
 def test_second_up_reports_without_redeploying(box, cli):

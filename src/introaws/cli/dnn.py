@@ -117,7 +117,8 @@ def ssh(
     target = context.target(ctx)
     with render.progress() as report:
         if command:
-            code = ec2.run_command(target, command, render.stream_out, render.stream_err, report, dnn.NAME)
+            # The framework environment first on PATH, whatever the login's start-up files put there.
+            code = ec2.run_command(target, command, render.stream_out, render.stream_err, report, dnn.NAME, dnn.PRELUDE)
         else:
             code = ec2.login(target, *context.terminal(), report, dnn.NAME)
     raise typer.Exit(code)
@@ -136,13 +137,15 @@ def tunnel(
     # Ctrl-C, or a polite kill, closes the tunnel; the caller's handlers come back afterwards.
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with render.progress() as report, dnn.tunnel(context.target(ctx), local_port, remote_port, report) as url:
-            render.lines([url])
+        with render.progress() as report, dnn.tunnel(context.target(ctx), local_port, remote_port, report) as opened:
+            render.lines([opened.url, *([opened.notebook_url] if opened.notebook_url else [])])
+            if opened.notebook_url:
+                render.note(_("the second URL opens the hands-on's MNIST notebook"))
             render.note(_("tunnel open; press Ctrl-C to close it"))
             if open_browser:
                 import webbrowser
 
-                webbrowser.open(url)
+                webbrowser.open(opened.notebook_url or opened.url)
             stop.wait()
     finally:
         for signum, handler in previous.items():

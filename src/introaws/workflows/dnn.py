@@ -1,9 +1,11 @@
 """Hands-on 2 (textbook chapters 5-6): a GPU box, Jupyter through an SSH tunnel, PyTorch on it.
 
 The box is hands-on 1's kind of instance (the same network, SSH layer and local sshd), with
-a GPU type and the Deep Learning AMI. ``bench`` and ``train`` copy their stand-alone payloads
-(``introaws.tasks.matmul``, ``introaws.tasks.mnist``) and the MNIST files to the box over
-SFTP and run them there, streaming what they print.
+a GPU type and the Deep Learning AMI. ``up`` puts the hands-on's MNIST notebook in the box's
+home, with the course's MNIST code and data beside it, for the tunnel's Jupyter to open.
+``bench`` and ``train`` copy their stand-alone payloads (``introaws.tasks.matmul``,
+``introaws.tasks.mnist``) and the MNIST files to the box over SFTP and run them there,
+streaming what they print.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ NAME = "dnn"
 DEFAULT_INSTANCE_TYPE = "g4dn.xlarge"
 AWS_IDLE_STOP_MINUTES = 60
 WORKDIR = ".introaws-dnn"  # on the box, under the login user's home
+MNIST_DATA = "mnist-data"  # under WORKDIR: where train and the notebook find MNIST
+NOTEBOOK = "introaws-mnist.ipynb"  # the hands-on's notebook, in the box's home (Jupyter's root)
 # The DLAMI keeps PyTorch (and Jupyter) in /opt/pytorch; a box may name another framework
 # environment in INTROAWS_FRAMEWORK_BIN (the local cloud's box names introaws's own).
 PRELUDE = 'export PATH="${INTROAWS_FRAMEWORK_BIN:-/opt/pytorch/bin}:$HOME/.local/bin:$PATH"; '
@@ -123,13 +127,48 @@ def hourly_cost(target: Target, request: UpRequest) -> float | None:
 def up(
     target: Target, request: UpRequest, *, dry_run: bool = False, wait: bool = True, report: Reporter = silent
 ) -> engine.DeployResult:
-    existing = None if dry_run or request.given else ec2.already_up(target, request.as_ec2(), NAME)
-    if existing:
-        return existing
-    chosen = params(target, request, report)
-    if not dry_run:
-        target.kind.check_account(check_quota, chosen["instance_type"], report)
-    return lifecycle.up(target, NAME, chosen, dry_run=dry_run, wait=wait, report=report)
+    result = None if dry_run or request.given else ec2.already_up(target, request.as_ec2(), NAME)
+    if result is None:
+        chosen = params(target, request, report)
+        if not dry_run:
+            target.kind.check_account(check_quota, chosen["instance_type"], report)
+        result = lifecycle.up(target, NAME, chosen, dry_run=dry_run, wait=wait, report=report)
+    if result.status.endswith("_COMPLETE"):
+        prepare_box(target, report)
+    return result
+
+
+def prepare_box(target: Target, report: Reporter = silent) -> None:
+    """Put the hands-on's MNIST notebook in the box's home (never over one already there: it
+    may hold the reader's work), and the course's MNIST code and this machine's MNIST files
+    where the notebook looks. A box SSH cannot reach yet is a warning: the stack is up, and
+    ``up`` again finishes the job."""
+    from importlib import resources
+
+    from introaws.tasks.mnist import data
+    from introaws.workflows.data import mnist_dir
+
+    folder = mnist_dir()
+    files = _package_files("introaws.tasks.mnist")
+    if not data.missing_files(folder):
+        files.update(_mnist_files(folder))
+    else:
+        report(
+            Event(
+                "info",
+                _("no MNIST in {folder} yet: run 'introaws data mnist', then 'introaws dnn up' copies it").format(
+                    folder=folder
+                ),
+            )
+        )
+    report(Event("step", _("putting the MNIST notebook in the box's home (~/{notebook})").format(notebook=NOTEBOOK)))
+    notebook = resources.files("introaws.data").joinpath("notebooks", "mnist.ipynb")
+    try:
+        with session(target, report) as client, resources.as_file(notebook) as local:
+            _upload(client, files)
+            _upload(client, {NOTEBOOK: local}, under="", keep_existing=True)
+    except IntroawsError as exc:
+        report(Event("warning", _("could not reach the box to put the notebook there: {why}").format(why=exc.message)))
 
 
 def status(target: Target) -> dict[str, Any]:
@@ -184,19 +223,24 @@ def running_jupyter(client: Any, remote_port: int) -> dict[str, Any] | None:
     return None
 
 
-def start_jupyter(client: Any, remote_port: int, report: Reporter = silent) -> dict[str, Any]:
-    """Start Jupyter in the home directory in the background, whichever flavour the box has."""
+def jupyter_flavour(client: Any) -> str | None:
+    """``lab``, ``notebook`` or ``server``: the richest Jupyter the box has (None: none)."""
     code, flavour, _errors = remote(
         client,
-        "for c in jupyter-notebook jupyter-lab jupyter-server; do "
+        "for c in jupyter-lab jupyter-notebook jupyter-server; do "
         "command -v $c >/dev/null && { echo ${c#jupyter-}; exit 0; }; done; exit 1",
     )
-    if code != 0:
+    return flavour.strip() if code == 0 else None
+
+
+def start_jupyter(client: Any, remote_port: int, report: Reporter = silent) -> dict[str, Any]:
+    """Start Jupyter in the home directory in the background, whichever flavour the box has."""
+    flavour = jupyter_flavour(client)
+    if flavour is None:
         raise NotFound(
             _("Jupyter is not installed on the box"),
-            _("use the Deep Learning AMI (the default), or install it there: pip install notebook"),
+            _("use the Deep Learning AMI (the default), or install it there: pip install jupyterlab"),
         )
-    flavour = flavour.strip()
     report(
         Event(
             "step",
@@ -224,10 +268,22 @@ def start_jupyter(client: Any, remote_port: int, report: Reporter = silent) -> d
     )
 
 
+@dataclass(frozen=True)
+class Tunnel:
+    url: str  # Jupyter's start page, with its token
+    notebook_url: str | None  # the hands-on's MNIST notebook, when the box has it and a UI for it
+
+
+# Where each flavour's UI opens a notebook (jupyter-server alone has no UI).
+_NOTEBOOK_PATHS = {"lab": "lab/tree/", "notebook": "notebooks/"}
+
+
 @contextlib.contextmanager
-def tunnel(target: Target, local_port: int = 8931, remote_port: int = 8888, report: Reporter = silent) -> Iterator[str]:
+def tunnel(
+    target: Target, local_port: int = 8931, remote_port: int = 8888, report: Reporter = silent
+) -> Iterator[Tunnel]:
     """Jupyter on the box reached at ``http://localhost:local_port`` while the block runs;
-    yields the URL with its token."""
+    yields its URL and the hands-on notebook's, with the token."""
     from introaws import ssh
 
     if not _local_port_free(local_port):
@@ -237,9 +293,15 @@ def tunnel(target: Target, local_port: int = 8931, remote_port: int = 8888, repo
         )
     with session(target, report) as client:
         server = running_jupyter(client, remote_port) or start_jupyter(client, remote_port, report)
+        has_notebook = remote(client, f"test -f ~/{NOTEBOOK}")[0] == 0
+        where = _NOTEBOOK_PATHS.get(jupyter_flavour(client) or "") if has_notebook else None
         with ssh.forward_local_port(client, "127.0.0.1", remote_port, local_port) as port:
             token = server.get("token") or ""
-            yield f"http://localhost:{port}/?token={token}" if token else f"http://localhost:{port}/"
+            query = f"?token={token}" if token else ""
+            yield Tunnel(
+                f"http://localhost:{port}/{query}",
+                f"http://localhost:{port}/{where}{NOTEBOOK}{query}" if where else None,
+            )
 
 
 def stop_jupyter(target: Target, remote_port: int = 8888) -> None:
@@ -258,15 +320,17 @@ def stop_jupyter(target: Target, remote_port: int = 8888) -> None:
 # --- payloads on the box -----------------------------------------------------------------
 
 
-def _upload(client: Any, files: dict[str, Path]) -> None:
-    """Copy ``{remote path under WORKDIR: local file}``, skipping files already there at that size."""
+def _upload(client: Any, files: dict[str, Path], under: str = WORKDIR, keep_existing: bool = False) -> None:
+    """Copy ``{remote path under ``under`` in the home: local file}``, skipping files already
+    there at that size (or at all, with ``keep_existing``)."""
+    _code, home, _errors = remote(client, 'printf %s "$HOME"')  # where SFTP starts may differ (a local box)
     sftp = client.open_sftp()
     try:
-        home = sftp.normalize(".")
         for relative, local in files.items():
-            destination = f"{home}/{WORKDIR}/{relative}"
+            destination = "/".join(part for part in (home, under, relative) if part)
             with contextlib.suppress(OSError):
-                if sftp.stat(destination).st_size == local.stat().st_size and not relative.endswith(".py"):
+                size = sftp.stat(destination).st_size
+                if keep_existing or (size == local.stat().st_size and not relative.endswith(".py")):
                     continue
             _makedirs(sftp, destination.rsplit("/", 1)[0])
             sftp.put(str(local), destination)
@@ -280,6 +344,11 @@ def _makedirs(sftp: Any, folder: str) -> None:
         path += "/" + part
         with contextlib.suppress(OSError):
             sftp.mkdir(path)
+
+
+def _mnist_files(folder: Path) -> dict[str, Path]:
+    """The IDX files of ``folder`` (plain or gzipped), as paths relative to WORKDIR."""
+    return {f"{MNIST_DATA}/{p.name}": p for p in sorted(folder.iterdir()) if p.is_file() and "-ubyte" in p.name}
 
 
 def _package_files(module: str) -> dict[str, Path]:
@@ -381,7 +450,7 @@ def train(
             _("MNIST files missing in {folder}: {missing}").format(folder=folder, missing=", ".join(missing)),
             _("run 'introaws data mnist', or pass --data-dir with the four IDX files"),
         )
-    files = {f"mnist-data/{p.name}": p for p in sorted(folder.iterdir()) if p.is_file() and "-ubyte" in p.name}
+    files = _mnist_files(folder)
     arguments = [
         "--lr",
         str(lr),
@@ -394,7 +463,7 @@ def train(
         "--patience",
         str(epochs),
         "--data-dir",
-        "mnist-data",
+        MNIST_DATA,
         "--out-dir",
         "runs",
     ]

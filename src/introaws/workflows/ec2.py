@@ -242,14 +242,21 @@ def ssh_config(target: Target, host_alias: str = "introaws-ec2", key_dir: str | 
 
 
 def run_command(
-    target: Target, words: list[str], stdout: Sink, stderr: Sink, report: Reporter = silent, name: str = NAME
+    target: Target,
+    words: list[str],
+    stdout: Sink,
+    stderr: Sink,
+    report: Reporter = silent,
+    name: str = NAME,
+    prelude: str = "",
 ) -> int:
-    """Run a command on the instance, streaming its output; returns its exit code."""
+    """Run a command on the instance (after the shell code ``prelude``), streaming its output;
+    returns its exit code."""
     from introaws import ssh
 
     client = ssh.connect(endpoint(target, name=name), report=report)
     try:
-        return ssh.run(client, ssh.command_line(words), stdout, stderr)
+        return ssh.run(client, prelude + ssh.command_line(words), stdout, stderr)
     finally:
         client.close()
 

@@ -10,12 +10,16 @@ the same once the daemon starts; an sshd outlives a daemon that was killed (as a
 outlives its control plane) and is found again by its pid and command line. An instance whose
 ``introaws:ttl-minutes`` tag says its time is up is terminated (also after a restart).
 
-Sessions carry ``INTROAWS_INSTANCE`` in their environment, so stopping an instance also ends
-what its sessions left running after they closed (a ``nohup jupyter … &``). An instance with
+Each instance has a home folder of its own (``HOME``, made with start-up files that begin
+sessions there), removed when it is terminated, as an instance's disk is: what a hands-on
+puts on the box stays out of the user's own home. Sessions carry ``INTROAWS_INSTANCE`` in
+their environment, so stopping an instance also ends what its sessions left running after
+they closed (a ``nohup jupyter … &``), and find introaws's own Python environment first on
+``PATH``, as the Deep Learning AMI's sessions find its PyTorch environment. An instance with
 an instance profile gets its role's credentials in its sessions' environment.
 
 Per instance, ``runtime/ec2/<instance-id>/`` keeps the sshd config, host key, authorized
-key, port and pid; ``GET /_introaws/ec2/instances/<id>/ssh`` tells clients where to connect.
+key, port, pid and the home folder; ``GET /_introaws/ec2/instances/<id>/ssh`` tells clients where to connect.
 """
 
 from __future__ import annotations
@@ -76,8 +80,8 @@ UsePAM no
 PrintMotd no
 AllowTcpForwarding yes
 Subsystem sftp internal-sftp
-# The local "image": introaws's own Python environment (PyTorch, Jupyter) is its framework
-# environment, as /opt/pytorch is the Deep Learning AMI's (see workflows/dnn.py).
+# The local "image": introaws's own Python environment (PyTorch, JupyterLab) is its framework
+# environment, first on PATH, as /opt/pytorch is the Deep Learning AMI's (see workflows/dnn.py).
 SetEnv {environment}
 """
 
@@ -210,8 +214,12 @@ class Ec2Runtime:
         try:
             self._authorize(directory, instance["KeyName"], region)
             _host_key(directory)
+            framework = str(Path(sys.executable).parent)
             environment = {
-                "INTROAWS_FRAMEWORK_BIN": str(Path(sys.executable).parent),
+                "HOME": str(_box_home(directory)),
+                "INTROAWS_FRAMEWORK_BIN": framework,
+                # 'python' in a session is the framework's, as on the Deep Learning AMI.
+                "PATH": os.pathsep.join([framework, os.environ.get("PATH") or os.defpath]),
                 "INTROAWS_INSTANCE": self._marker(instance["InstanceId"]),
                 **self._role_environment(instance, region),
             }
@@ -305,6 +313,28 @@ def _read(path: Path) -> str | None:
         return path.read_text()
     except OSError:
         return None
+
+
+# The box's skeleton start-up files (sh and bash, zsh): sessions start in the box's home, with
+# the framework first on PATH even after a system profile that resets or reorders it (Debian's
+# /etc/profile, macOS's path_helper).
+_START_UP = """\
+# Written by introaws: the start-up file of a local EC2 instance's home.
+cd "$HOME" 2>/dev/null
+PATH="$INTROAWS_FRAMEWORK_BIN:$PATH"
+export PATH
+"""
+_START_UP_FILES = (".profile", ".bashrc", ".zshenv", ".zprofile")
+
+
+def _box_home(directory: Path) -> Path:
+    """The instance's home, made on first start; it goes with the instance, as its disk would."""
+    home = directory / "home"
+    if not home.is_dir():
+        home.mkdir(mode=0o700)
+        for name in _START_UP_FILES:
+            (home / name).write_text(_START_UP)
+    return home
 
 
 def _host_key(directory: Path) -> None:
