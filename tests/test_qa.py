@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, cli_env, run_cli, target_for
+from hub_standin import Hub, serve
+from test_errors import one_error_line
 
 CONTEXT = (
     "A giant peach came floating down the river. An old woman carried it home, and when "
@@ -416,3 +418,69 @@ def test_fargate_containers_get_the_task_memory_for_moto():
     containers = adapted["Resources"]["TaskDef"]["Properties"]["ContainerDefinitions"]
     assert containers == [{"Name": "qa", "Memory": 4096}, {"Name": "side", "MemoryReservation": 128}]
     assert "Memory" not in template["Resources"]["TaskDef"]["Properties"]["ContainerDefinitions"][0]
+
+
+# --- the model, early and clear: qa up's check, data qa-model --------------------------------
+
+HUB_ID = "distilbert-base-cased-distilled-squad"  # qa up's default model
+
+
+@pytest.fixture
+def hub(qa_model):
+    """The tiny model served as HUB_ID by a stand-in Hugging Face Hub; (hub, its endpoint)."""
+    standin = Hub(HUB_ID, qa_model)
+    server, endpoint = serve(standin)
+    yield standin, endpoint
+    server.shutdown()
+
+
+def _closed_endpoint() -> str:
+    """An address where nothing listens: the hub of a machine without network."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("offline", ["HF_HUB_OFFLINE", "unreachable hub"])
+def test_up_refuses_in_one_line_when_the_model_is_nowhere(fresh_home, tmp_path, offline):
+    """Offline with nothing cached (HF_HOME empty), qa up refuses before deploying anything,
+    or starting the local cloud, instead of tasks failing one by one after the hub client's
+    retries."""
+    hub_env = {"HF_HUB_OFFLINE": "1"} if offline == "HF_HUB_OFFLINE" else {"HF_ENDPOINT": _closed_endpoint()}
+    env = cli_env(fresh_home, HF_HOME=str(tmp_path / "empty"), **hub_env)
+    line = one_error_line(run_cli(fresh_home, "qa", "up", env=env))
+    assert HUB_ID in line and "introaws data qa-model" in line and "--model" in line
+    assert run_cli(fresh_home, "cloud", "status", "--json").json()["running"] is False
+    assert one_error_line(run_cli(fresh_home, "data", "qa-model", env=env)) == line
+
+
+def test_data_qa_model_fetches_what_the_task_loads_then_works_offline(cli, home, tmp_path, hub):
+    standin, endpoint = hub
+    cache = str(tmp_path / "hf")
+    fetched = cli("data", "qa-model", "--json", env=cli_env(home, HF_HOME=cache, HF_ENDPOINT=endpoint))
+    assert fetched.code == 0, fetched.err
+    assert fetched.json()["source"] == "hub" and fetched.json()["path"].startswith(cache)
+    assert sorted(standin.served) == sorted(standin.files())  # config, tokenizer, weights: all read by the task
+    again = cli("data", "qa-model", "--json", env=cli_env(home, HF_HOME=cache, HF_HUB_OFFLINE="1"))
+    assert again.code == 0, again.err
+    assert again.json()["source"] == "cache"
+    # The task loads the cached model without asking the hub for it (it would retry for minutes
+    # offline); huggingface_hub's own telemetry (GET /api/agent-harnesses) may still ask.
+    standin.requests.clear()
+    done = payload(CONTEXT, QUESTION, "unused", "--no-save", QA_MODEL=HUB_ID, HF_HOME=cache, HF_ENDPOINT=endpoint)
+    assert done.returncode == 0, done.stderr
+    assert [r for r in standin.requests if HUB_ID in r] == []
+
+
+def test_data_qa_model_checks_a_folder_and_refuses_unknown_models(cli, home, tmp_path, hub, qa_model):
+    _, endpoint = hub
+    env = cli_env(home, HF_HOME=str(tmp_path / "hf"), HF_ENDPOINT=endpoint)
+    folder = cli("data", "qa-model", "--model", str(qa_model), "--json", env=env)
+    assert folder.code == 0 and folder.json()["source"] == "folder"
+    unknown = cli("data", "qa-model", "--model", "nobody/no-such-model", env=env)
+    assert "no model 'nobody/no-such-model'" in one_error_line(unknown)
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    assert "no config.json" in one_error_line(cli("data", "qa-model", "--model", str(empty), env=env))

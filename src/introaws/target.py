@@ -272,11 +272,23 @@ class AwsCloud(Cloud):
 _KINDS: dict[str, type[Cloud]] = {kind.name: kind for kind in (LocalCloud, AwsCloud)}
 
 
-def resolve(cloud: str | None, profile: str | None = None, region: str | None = None) -> Target:
-    """Turn the global options into a target; starts the local cloud when it is the target."""
+def kind_of(cloud: str | None) -> type[Cloud]:
+    """The kind of the cloud ``--cloud`` (else ``$INTROAWS_CLOUD``, else ``local``) names,
+    known without starting anything."""
+    return _KINDS[cloud_name(cloud)]
+
+
+def cloud_name(cloud: str | None) -> str:
+    """``--cloud``, else ``$INTROAWS_CLOUD``, else ``local``."""
     chosen = (cloud or os.environ.get("INTROAWS_CLOUD") or "local").lower()
     if chosen not in CLOUDS:
         raise UsageError(_("unknown cloud '{chosen}'").format(chosen=chosen), _("use --cloud local or --cloud aws"))
+    return chosen
+
+
+def resolve(cloud: str | None, profile: str | None = None, region: str | None = None) -> Target:
+    """Turn the global options into a target; starts the local cloud when it is the target."""
+    chosen = cloud_name(cloud)
     if chosen == "local":
         from introaws.localcloud import daemon
 

@@ -47,7 +47,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     ),
     "ddb": ("introaws.cli.ddb", N_("DynamoDB hands-on: a table of random people (textbook 12.2).")),
     "s3": ("introaws.cli.s3", N_("S3 hands-on: a bucket to upload to and download from (textbook 3.5.3).")),
-    "data": ("introaws.cli.data", N_("Data sets for the hands-ons (MNIST).")),
+    "data": ("introaws.cli.data", N_("Data sets and models for the hands-ons (MNIST, the QA model).")),
     "cloud": ("introaws.cli.cloud", N_("Manage the embedded local cloud (started automatically when needed).")),
 }
 

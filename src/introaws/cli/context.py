@@ -47,6 +47,14 @@ def target(ctx: typer.Context) -> Target:
     return settings(ctx).target()
 
 
+def runs_here(ctx: typer.Context) -> bool:
+    """Whether the target's workloads run on this machine (the local cloud), known without
+    starting it."""
+    from introaws import target
+
+    return target.kind_of(settings(ctx).cloud).runs_here
+
+
 def terminal() -> tuple[int, int]:
     """The descriptors of stdin and stdout for an interactive session; -1 for a stream that has
     none (the CLI run in-process on captured streams), which is no terminal either."""

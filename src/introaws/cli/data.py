@@ -1,4 +1,4 @@
-"""``introaws data``: data sets the hands-ons need, fetched and verified."""
+"""``introaws data``: data sets and models the hands-ons need, fetched and verified ahead of time."""
 
 from __future__ import annotations
 
@@ -37,3 +37,25 @@ def mnist(
                 )
             ).format(dir=result["dir"], source=_(result["source"]))
         )
+
+
+@app.command("qa-model")
+def qa_model(
+    model: str = typer.Option(
+        None, "--model", help="Hugging Face hub id or model folder (default: $QA_MODEL, else the QA bot's model)."
+    ),
+    json_out: bool = context.JSON_OPTION,
+) -> None:
+    """Fetch the QA bot's model into the Hugging Face cache ahead of time, and check it loads."""
+    import os
+
+    from introaws.workflows import qa, qa_model
+
+    chosen = model or os.environ.get("QA_MODEL") or qa.DEFAULT_MODEL
+    with render.progress() as report:
+        result = qa_model.fetch(chosen, report)
+    if json_out:
+        render.print_json(result)
+    else:
+        where = {"folder": "in its folder", "cache": "already cached", "hub": "downloaded"}[result["source"]]
+        render.success(f"{chosen} loads ({where}: {result['path']}); 'introaws qa up' uses it offline too")

@@ -38,6 +38,13 @@ def _params(target: Any, chosen: dict[str, Any], report: Any) -> dict[str, Any]:
     return qa.params(target, chosen["model"], chosen["image"])
 
 
+def _check(runs_here: bool, chosen: dict[str, Any], report: Any) -> None:
+    if runs_here:  # the tasks load the model on this machine
+        from introaws.workflows import qa
+
+        qa.check_model(chosen["model"], report)
+
+
 def _deploy(target: Any, chosen: dict[str, Any], dry_run: bool, wait: bool, report: Any) -> Any:
     from introaws.workflows import qa
 
@@ -51,6 +58,7 @@ add_lifecycle(
         up_help=N_("Deploy stack EcsClusterQaBot: table, VPC (public subnets), cluster, Fargate task, ECR."),
         options=_options,
         params=_params,
+        check=_check,
         deploy=_deploy,
         up_waits=True,  # the image is pushed to the stack's repository once it exists
         next_step=N_('ask with: introaws qa ask "CONTEXT" "QUESTION"   (or: introaws qa ask-many)'),

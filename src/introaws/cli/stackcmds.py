@@ -126,6 +126,9 @@ class Lifecycle:
     # chooses them (up's options are template's too)
     params: Callable[[Target, Any, Reporter], dict[str, Any]] | None = None
     deploy: Callable[[Target, Any, bool, bool, Reporter], Any] | None = None
+    # check(runs here, that, report): refusals that need no cloud, made before the target is
+    # resolved, so that one starts no local cloud
+    check: Callable[[bool, Any, Reporter], None] | None = None
     # up must see the stack complete (it uploads a page or pushes an image afterwards): no --no-wait
     up_waits: bool = False
     # (hourly $, what it is) to ask about on AWS, or None when nothing new would be created
@@ -150,8 +153,11 @@ def add_lifecycle(app: typer.Typer, name: str, hooks: Lifecycle = Lifecycle()) -
         wait, yes, json_out = (True, *shared) if hooks.up_waits else shared
         from introaws.workflows import lifecycle
 
-        target = context.target(ctx)
         request = hooks.options(**own) if hooks.options else None
+        if hooks.check:
+            with render.progress() as report:
+                hooks.check(context.runs_here(ctx), request, report)
+        target = context.target(ctx)
         if not dry_run:
             price = hooks.cost(target, request) if hooks.cost else (None, None)
             if price is not None:

@@ -63,12 +63,19 @@ def load(name: str) -> tuple[Any, Any]:
         from huggingface_hub.utils import logging as hub_logging
 
         hub_logging.set_verbosity_error()
+    where = os.path.expanduser(name)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(os.path.expanduser(name))
-        model = AutoModelForQuestionAnswering.from_pretrained(os.path.expanduser(name))
-    except Exception as exc:  # transformers raises OSError, ValueError, hub errors...
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TaskError(f"cannot load QA model '{name}': {first_line}") from exc
+        # The cache (or the image's baked-in copy) first: asked first, the hub would be retried
+        # for minutes where there is no network, even for a model that is here.
+        tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=True)
+        model = AutoModelForQuestionAnswering.from_pretrained(where, local_files_only=True)
+    except Exception:  # not cached (whole): download it
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(where)
+            model = AutoModelForQuestionAnswering.from_pretrained(where)
+        except Exception as exc:  # transformers raises OSError, ValueError, hub errors...
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TaskError(f"cannot load QA model '{name}': {first_line}") from exc
     if not getattr(tokenizer, "is_fast", False):
         raise TaskError(f"QA model '{name}' has no fast tokenizer; character offsets need one")
     model.eval()

@@ -24,7 +24,7 @@ from introaws.errors import IntroawsError, MissingTool, NotFound, UsageError
 from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 from introaws.target import Target
-from introaws.workflows import lifecycle
+from introaws.workflows import lifecycle, qa_model
 
 DEFAULT_MODEL = "distilbert-base-cased-distilled-squad"  # the payload's default too
 # RunTask refuses overrides larger than this (AWS's limit on the overrides structure).
@@ -80,6 +80,28 @@ class Outcome:
 # --- life cycle ------------------------------------------------------------------------
 
 
+def model_name(model: str | None = None) -> str:
+    """The model ``up`` deploys: ``model``, else ``$QA_MODEL``, else the default."""
+    return model or os.environ.get("QA_MODEL") or DEFAULT_MODEL
+
+
+def check_model(model: str | None = None, report: Reporter = silent) -> None:
+    """Where tasks run on this machine, check before anything is deployed (or the local cloud
+    started) that the model loads here: a model folder, or a hub id that is cached or
+    downloadable (one quick request), instead of tasks failing one by one after the hub
+    client's retries."""
+    _require_ml()
+    chosen = model_name(model)
+    if qa_model.availability(chosen).source == "hub":  # refuses when the model is nowhere
+        report(
+            Event(
+                "info",
+                f"{chosen} is not on this machine yet: the first task downloads it "
+                "('introaws data qa-model' fetches it ahead of time)",
+            )
+        )
+
+
 def up(
     target: Target,
     *,
@@ -88,21 +110,9 @@ def up(
     dry_run: bool = False,
     report: Reporter = silent,
 ) -> DeployResult:
-    """Deploy ``EcsClusterQaBot``; on AWS without ``image``, build and push containers/qa."""
+    """Deploy ``EcsClusterQaBot`` (where tasks run here, after :func:`check_model`); on AWS
+    without ``image``, build and push containers/qa."""
     values = params(target, model, image)
-    chosen = values["model"]
-    if target.kind.runs_here:
-        _require_ml()
-        if not Path(chosen).is_dir() and not _in_hub_cache(chosen):
-            report(
-                Event(
-                    "warning",
-                    _(
-                        "{chosen} is not in the Hugging Face cache here: each task will try to download it (needs "
-                        "internet); or pass --model DIR"
-                    ).format(chosen=chosen),
-                )
-            )
     docker = None
     if not target.kind.runs_here and not image and not dry_run:
         from introaws.deploy import images
@@ -110,7 +120,7 @@ def up(
         docker = images.docker_client()  # no engine: say so before anything is deployed
     result = lifecycle.up(target, "qa", values, dry_run=dry_run, report=report)
     if docker is not None:
-        spec = images.ImageSpec("qa", build_args={"QA_MODEL": chosen})
+        spec = images.ImageSpec("qa", build_args={"QA_MODEL": values["model"]})
         images.build_and_push(target, spec, result.outputs["RepositoryUri"], docker, report)
     return result
 
@@ -118,20 +128,15 @@ def up(
 def params(target: Target, model: str | None = None, image: str | None = None) -> dict[str, Any]:
     """The stack's parameters: the model (a hub id, or on the local cloud a directory, made
     absolute) and the image to run, if given."""
-    chosen = model or os.environ.get("QA_MODEL") or DEFAULT_MODEL
-    local_dir = Path(chosen).expanduser()
-    if chosen.startswith((os.sep, ".", "~")) or local_dir.is_dir():
+    chosen = model_name(model)
+    folder = qa_model.folder(chosen)
+    if folder is not None:
         if not target.kind.runs_here:
             raise UsageError(
                 _("a model directory ({chosen}) cannot reach a Fargate task").format(chosen=chosen),
                 _("give a Hugging Face hub id, e.g. --model {model}").format(model=DEFAULT_MODEL),
             )
-        if not (local_dir / "config.json").is_file():
-            raise UsageError(
-                _("{chosen} is not a model directory (no config.json)").format(chosen=chosen),
-                _("give a directory saved with save_pretrained(), or a hub id"),
-            )
-        chosen = str(local_dir.resolve())
+        chosen = str(folder)
     values: dict[str, Any] = {"model": chosen}
     if image:
         values["image"] = image
@@ -472,17 +477,6 @@ def _require_ml() -> None:
             _("the QA task needs {missing} to run on the local cloud").format(missing=" and ".join(missing)),
             _("pip install 'introaws[ml]'"),
         )
-
-
-def _in_hub_cache(model: str) -> bool:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return False
-    try:
-        return isinstance(try_to_load_from_cache(model, "config.json"), str)
-    except ValueError:  # not a valid hub id
-        return False
 
 
 def _checked(context: str, question: str) -> tuple[str, str]:
