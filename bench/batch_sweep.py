@@ -2,7 +2,7 @@
 epoch. Prints JSON.
 
     python bench/batch_sweep.py [--lr 0.1,0.01] [--momentum 0.5,0.1] [--epochs 2]
-        [--data-dir tests/fixtures/mnist-small] [--cores N] [--vcpus 1]
+        [--data-dir src/introaws/data/mnist-sample] [--cores N] [--vcpus 1]
         [--epoch-data-dir DIR_WITH_FULL_MNIST] [--out bench/out/batch_sweep.json]
 
 The same sweep runs twice in one invocation, each on a private local cloud (a temporary
@@ -157,7 +157,7 @@ def main() -> None:
     parser.add_argument("--momentum", default="0.5,0.1")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--vcpus", type=int, default=1)
-    parser.add_argument("--data-dir", type=Path, default=ROOT / "tests" / "fixtures" / "mnist-small")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "src" / "introaws" / "data" / "mnist-sample")
     parser.add_argument("--cores", type=int, default=platform.cpu_count())
     parser.add_argument("--epoch-data-dir", type=Path)
     parser.add_argument("--out", type=Path)

@@ -19,7 +19,7 @@ import yaml
 from conftest import ROOT, cli_env, run_cli
 from introaws.workflows import placement
 
-FIXTURE = ROOT / "tests" / "fixtures" / "mnist-small"
+FIXTURE = ROOT / "src" / "introaws" / "data" / "mnist-sample"
 
 
 def batch_env(home: Path, **extra: str) -> dict[str, str]:

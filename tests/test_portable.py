@@ -42,7 +42,7 @@ def env(home: Path) -> dict[str, str]:
         home,
         PYTHONPATH=os.pathsep.join([str(PORTABLE), str(ROOT / "src")]),
         INTROAWS_PLATFORM_FALLBACK="1",
-        MNIST_DATA_DIR=str(ROOT / "tests" / "fixtures" / "mnist-small"),
+        MNIST_DATA_DIR=str(ROOT / "src" / "introaws" / "data" / "mnist-sample"),
         INTROAWS_LOCAL_CORES="2",
     )
 

@@ -135,7 +135,7 @@ def test_qa_down_stops_its_warm_worker_within_5_s(cloud, qa_stack):
 
 
 def test_batch_down_ends_its_running_job_and_warm_worker_within_5_s(cloud):
-    data = str(ROOT / "tests" / "fixtures" / "mnist-small")
+    data = str(ROOT / "src" / "introaws" / "data" / "mnist-sample")
     ok(cloud, "batch", "up")
     point = ["--lr", "0.1", "--momentum", "0.5", "--epochs", "50"]  # long enough to be running at down
     sweep = ok(cloud, "batch", "sweep", *point, "--no-wait", "--json", MNIST_DATA_DIR=data).json()

