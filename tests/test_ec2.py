@@ -160,17 +160,28 @@ def test_interactive_shell_through_a_pty(deployed, home):
     assert child.exitstatus == 0
 
 
-def test_plain_openssh_with_ssh_config(deployed, cli, home, tmp_path):
-    config = cli("ec2", "ssh-config")
-    assert config.code == 0, config.err
-    assert "Host introaws-ec2" in config.out
-    (tmp_path / "config").write_text(config.out)
-    plain = subprocess.run(
-        ["ssh", "-F", str(tmp_path / "config"), "-o", "BatchMode=yes", "introaws-ec2", "echo via-openssh"],
+def _plain_ssh(config: Path, command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["ssh", "-F", str(config), "-o", "BatchMode=yes", "introaws-ec2", command],
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+@pytest.fixture(scope="module")
+def ssh_config_file(deployed, cli, tmp_path_factory) -> Path:
+    """``ec2 ssh-config``'s block as written before anything else changes the instance."""
+    config = cli("ec2", "ssh-config")
+    assert config.code == 0, config.err
+    assert "Host introaws-ec2" in config.out and "ProxyCommand" in config.out
+    path = tmp_path_factory.mktemp("openssh") / "config"
+    path.write_text(config.out)
+    return path
+
+
+def test_plain_openssh_with_ssh_config(ssh_config_file):
+    plain = _plain_ssh(ssh_config_file, "echo via-openssh")
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout == "via-openssh\n"
 
@@ -192,7 +203,7 @@ def test_missing_or_wrong_private_key_is_one_clear_line(deployed, home, tmp_path
     assert len(refused.err.strip().splitlines()) == 1
 
 
-def test_changed_host_key_is_refused(deployed, cli, home):
+def test_changed_host_key_is_refused(deployed, cli, home, ssh_config_file):
     assert cli("ec2", "ssh", "--", "true").code == 0  # pins the key
     known = home / "data" / "known_hosts"
     original = known.read_text()
@@ -207,6 +218,8 @@ def test_changed_host_key_is_refused(deployed, cli, home):
     try:
         refused = cli("ec2", "ssh", "--", "true")
         assert refused.code != 0 and "host key" in refused.err and "changed" in refused.err
+        plain = _plain_ssh(ssh_config_file, "true")  # plain ssh goes through the same check
+        assert plain.returncode != 0 and "host key" in plain.stderr
     finally:
         known.write_text(original)
 
@@ -317,7 +330,7 @@ def test_dry_run_says_a_ttl_replaces_the_instance(deployed, cli):
     assert "AWS::EC2::Instance" in table.out and "will be replaced by a new one" in table.err
 
 
-def test_up_with_a_ttl_replaces_the_instance_and_status_counts_down(deployed, templates, cli, home):
+def test_up_with_a_ttl_replaces_the_instance_and_status_counts_down(deployed, templates, cli, home, ssh_config_file):
     target = target_for(home)
     before = _instance_id(target)
     changed = cli("ec2", "up", "--ttl", "2h", "--yes")
@@ -327,6 +340,9 @@ def test_up_with_a_ttl_replaces_the_instance_and_status_counts_down(deployed, te
     instance = cli("ec2", "status", "--json").json()["instance"]
     assert instance["id"] == after and 7000 < instance["ttl_left_s"] <= 7200
     assert cli("ec2", "ssh", "--", "true").code == 0
+    # The ssh-config block written for the old instance reaches the new one (its own host key).
+    plain = _plain_ssh(ssh_config_file, "echo replaced")
+    assert (plain.returncode, plain.stdout) == (0, "replaced\n"), plain.stderr
 
 
 def test_bad_options_fail_before_anything_is_made(deployed, cli):

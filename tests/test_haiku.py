@@ -60,6 +60,9 @@ def test_cli_round_trip_keeps_japanese(cli, deployed):
     listed = cli("haiku", "list", "--json").json()
     assert {k: listed[0][k] for k in POEM} == POEM and listed[0]["item_id"] == item_id
     assert "閑さや" in cli("haiku", "list").out
+    plain = cli("haiku", "post", "a", "b", "c")  # the id alone on stdout: ID=$(introaws haiku post ...)
+    assert plain.code == 0 and plain.out.strip() in {i["item_id"] for i in cli("haiku", "list", "--json").json()}
+    cli("haiku", "delete", plain.out.strip(), "--yes")
     assert cli("haiku", "like", item_id, "--json").json()["likes"] == 1
     refused = cli("haiku", "delete", item_id)  # deleting asks; without a terminal it needs --yes
     assert refused.code != 0 and "--yes" in refused.err

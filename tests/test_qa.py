@@ -210,6 +210,9 @@ def test_ask_shows_status_changes_and_saves_the_answer(stack, cli):
     shown = cli("qa", "logs", outcome["task_arn"].rsplit("/", 1)[-1])
     assert shown.code == 0, shown.err
     assert json.loads(shown.out.strip().splitlines()[-1])["answer"] == outcome["answer"]
+    last = cli("qa", "logs", "--json")  # no id: the task that logged last, this one
+    assert last.code == 0, last.err
+    assert last.json() == {"task": outcome["task_arn"].rsplit("/", 1)[-1], "lines": shown.out.splitlines()}
 
 
 def test_ask_many_answers_the_nine_sample_questions(stack, cli):

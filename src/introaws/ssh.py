@@ -4,8 +4,9 @@ forwarding.
 
 Host keys are pinned on first use in introaws's own known-hosts file under a *host key
 alias* (the instance id on AWS), not under the address: addresses change with every deploy,
-an instance's host key must not. OpenSSH reads the same file (``HostKeyAlias``), so
-``ssh-config``'s block for plain ``ssh`` shares the pinning.
+an instance's host key must not. ``ssh-config``'s block for plain ``ssh`` reaches the instance
+through ``introaws ec2 ssh --stdio`` (:func:`relay`), which checks the host key against that
+pinning first and hands OpenSSH the current instance's key.
 """
 
 from __future__ import annotations
@@ -229,6 +230,42 @@ def shell(client: paramiko.SSHClient, stdin_fd: int, stdout_fd: int) -> int:
     code = channel.recv_exit_status()  # waits for the status; -1 when the channel closed without one
     channel.close()
     return 255 if code < 0 else code
+
+
+def host_key(endpoint: Endpoint, report: Reporter = silent) -> paramiko.PKey:
+    """The instance's host key, after a login that checked it against the one pinned under its
+    alias (or pinned it, the first time)."""
+    client = connect(endpoint, report=report)
+    try:
+        return _transport(client).get_remote_server_key()
+    finally:
+        client.close()
+
+
+def relay(host: str, port: int, stdin_fd: int, stdout_fd: int) -> None:
+    """Bytes between ``host:port`` and this process's stdin and stdout until the connection
+    closes: what OpenSSH runs as a ``ProxyCommand``."""
+    sock = socket.create_connection((host, port), timeout=30)
+    sock.settimeout(None)
+
+    def upstream() -> None:
+        try:
+            while data := os.read(stdin_fd, 65536):
+                sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the connection closed first
+            pass
+
+    threading.Thread(target=upstream, name="ssh-relay", daemon=True).start()
+    try:
+        while data := sock.recv(65536):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(stdout_fd, view) :]
+    except OSError:
+        pass
+    finally:
+        sock.close()
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""``introaws batch``: the AWS Batch hands-on (textbook chapter 9), an MNIST sweep as a heat-map."""
+"""``introaws batch``: the AWS Batch hands-on (textbook ch. 9), an MNIST sweep as a heat-map."""
 
 from __future__ import annotations
 

@@ -47,6 +47,17 @@ def target(ctx: typer.Context) -> Target:
     return settings(ctx).target()
 
 
+def self_command(ctx: typer.Context) -> list[str]:
+    """The command line that runs this introaws again, on the same target and home, from
+    anywhere (another program's child, such as ssh's ProxyCommand)."""
+    import os
+
+    chosen = settings(ctx)
+    words = ["env", *(f"{n}={os.environ[n]}" for n in ("INTROAWS_HOME", "INTROAWS_SSH_DIR") if os.environ.get(n))]
+    words += [sys.executable, "-m", "introaws", "--cloud", target(ctx).cloud, "--region", target(ctx).region]
+    return words + (["--profile", chosen.profile] if chosen.profile else [])
+
+
 def runs_here(ctx: typer.Context) -> bool:
     """Whether the target's workloads run on this machine (the local cloud), known without
     starting it."""

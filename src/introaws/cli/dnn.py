@@ -1,4 +1,4 @@
-"""``introaws dnn``: hands-on 2, a GPU box with Jupyter and PyTorch (textbook chapters 5-6)."""
+"""``introaws dnn``: hands-on 2, a GPU box with Jupyter and PyTorch (textbook ch. 6; background: ch. 5)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""``introaws ec2``: hands-on 1, your first server and SSH into it (textbook chapter 4)."""
+"""``introaws ec2``: hands-on 1, your first server and SSH into it (textbook ch. 4)."""
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import typer
@@ -104,11 +105,17 @@ add_lifecycle(
 def ssh(
     ctx: typer.Context,
     command: list[str] = typer.Argument(None, help=N_("Command to run (after --); none: interactive shell.")),
+    stdio: bool = typer.Option(
+        False, "--stdio", help=N_("Relay stdin and stdout to the instance's SSH server (ssh-config's ProxyCommand).")
+    ),
 ) -> None:
     from introaws.workflows import ec2
 
     target = context.target(ctx)
     with render.progress() as report:
+        if stdio:
+            ec2.proxy(target, *context.terminal(), report)
+            return
         if command:
             code = ec2.run_command(target, command, render.stream_out, render.stream_err, report)
         else:
@@ -116,13 +123,20 @@ def ssh(
     raise typer.Exit(code)
 
 
-@app.command("ssh-config", help=N_("Print a Host block for ~/.ssh/config, so plain 'ssh introaws-ec2' works."))
+@app.command(
+    "ssh-config",
+    help=N_(
+        "Print a Host block for ~/.ssh/config, so plain 'ssh introaws-ec2' works (also after the instance is "
+        "replaced: ssh reaches it through 'introaws ec2 ssh --stdio')."
+    ),
+)
 def ssh_config(
     ctx: typer.Context, host: str = typer.Option("introaws-ec2", "--host", help=N_("Name for the Host block."))
 ) -> None:
     from introaws.workflows import ec2
 
-    render.lines(ec2.ssh_config(context.target(ctx), host).splitlines())
+    proxy = shlex.join([*context.self_command(ctx), "ec2", "ssh", "--stdio"])
+    render.lines(ec2.ssh_config(context.target(ctx), proxy, host).splitlines())
 
 
 def _duration(seconds: int) -> str:

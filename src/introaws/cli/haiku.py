@@ -1,4 +1,4 @@
-"""``introaws haiku``: Bashoutter, the serverless haiku SNS (textbook 13)."""
+"""``introaws haiku``: Bashoutter, the serverless haiku SNS (textbook ch. 13)."""
 
 from __future__ import annotations
 
@@ -67,8 +67,9 @@ def post(
     created = haiku.post(context.target(ctx), username, first, second, third)
     if json_out:
         render.print_json(created)
-    else:
-        render.success(_("posted {item_id}").format(item_id=created["item_id"]))
+    else:  # the id alone on stdout, for ID=$(introaws haiku post ...)
+        render.lines([created["item_id"]])
+        render.success(_("posted; like it with: introaws haiku like ID"))
 
 
 @app.command("list", help=N_("Every haiku, newest first."))

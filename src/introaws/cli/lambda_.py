@@ -1,4 +1,4 @@
-"""``introaws lambda``: the Lambda mini hands-on (textbook 12.1)."""
+"""``introaws lambda``: the Lambda mini hands-on (textbook §12.1)."""
 
 from __future__ import annotations
 

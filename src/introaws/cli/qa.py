@@ -1,4 +1,4 @@
-"""``introaws qa``: the question-answering bot on ECS Fargate (textbook chapter 8)."""
+"""``introaws qa``: the question-answering bot on ECS Fargate (textbook ch. 8)."""
 
 from __future__ import annotations
 
@@ -180,13 +180,15 @@ def clear(ctx: typer.Context, yes: bool = context.YES_OPTION, json_out: bool = c
 @app.command("logs", help=N_("A task's output, from CloudWatch Logs."))
 def logs(
     ctx: typer.Context,
-    task_id: str = typer.Argument(..., help=N_("Task id or ARN.")),
+    task_id: str = typer.Argument(None, help=N_("Task id or ARN [default: the task that logged last].")),
     lines: int = context.LINES_OPTION,
     json_out: bool = context.JSON_OPTION,
 ) -> None:
     from introaws.workflows import qa
 
-    output = qa.logs(context.target(ctx), task_id, lines)
+    target = context.target(ctx)
+    task_id = task_id or qa.last_task(target)
+    output = qa.logs(target, task_id, lines)
     if json_out:
         render.print_json({"task": task_id, "lines": output})
     else:

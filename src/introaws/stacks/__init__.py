@@ -37,47 +37,50 @@ HANDS_ONS: dict[str, HandsOn] = {
     h.name: h
     for h in (
         HandsOn(
-            "ddb", "SimpleDynamoDb", "introaws.stacks.ddb:build", "DynamoDB table of random people (textbook 12.2)"
+            "ddb", "SimpleDynamoDb", "introaws.stacks.ddb:build", "DynamoDB table of random people (textbook §12.2)"
         ),
         HandsOn(
-            "s3", "SimpleS3", "introaws.stacks.s3:build", "an S3 bucket to upload to and download from (textbook 3.5.3)"
+            "s3",
+            "SimpleS3",
+            "introaws.stacks.s3:build",
+            "an S3 bucket to upload to and download from (textbook §3.5.3)",
         ),
         HandsOn(
             "ec2",
             "MyFirstEc2",
             "introaws.stacks.ec2:build",
-            "your first EC2 instance, reached over SSH (textbook chapter 4)",
+            "your first EC2 instance, reached over SSH (textbook ch. 4)",
         ),
         HandsOn(
             "dnn",
             "Ec2ForDl",
             "introaws.stacks.dnn:build",
-            "a GPU server with the Deep Learning AMI for Jupyter and PyTorch (chapters 5-6)",
+            "a GPU server with the Deep Learning AMI for Jupyter and PyTorch (textbook ch. 6; background: ch. 5)",
         ),
         HandsOn(
             "qa",
             "EcsClusterQaBot",
             "introaws.stacks.qa:build",
-            "question-answering bot as ECS Fargate tasks (textbook 8)",
+            "question-answering bot as ECS Fargate tasks (textbook ch. 8)",
         ),
         HandsOn(
             "batch",
             "SimpleBatch",
             "introaws.stacks.batch:build",
-            "MNIST hyper-parameter sweep on AWS Batch (textbook 9)",
+            "MNIST hyper-parameter sweep on AWS Batch (textbook ch. 9)",
         ),
         HandsOn(
             "haiku",
             "Bashoutter",
             "introaws.stacks.haiku:build",
-            "Bashoutter, the serverless haiku SNS (textbook 13)",
+            "Bashoutter, the serverless haiku SNS (textbook ch. 13)",
             sources=("tasks/haiku",),
         ),
         HandsOn(
             "lambda",
             "SimpleLambda",
             "introaws.stacks.lambda_:build",
-            "a Lambda function handing out starter Pokémon (textbook 12.1)",
+            "a Lambda function handing out starter Pokémon (textbook §12.1)",
         ),
     )
 }

@@ -1,4 +1,4 @@
-"""``SimpleBatch``: an MNIST hyper-parameter sweep on AWS Batch (textbook chapter 9).
+"""``SimpleBatch``: an MNIST hyper-parameter sweep on AWS Batch (textbook ch. 9).
 
 Bucket for results, a public-subnet VPC without NAT, a managed EC2 compute environment of GPU
 instances capped at 64 vCPUs (the cap keeps a mistake from becoming a large bill), a job

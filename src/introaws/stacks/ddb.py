@@ -1,4 +1,4 @@
-"""``SimpleDynamoDb``: one on-demand table keyed by ``item_id`` (textbook 12.2)."""
+"""``SimpleDynamoDb``: one on-demand table keyed by ``item_id`` (textbook §12.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``Ec2ForDl``: a GPU server with the Deep Learning AMI, for Jupyter and PyTorch (chapters 5-6).
+"""``Ec2ForDl``: a GPU server with the Deep Learning AMI, for Jupyter and PyTorch (textbook ch. 6; background: ch. 5).
 
 The network and security group are hands-on 1's, in a zone that offers the instance type. The
 image is a PyTorch Deep Learning AMI of the deploy region, read from AWS's public SSM parameter

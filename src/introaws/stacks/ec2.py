@@ -1,4 +1,4 @@
-"""``MyFirstEc2``: one small Linux server you can SSH into (textbook chapter 4).
+"""``MyFirstEc2``: one small Linux server you can SSH into (textbook ch. 4).
 
 A VPC of 512 addresses in one availability zone with only a public subnet and no NAT gateway
 (a NAT gateway is billed by the hour), a security group that lets SSH in from one CIDR (the

@@ -1,5 +1,5 @@
 """``Bashoutter``: the haiku SNS — API Gateway (REST, CORS) → four Lambdas → DynamoDB, and a
-public S3 website for the page (textbook chapter 13).
+public S3 website for the page (textbook ch. 13).
 
 Least privilege: each function may call on its table the one action its handler needs (the
 GET function only reads: ``Scan``), and nothing else. The handlers

@@ -1,5 +1,5 @@
 """``SimpleLambda``: one inline Python function that hands out a starter Pokémon after 2–5 s
-(textbook 12.1); 128 MB, 10 s timeout, failed asynchronous invocations go to a dead-letter queue.
+(textbook §12.1); 128 MB, 10 s timeout, failed asynchronous invocations go to a dead-letter queue.
 """
 
 from __future__ import annotations

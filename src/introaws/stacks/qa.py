@@ -1,4 +1,4 @@
-"""``EcsClusterQaBot``: the question-answering bot as Fargate tasks (textbook chapter 8).
+"""``EcsClusterQaBot``: the question-answering bot as Fargate tasks (textbook ch. 8).
 
 A table for the answers, a VPC with public subnets only (tasks get a public IP to pull the
 image and reach AWS APIs, so no NAT gateway is paid for), an ECS cluster, a 1 vCPU / 4 GiB

@@ -1,4 +1,4 @@
-"""``SimpleS3``: one private bucket, destroyed with the stack (textbook 3.5.3).
+"""``SimpleS3``: one private bucket, destroyed with the stack (textbook §3.5.3).
 
 No ``auto_delete_objects``: that would need a custom-resource Lambda and a bootstrap; the
 deploy engine empties buckets itself before deleting the stack.

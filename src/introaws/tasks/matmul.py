@@ -1,4 +1,4 @@
-"""CPU vs GPU matrix multiplication, run on the box by ``introaws dnn bench`` (textbook 6.x).
+"""CPU vs GPU matrix multiplication, run on the box by ``introaws dnn bench`` (textbook ch. 6.x).
 
 Stand-alone: only torch. Prints one JSON line: the size, seconds on the CPU, and seconds on
 the GPU (synchronized, as GPU calls are asynchronous) when CUDA is there, else null.

@@ -1,4 +1,4 @@
-"""The Batch hands-on (textbook chapter 9): an MNIST hyper-parameter sweep, one job per point.
+"""The Batch hands-on (textbook ch. 9): an MNIST hyper-parameter sweep, one job per point.
 
 A sweep is a grid of (learning rate, momentum) points with an id (``sweep-<UTC time>-<hex>``);
 each point is a job running ``python -m introaws.tasks.mnist`` that uploads its CSV and JSON

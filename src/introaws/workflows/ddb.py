@@ -1,4 +1,4 @@
-"""The DynamoDB hands-on (textbook 12.2): random people in a table, read back and searched."""
+"""The DynamoDB hands-on (textbook §12.2): random people in a table, read back and searched."""
 
 from __future__ import annotations
 

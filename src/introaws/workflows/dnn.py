@@ -1,4 +1,4 @@
-"""Hands-on 2 (textbook chapters 5-6): a GPU box, Jupyter through an SSH tunnel, PyTorch on it.
+"""Hands-on 2 (textbook ch. 6; background: ch. 5): a GPU box, Jupyter through an SSH tunnel, PyTorch on it.
 
 The box is hands-on 1's kind of instance (the same network, SSH layer and local sshd), with
 a GPU type and the Deep Learning AMI. ``up`` puts the hands-on's MNIST notebook in the box's

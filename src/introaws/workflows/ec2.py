@@ -1,4 +1,4 @@
-"""Hands-on 1 (textbook chapter 4): a server of your own, and SSH into it.
+"""Hands-on 1 (textbook ch. 4): a server of your own, and SSH into it.
 
 ``up`` deploys ``MyFirstEc2`` with the key pair, instance type, SSH source range and time to
 live; ``status`` reads the instance back; ``endpoint`` says where to log in, as the target's
@@ -9,9 +9,11 @@ loopback sshd it runs for the instance).
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from introaws import pricing
@@ -219,26 +221,50 @@ def endpoint(target: Target, key_dir: str | None = None, name: str = NAME) -> En
     return Endpoint(host, port, user, key_file, key_name, host_key_alias)
 
 
-def ssh_config(target: Target, host_alias: str = "introaws-ec2", key_dir: str | None = None, name: str = NAME) -> str:
-    """A ``Host`` block for ``~/.ssh/config`` so plain ``ssh`` reaches the instance,
-    sharing introaws's pinned host key."""
-    from introaws import paths
-
+def ssh_config(
+    target: Target, proxy_command: str, host_alias: str = "introaws-ec2", key_dir: str | None = None, name: str = NAME
+) -> str:
+    """A ``Host`` block for ``~/.ssh/config`` so plain ``ssh`` reaches the instance through
+    ``proxy_command`` (``introaws ec2 ssh --stdio``, see :func:`proxy`): it finds the current
+    instance each time, so the block outlives a replaced instance or a new local port."""
     where = endpoint(target, key_dir, name)
     return "\n".join(
         [
             f"Host {host_alias}",
-            f"    HostName {where.host}",
-            f"    Port {where.port}",
             f"    User {where.user}",
             f"    IdentityFile {where.key_file}",
             "    IdentitiesOnly yes",
-            f"    HostKeyAlias {where.host_key_alias}",
-            f"    UserKnownHostsFile {paths.known_hosts_file()}",
-            "    StrictHostKeyChecking accept-new",
+            f"    ProxyCommand {proxy_command.replace('%', '%%')}",
+            f"    HostKeyAlias introaws-{name}",
+            f"    UserKnownHostsFile {proxy_known_hosts(name)}",
+            "    StrictHostKeyChecking yes",
             "",
         ]
     )
+
+
+def proxy_known_hosts(name: str = NAME) -> Path:
+    """The known-hosts file of ``ssh-config``'s block: the current instance's pinned key only."""
+    from introaws import paths
+
+    return paths.data_dir() / f"known_hosts.introaws-{name}"
+
+
+def proxy(target: Target, stdin_fd: int, stdout_fd: int, report: Reporter = silent, name: str = NAME) -> None:
+    """Be OpenSSH's ``ProxyCommand``: check the current instance's host key against introaws's
+    pinning, give it to OpenSSH as ``introaws-NAME``'s, then relay the connection."""
+    from introaws import ssh
+
+    if stdin_fd < 0 or stdout_fd < 0:
+        raise UsageError("--stdio relays this process's stdin and stdout", "let ssh run it (ssh-config's ProxyCommand)")
+    where = endpoint(target, name=name)
+    key = ssh.host_key(where, report)
+    known = proxy_known_hosts(name)
+    known.parent.mkdir(parents=True, exist_ok=True)
+    staged = known.with_suffix(f".{os.getpid()}")
+    staged.write_text(f"introaws-{name} {key.get_name()} {key.get_base64()}\n")
+    staged.replace(known)
+    ssh.relay(where.host, where.port, stdin_fd, stdout_fd)
 
 
 def run_command(

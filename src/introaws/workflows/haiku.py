@@ -1,4 +1,4 @@
-"""Bashoutter (textbook 13): deploy, then use the haiku REST API over plain HTTP.
+"""Bashoutter (textbook ch. 13): deploy, then use the haiku REST API over plain HTTP.
 
 Every command goes through the deployed API exactly as the textbook's client and web page
 do, so the same code works against AWS and the local cloud; only the base URL differs

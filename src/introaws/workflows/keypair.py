@@ -1,4 +1,4 @@
-"""Key pairs (textbook 4.4.3): made on the target, private key written once, 0600, never shown.
+"""Key pairs (textbook §4.4.3): made on the target, private key written once, 0600, never shown.
 
 Where a private key made with ``--dir`` was written is remembered per target (``keypairs.json``
 in introaws's data folder), so ``list``, ``delete`` and ``ec2 ssh`` find it without ``--dir``.

@@ -1,4 +1,4 @@
-"""The Lambda mini hands-on (textbook 12.1): invoke once, then many times asynchronously.
+"""The Lambda mini hands-on (textbook §12.1): invoke once, then many times asynchronously.
 
 ``invoke_many`` reads what happened from CloudWatch Logs, as on AWS: every invocation logs
 ``START``/``END`` lines with its request id, so completions and the peak number of

@@ -1,4 +1,4 @@
-"""The QA bot hands-on (textbook chapter 8): one ECS Fargate task per question.
+"""The QA bot hands-on (textbook ch. 8): one ECS Fargate task per question.
 
 A question is a ``RunTask`` whose container command is the textbook's contract (context,
 question, item id); the task writes its answer to the table, and the caller reads it back
@@ -439,12 +439,22 @@ def clear(target: Target) -> int:
     return len(keys)
 
 
+def last_task(target: Target) -> str:
+    """The id of the task that logged last (``qa logs`` without an id)."""
+    group, prefix = _log_stream(target, deployment(target), "")
+    newest = target.client("logs").describe_log_streams(logGroupName=group, orderBy="LastEventTime", descending=True)
+    streams = [s["logStreamName"] for s in newest["logStreams"] if s["logStreamName"].startswith(prefix)]
+    if not streams:
+        raise NotFound("no task has logged yet", 'ask first: introaws qa ask "CONTEXT" "QUESTION"')
+    return str(streams[0][len(prefix) :])
+
+
 def logs(target: Target, task_id: str, limit: int | None = None) -> list[str]:
     """A task's output lines from CloudWatch Logs (its last ``limit`` lines when given)."""
     where = deployment(target)
+    client = target.client("logs")
     task_id = task_id.rsplit("/", 1)[-1]
     group, stream = _log_stream(target, where, task_id)
-    client = target.client("logs")
     kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": limit is None}
     if limit:
         kwargs["limit"] = limit

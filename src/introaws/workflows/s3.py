@@ -1,4 +1,4 @@
-"""The S3 hands-on (textbook 3.5.3): one bucket to upload to, list and download from."""
+"""The S3 hands-on (textbook §3.5.3): one bucket to upload to, list and download from."""
 
 from __future__ import annotations
 
