@@ -73,7 +73,8 @@ def runs(
     for page in RUNNABLE:
         if page in chosen and page.name in AFTER:
             next(chain for chain in chains if chain[-1].name == AFTER[page.name]).append(page)
-    model = build_tiny_model(tmp_path_factory.mktemp("docs-qa-model"))
+    qa = any(page.name == "qa.md" for page in chosen)
+    model = build_tiny_model(tmp_path_factory.mktemp("docs-qa-model")) if qa else Path("unused")
 
     def run_chain(chain: list[Path]) -> dict[str, tuple[int, str, float]]:
         reader = tmp_path_factory.mktemp("reader")
