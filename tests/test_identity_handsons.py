@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT, Result, cli_env, run_cli, target_for
 from test_qa import CONTEXT, QUESTION, build_tiny_model
 
-MNIST = str(ROOT / "tests" / "fixtures" / "mnist-small")
+MNIST = str(ROOT / "src" / "introaws" / "data" / "mnist-sample")
 
 
 @pytest.fixture(scope="module")
