@@ -7,6 +7,8 @@ What the docs test must not or cannot run is marked in the page, where a reader 
 * ``<!-- aws-only -->`` on the line before a fence: the whole block is for AWS.
 * ``<!-- set-up -->`` before a fence: the set-up commands themselves, which CI runs
   (``.ci/run``, ``.github/workflows/ci.yml``); the docs test runs inside that set-up.
+* ``<!-- maintainer -->`` before a fence: a maintainer's commands that change the repository
+  (the translation catalog), not a reader's.
 * a command line ending in a comment that starts ``# AWS only``: that command is for AWS.
 * a command line ending in ``# until Ctrl-C``: it runs until it prints a URL, then gets
   SIGINT, as from a reader's Ctrl-C, and must end with status 0.
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SHELL_LANGUAGES = ("sh", "bash", "shell")
-BLOCK_MARKERS = ("aws-only", "set-up")
+BLOCK_MARKERS = ("aws-only", "set-up", "maintainer")
 AWS_ONLY_LINE = re.compile(r"\s#\s*AWS only\b")
 CTRL_C_LINE = re.compile(r"\s#\s*until Ctrl-C\b")
 SHELL_LINE = re.compile(r"\s#\s*a shell\b")

@@ -23,30 +23,34 @@ from introaws.i18n import N_, _
 # command) pays for one group, not all. In the course's order: key pairs and the hands-ons,
 # then the small exercises, data, the cloud. The help line of a group lives here only.
 GROUPS: dict[str, tuple[str, str]] = {
-    "keypair": ("introaws.cli.keypair", N_("SSH key pairs for EC2 (textbook 4.4.3).")),
-    "ec2": ("introaws.cli.ec2", N_("EC2 hands-on: a server of your own, reached over SSH (textbook chapter 4).")),
+    "keypair": ("introaws.cli.keypair", N_("SSH key pairs for EC2 (textbook §4.4.3).")),
+    "ec2": ("introaws.cli.ec2", N_("EC2 hands-on: a server of your own, reached over SSH (textbook ch. 4).")),
     "dnn": (
         "introaws.cli.dnn",
-        N_("GPU hands-on: Deep Learning AMI, Jupyter through an SSH tunnel, PyTorch (textbook chapters 5-6)."),
+        N_(
+            "GPU hands-on: Deep Learning AMI, Jupyter through an SSH tunnel, PyTorch (textbook ch. 6; background: ch. 5)."
+        ),
     ),
     "qa": (
         "introaws.cli.qa",
-        N_("QA bot hands-on: questions answered by Fargate tasks, answers in DynamoDB (textbook chapter 8)."),
+        N_(
+            "QA bot hands-on: questions answered by Fargate tasks, answers in DynamoDB (textbook ch. 8; background: ch. 7)."
+        ),
     ),
     "batch": (
         "introaws.cli.batch",
-        N_("AWS Batch hands-on: an MNIST hyper-parameter sweep, results as a heat-map (textbook 9)."),
+        N_("AWS Batch hands-on: an MNIST hyper-parameter sweep, results as a heat-map (textbook ch. 9)."),
     ),
     "haiku": (
         "introaws.cli.haiku",
-        N_("Bashoutter: a haiku SNS on API Gateway + Lambda + DynamoDB + S3 (textbook 13)."),
+        N_("Bashoutter: a haiku SNS on API Gateway + Lambda + DynamoDB + S3 (textbook ch. 13; background: ch. 10–11)."),
     ),
     "lambda": (
         "introaws.cli.lambda_",
-        N_("Lambda hands-on: a function that hands out a starter Pokémon (textbook 12.1)."),
+        N_("Lambda hands-on: a function that hands out a starter Pokémon (textbook §12.1)."),
     ),
-    "ddb": ("introaws.cli.ddb", N_("DynamoDB hands-on: a table of random people (textbook 12.2).")),
-    "s3": ("introaws.cli.s3", N_("S3 hands-on: a bucket to upload to and download from (textbook 3.5.3).")),
+    "ddb": ("introaws.cli.ddb", N_("DynamoDB hands-on: a table of random people (textbook §12.2).")),
+    "s3": ("introaws.cli.s3", N_("S3 hands-on: a bucket to upload to and download from (textbook §3.5.3).")),
     "data": ("introaws.cli.data", N_("Data sets and models for the hands-ons (MNIST, the QA model).")),
     "cloud": ("introaws.cli.cloud", N_("Manage the embedded local cloud (started automatically when needed).")),
 }

@@ -42,23 +42,26 @@ def mnist(
         )
 
 
-@app.command("qa-model")
+@app.command(
+    "qa-model", help=N_("Fetch the QA bot's model into the Hugging Face cache ahead of time, and check it loads.")
+)
 def qa_model(
     model: str = typer.Option(
-        None, "--model", help="Hugging Face hub id or model folder (default: $QA_MODEL, else the QA bot's model)."
+        None, "--model", help=N_("Hugging Face hub id or model folder (default: $QA_MODEL, else the QA bot's model).")
     ),
     json_out: bool = context.JSON_OPTION,
 ) -> None:
-    """Fetch the QA bot's model into the Hugging Face cache ahead of time, and check it loads."""
-    import os
-
     from introaws.workflows import qa, qa_model
 
-    chosen = model or os.environ.get("QA_MODEL") or qa.DEFAULT_MODEL
+    chosen = qa.model_name(model)
     with render.progress() as report:
         result = qa_model.fetch(chosen, report)
     if json_out:
         render.print_json(result)
-    else:
-        where = {"folder": "in its folder", "cache": "already cached", "hub": "downloaded"}[result["source"]]
-        render.success(f"{chosen} loads ({where}: {result['path']}); 'introaws qa up' uses it offline too")
+        return
+    loads = {
+        "folder": N_("{model} loads (in its folder: {path}); 'introaws qa up' uses it offline too"),
+        "cache": N_("{model} loads (already cached: {path}); 'introaws qa up' uses it offline too"),
+        "hub": N_("{model} loads (downloaded: {path}); 'introaws qa up' uses it offline too"),
+    }[result["source"]]
+    render.success(_(loads).format(model=chosen, path=result["path"]))

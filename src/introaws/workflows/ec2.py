@@ -256,7 +256,9 @@ def proxy(target: Target, stdin_fd: int, stdout_fd: int, report: Reporter = sile
     from introaws import ssh
 
     if stdin_fd < 0 or stdout_fd < 0:
-        raise UsageError("--stdio relays this process's stdin and stdout", "let ssh run it (ssh-config's ProxyCommand)")
+        raise UsageError(
+            _("--stdio relays this process's stdin and stdout"), _("let ssh run it (ssh-config's ProxyCommand)")
+        )
     where = endpoint(target, name=name)
     key = ssh.host_key(where, report)
     known = proxy_known_hosts(name)

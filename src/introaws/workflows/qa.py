@@ -96,8 +96,10 @@ def check_model(model: str | None = None, report: Reporter = silent) -> None:
         report(
             Event(
                 "info",
-                f"{chosen} is not on this machine yet: the first task downloads it "
-                "('introaws data qa-model' fetches it ahead of time)",
+                _(
+                    "{chosen} is not on this machine yet: the first task downloads it "
+                    "('introaws data qa-model' fetches it ahead of time)"
+                ).format(chosen=chosen),
             )
         )
 
@@ -445,7 +447,7 @@ def last_task(target: Target) -> str:
     newest = target.client("logs").describe_log_streams(logGroupName=group, orderBy="LastEventTime", descending=True)
     streams = [s["logStreamName"] for s in newest["logStreams"] if s["logStreamName"].startswith(prefix)]
     if not streams:
-        raise NotFound("no task has logged yet", 'ask first: introaws qa ask "CONTEXT" "QUESTION"')
+        raise NotFound(_("no task has logged yet"), _('ask first: introaws qa ask "CONTEXT" "QUESTION"'))
     return str(streams[0][len(prefix) :])
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from introaws.errors import IntroawsError, MissingTool, NotFound, UsageError
+from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 
 PROBE_TIMEOUT_S = 5.0
@@ -89,8 +90,8 @@ def folder(model: str) -> Path | None:
         return None
     if not (path / "config.json").is_file():
         raise UsageError(
-            f"{model} is not a model directory (no config.json)",
-            "give a directory saved with save_pretrained(), or a hub id",
+            _("{chosen} is not a model directory (no config.json)").format(chosen=model),
+            _("give a directory saved with save_pretrained(), or a hub id"),
         )
     return path.resolve()
 
@@ -113,22 +114,26 @@ def _hub_info(model: str) -> Any:
     from huggingface_hub import HfApi
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
-    elsewhere = (
+    elsewhere = _(
         "fetch it while online with 'introaws data qa-model', "
         "or pass --model with another hub id or a folder saved by save_pretrained()"
     )
     if offline():
-        raise MissingTool(f"QA model '{model}' is not on this machine and HF_HUB_OFFLINE is set", elsewhere)
+        raise MissingTool(
+            _("QA model '{model}' is not on this machine and HF_HUB_OFFLINE is set").format(model=model), elsewhere
+        )
     try:
         return HfApi(endpoint=_endpoint()).model_info(model, timeout=PROBE_TIMEOUT_S)
     except (RepositoryNotFoundError, GatedRepoError):
         raise NotFound(
-            f"no model '{model}' on the Hugging Face Hub (or it needs a login)",
-            "check the id, or pass --model DIR, a folder saved with save_pretrained()",
+            _("no model '{model}' on the Hugging Face Hub (or it needs a login)").format(model=model),
+            _("check the id, or pass --model DIR, a folder saved with save_pretrained()"),
         ) from None
     except Exception as exc:  # the hub client raises its HTTP library's own errors, no OSErrors
         raise MissingTool(
-            f"QA model '{model}' is not on this machine and the Hugging Face Hub did not answer ({_first_line(exc)})",
+            _("QA model '{model}' is not on this machine and the Hugging Face Hub did not answer ({why})").format(
+                model=model, why=_first_line(exc)
+            ),
             elsewhere,
         ) from None
 
@@ -149,19 +154,28 @@ def fetch(model: str, report: Reporter = silent) -> dict[str, Any]:
         names = found.files
         weights = next((name for name in WEIGHTS if name in names), None)
         if weights is None:
-            raise NotFound(f"model '{model}' has no PyTorch weights on the hub", "choose another --model")
+            raise NotFound(
+                _("model '{model}' has no PyTorch weights on the hub").format(model=model), _("choose another --model")
+            )
         wanted = [n for n in names if "/" not in n and (n == weights or any(fnmatch(n, p) for p in WANTED))]
-        report(Event("step", f"downloading {model} ({len(wanted)} files) into {hub_cache_dir()}"))
+        report(
+            Event(
+                "step",
+                _("downloading {model} ({count} files) into {cache}").format(
+                    model=model, count=len(wanted), cache=hub_cache_dir()
+                ),
+            )
+        )
         for name in wanted:
             # From "main", so the cache records it and later runs find the model offline.
             downloaded = hf_hub_download(model, name, cache_dir=str(hub_cache_dir()), endpoint=_endpoint())
         path = str(Path(downloaded).parent)
     assert path is not None
-    report(Event("step", f"loading {model} once to check it"))
+    report(Event("step", _("loading {model} once to check it").format(model=model)))
     from introaws.tasks import qa as task
 
     try:
         task.load(path)
     except task.TaskError as exc:
-        raise IntroawsError(str(exc), "choose another --model") from None
+        raise IntroawsError(str(exc), _("choose another --model")) from None
     return {"model": model, "source": found.source, "path": path, "cache": str(hub_cache_dir())}
