@@ -32,7 +32,11 @@ from introaws.errors import Conflict, IntroawsError, NotFound, UsageError
 from introaws.i18n import _
 from introaws.progress import Event, Reporter, silent
 
+# How long to wait for SSH to answer: a booting EC2 instance takes a minute or two.
+# INTROAWS_SSH_TIMEOUT_S shortens it where nothing will answer (the AWS path's tests at the
+# local cloud, whose instances' public addresses are stand-ins).
 CONNECT_TIMEOUT_S = 180.0
+TIMEOUT_ENV = "INTROAWS_SSH_TIMEOUT_S"
 Sink = Callable[[bytes], Any]
 
 
@@ -67,11 +71,12 @@ def load_key(endpoint: Endpoint) -> paramiko.PKey:
         ) from exc
 
 
-def connect(
-    endpoint: Endpoint, *, timeout_s: float = CONNECT_TIMEOUT_S, report: Reporter = silent
-) -> paramiko.SSHClient:
-    """An authenticated client; retries until SSH answers (a booting instance), up to ``timeout_s``."""
+def connect(endpoint: Endpoint, *, timeout_s: float | None = None, report: Reporter = silent) -> paramiko.SSHClient:
+    """An authenticated client; retries until SSH answers (a booting instance), up to ``timeout_s``
+    (default: $INTROAWS_SSH_TIMEOUT_S, else CONNECT_TIMEOUT_S)."""
     key = load_key(endpoint)
+    if timeout_s is None:
+        timeout_s = float(os.environ.get(TIMEOUT_ENV) or CONNECT_TIMEOUT_S)
     deadline = time.monotonic() + timeout_s
     attempt = 0
     while True:
