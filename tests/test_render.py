@@ -51,3 +51,14 @@ def test_a_bracketed_item_id_is_one_literal_error_line(cli):
 def test_a_bracketed_key_name_is_refused_literally(cli, home):
     assert "'[bold]k' cannot name a key pair" in one_error_line(cli("keypair", "create", "[bold]k"))
     assert not (home / "ssh" / "[bold]k.pem").exists()
+
+
+def test_key_values_line_up_japanese_keys_by_their_width_on_screen(capsys):
+    """A Japanese key takes two cells a character: values start in one column all the same."""
+    from rich.cells import cell_len
+
+    render.use(sys.stdout, sys.stderr)
+    render.key_values({"スタック": "a", "ステータス": "b", "TableName": "c"})
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 3
+    assert len({cell_len(row) for row in rows}) == 1, rows  # each value is one cell wide

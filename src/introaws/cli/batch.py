@@ -149,7 +149,9 @@ def sweep(
     if json_out:
         render.print_json({**submitted, "jobs": final})
     succeeded = sum(row["status"] == "SUCCEEDED" for row in final)
-    summary = f"{succeeded} of {len(final)} jobs SUCCEEDED; see 'introaws batch results {submitted['sweep_id']}'"
+    summary = _("{succeeded} of {total} jobs SUCCEEDED; see 'introaws batch results {sweep_id}'").format(
+        succeeded=succeeded, total=len(final), sweep_id=submitted["sweep_id"]
+    )
     if succeeded < len(final):
         render.warning(summary)
         raise typer.Exit(ExitCode.ERROR)

@@ -80,9 +80,12 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
 
 
 def key_values(pairs: dict[str, Any]) -> None:
-    width = max((len(k) for k in pairs), default=0)
+    from rich.cells import cell_len  # cells, not characters: Japanese is two cells a character
+
+    width = max((cell_len(k) for k in pairs), default=0)
     for key, value in pairs.items():
-        _out().print(_assemble((key.ljust(width), "bold"), "  ", str(value)), highlight=False)
+        padded = key + " " * (width - cell_len(key))
+        _out().print(_assemble((padded, "bold"), "  ", str(value)), highlight=False)
 
 
 def lines(texts: Sequence[str]) -> None:
