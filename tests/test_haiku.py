@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from conftest import cli_env
+
 POEM = {"username": "松尾芭蕉", "first": "閑さや", "second": "岩にしみ入る", "third": "蟬の声"}
 
 
@@ -51,7 +53,7 @@ def test_up_prints_both_local_urls(cli, deployed):
     assert deployed["api_endpoint"] in again.out and deployed["website_url"] in again.out
 
 
-def test_cli_round_trip_keeps_japanese(cli, deployed):
+def test_cli_round_trip_keeps_japanese(cli, home, deployed):
     posted = cli(
         "haiku", "post", POEM["first"], POEM["second"], POEM["third"], "--username", POEM["username"], "--json"
     )
@@ -70,7 +72,10 @@ def test_cli_round_trip_keeps_japanese(cli, deployed):
     assert cli("haiku", "delete", item_id, "--yes", "--json").json() == {"item_id": item_id, "deleted": True}
     assert item_id not in {i["item_id"] for i in cli("haiku", "list", "--json").json()}
     missing = cli("haiku", "like", item_id)
-    assert missing.code == 3 and "no haiku with item_id" in missing.err
+    assert missing.code == 3 and "the haiku API answered 404: no haiku with item_id" in missing.err
+    # In Japanese: the lead-in and the hint translated, the API's own words as it sent them.
+    japanese = cli("haiku", "like", item_id, env=cli_env(home, LANG="ja_JP.UTF-8"))
+    assert "error: 俳句 API が 404 を返しました: no haiku with item_id" in japanese.err, japanese.err
 
 
 def test_curl_round_trip_with_trailing_slash(base):

@@ -304,13 +304,12 @@ def _expect(reply: httpjson.Response, status: int) -> Any:
         description = data.get("description") or data.get("message") or ""
     except (ValueError, AttributeError):
         pass
-    if reply.status == 404:
-        raise NotFound(description or _("not found"), _("list the ids with 'introaws haiku list'"))
-    if reply.status == 400:
-        raise UsageError(description or _("the API refused the request"), _("fix the input and try again"))
-    raise IntroawsError(
-        _("the haiku API answered {status}: {detail}").format(
-            status=reply.status, detail=description or reply.text[:200]
-        ),
-        _("see the functions' logs: introaws haiku logs --lines 20"),
+    # The API's own words (English, as AWS's are) after a lead-in in the reader's language.
+    message = _("the haiku API answered {status}: {detail}").format(
+        status=reply.status, detail=description or reply.text[:200]
     )
+    if reply.status == 404:
+        raise NotFound(message, _("list the ids with 'introaws haiku list'"))
+    if reply.status == 400:
+        raise UsageError(message, _("fix the input and try again"))
+    raise IntroawsError(message, _("see the functions' logs: introaws haiku logs --lines 20"))
