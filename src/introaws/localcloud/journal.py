@@ -43,6 +43,16 @@ class Journal:
         self.next_seq = 1
         self.appended = 0  # entries written since the daemon started
 
+    def check(self) -> None:
+        """Raise :class:`JournalMismatch` when the header is not this one's: read before moto is
+        imported, so a refused start takes a fraction of a second."""
+        if not self.path.exists():
+            return
+        with self.path.open("r", encoding="utf-8") as handle:
+            first = handle.readline()
+        if first.endswith("\n"):
+            _check_header(first)
+
     def entries(self) -> Iterator[Recorded]:
         """Complete entries in order; stops at the first torn or corrupt line. Raises
         :class:`JournalMismatch` before the first entry when the header is not this one's."""

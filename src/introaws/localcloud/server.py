@@ -18,7 +18,7 @@ from pathlib import Path
 from introaws import platform
 from introaws.localcloud.daemon import JOURNAL_FILE, REFUSED, STATE_FILE
 from introaws.localcloud.identity.mode import BadMode, mode_from
-from introaws.localcloud.journal import JournalMismatch
+from introaws.localcloud.journal import Journal, JournalMismatch
 
 _MODE_NOTES = {
     "enforce": "workloads' requests are held against their roles' policies",
@@ -34,7 +34,6 @@ def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of modu
 
     from introaws.localcloud import adapt, speedups
     from introaws.localcloud.front import Front
-    from introaws.localcloud.journal import Journal
 
     adapt.install()
     speedups.install()
@@ -43,6 +42,10 @@ def build_front(state_dir: Path):  # -> Front; imports moto, so kept out of modu
 
 
 def serve(state_dir: Path, port: int) -> None:
+    from introaws.localcloud import speedups
+
+    Journal(state_dir / JOURNAL_FILE).check()  # refused at once, before moto is imported
+    speedups.skip_unused_slow_imports()  # before anything below imports moto
     from introaws.localcloud.compaction import COMPACT_AFTER, compact
     from introaws.localcloud.identity import admin
     from introaws.localcloud.identity.gate import Gate
