@@ -55,8 +55,11 @@ def image_python(request: pytest.FixtureRequest):
             for stale in folder.parent.glob(f"{image.name}-*"):  # an older install line's
                 shutil.rmtree(stale, ignore_errors=True)
             subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+            # --no-compile: pip would byte-compile all of torch (18 s of a 7 s install); the
+            # payload compiles only what it imports, once, on its first run.
+            pip = [str(interpreter), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-compile"]
             subprocess.run(
-                [str(interpreter), "-m", "pip", "install", "-q", "--disable-pip-version-check", *wanted],
+                [*pip, *wanted],
                 check=True,
                 timeout=900,
             )
