@@ -41,22 +41,6 @@ def deployed(cli, home):
     cli("keypair", "delete", KEY, "--yes")
 
 
-@pytest.fixture(scope="module")
-def short_lived(deployed, target):
-    """An instance with a one-minute time to live, launched early; checked by the last test."""
-    ec2 = target.client("ec2")
-    subnet = ec2.describe_instances(InstanceIds=[_instance_id(target)])["Reservations"][0]["Instances"][0]["SubnetId"]
-    launched = ec2.run_instances(
-        ImageId="ami-12345678",
-        MinCount=1,
-        MaxCount=1,
-        KeyName=KEY,
-        SubnetId=subnet,
-        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "introaws:ttl-minutes", "Value": "1"}]}],
-    )
-    return launched["Instances"][0]["InstanceId"], time.monotonic()
-
-
 def _instance_id(target) -> str:
     outputs = target.client("cloudformation").describe_stacks(StackName="MyFirstEc2")["Stacks"][0]["Outputs"]
     return next(o["OutputValue"] for o in outputs if o["OutputKey"] == "InstanceId")
@@ -108,7 +92,7 @@ def _no_sshd_left(home: Path, instance_id: str) -> bool:
 # --- up, status, ssh ------------------------------------------------------------------------
 
 
-def test_up_prints_outputs_and_how_to_log_in(deployed, short_lived):
+def test_up_prints_outputs_and_how_to_log_in(deployed):
     for key in ("InstancePublicIp", "InstancePublicDnsName", "InstanceId"):
         assert key in deployed.out
     assert "introaws ec2 down" in deployed.err and "introaws ec2 ssh" in deployed.err
@@ -132,7 +116,7 @@ def test_status_shows_instance(deployed, cli, target):
     assert instance["ttl_left_s"] is None and instance["cost_so_far_usd"] is None  # local: free
 
 
-def test_ssh_runs_a_command_and_returns_its_exit_code(deployed, cli, short_lived):
+def test_ssh_runs_a_command_and_returns_its_exit_code(deployed, cli):
     uname = cli("ec2", "ssh", "--", "uname", "-a")
     assert uname.code == 0, uname.err
     assert uname.out.startswith("Linux ")
@@ -356,18 +340,36 @@ def test_bad_options_fail_before_anything_is_made(deployed, cli):
         assert len(result.err.strip().splitlines()) == 1
 
 
-def test_time_to_live_terminates_the_instance(deployed, home, short_lived):
-    instance_id, launched_at = short_lived
-    ec2 = target_for(home).client("ec2")  # the cloud was restarted above, maybe on another port
-    deadline = launched_at + 120
-    state = None
-    while time.monotonic() < deadline:
-        state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["State"]["Name"]
-        if state == "terminated":
-            break
-        time.sleep(2)
-    assert state == "terminated"
-    assert _no_sshd_left(home, instance_id)
+def test_time_to_live_terminates_the_instance_also_after_a_restart(fresh_home):
+    """The runtime ends an instance whose ``introaws:ttl-minutes`` is up, as its user data's
+    ``shutdown`` does on AWS, and keeps the count across a restart. A minute lasts 10 s here
+    (INTROAWS_TTL_MINUTE_S on the daemon)."""
+    minute = 10
+    env = cli_env(fresh_home, INTROAWS_TTL_MINUTE_S=str(minute))
+    assert run_cli(fresh_home, "keypair", "create", KEY, env=env).code == 0  # starts the cloud with it
+    ec2 = target_for(fresh_home).client("ec2")
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    tagged = [{"ResourceType": "instance", "Tags": [{"Key": "introaws:ttl-minutes", "Value": "1"}]}]
+    launched = time.monotonic()
+    reservation = ec2.run_instances(
+        ImageId="ami-12345678", MinCount=1, MaxCount=1, KeyName=KEY, SubnetId=subnet, TagSpecifications=tagged
+    )
+    instance_id = reservation["Instances"][0]["InstanceId"]
+    assert run_cli(fresh_home, "cloud", "stop", env=env).code == 0
+    assert run_cli(fresh_home, "cloud", "start", env=env).code == 0
+    ec2 = target_for(fresh_home).client("ec2")
+
+    def state() -> str:
+        return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["State"]["Name"]
+
+    while not _sshd_processes(fresh_home, instance_id) and time.monotonic() < launched + minute:
+        time.sleep(0.1)  # the restarted runtime brings the instance's sshd back
+    assert state() == "running" and _sshd_processes(fresh_home, instance_id)
+    while state() != "terminated" and time.monotonic() < launched + 3 * minute:
+        time.sleep(0.5)
+    assert state() == "terminated"
+    assert time.monotonic() - launched >= minute - 1  # (LaunchTime is to the second)
+    assert _no_sshd_left(fresh_home, instance_id)
 
 
 # --- down, and without a stack -------------------------------------------------------------

@@ -8,7 +8,9 @@ shell on this machine. The runtime follows every request that can start or end i
 deletes) by reconciling that region: sshds for running instances, none for the rest. It does
 the same once the daemon starts; an sshd outlives a daemon that was killed (as an instance
 outlives its control plane) and is found again by its pid and command line. An instance whose
-``introaws:ttl-minutes`` tag says its time is up is terminated (also after a restart).
+``introaws:ttl-minutes`` tag says its time is up is terminated (also after a restart); a minute
+lasts ``INTROAWS_TTL_MINUTE_S`` seconds (60 unless set on the daemon: the tests see an instance
+end in seconds).
 
 Each instance has a home folder of its own (``HOME``, made with start-up files that begin
 sessions there), removed when it is terminated, as an instance's disk is: what a hands-on
@@ -48,6 +50,14 @@ from introaws.localcloud.runtime import Removed, RuntimeContext
 from introaws.stacks import TTL_TAG
 
 log = logging.getLogger("introaws.localcloud.ec2")
+
+TTL_MINUTE_ENV = "INTROAWS_TTL_MINUTE_S"
+
+
+def ttl_minute_s() -> float:
+    """Seconds in one minute of an instance's time to live (``INTROAWS_TTL_MINUTE_S``)."""
+    return max(1.0, float(os.environ.get(TTL_MINUTE_ENV) or 60))
+
 
 _WATCHED = {
     ("ec2", "RunInstances"),
@@ -263,7 +273,7 @@ class Ec2Runtime:
         launched = instance["LaunchTime"]
         if launched.tzinfo is None:
             launched = launched.replace(tzinfo=UTC)
-        due = launched.timestamp() + int(tags[TTL_TAG]) * 60
+        due = launched.timestamp() + int(tags[TTL_TAG]) * ttl_minute_s()
         delay = max(0.0, due - datetime.now(UTC).timestamp())
         timer = threading.Timer(delay, self._expire, args=(instance_id, region))
         timer.daemon = True
