@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, cli_env, run_cli
+from conftest import ROOT, cli_env, run_cli, target_for
 from introaws.workflows import placement
 
 FIXTURE = ROOT / "src" / "introaws" / "data" / "mnist-sample"
@@ -210,8 +210,8 @@ def test_push_needs_no_image_locally(home):
 def test_killed_daemon_fails_or_reruns_running_jobs(fresh_home):
     assert bcli(fresh_home, "batch", "up").code == 0
     once = bcli(
-        fresh_home, "batch", "sweep", "--lr", "0.1", "--momentum", "0.5", "--epochs", "30", "--no-wait", "--json"
-    ).json()
+        fresh_home, "batch", "sweep", "--lr", "0.1", "--momentum", "0.5", "--epochs", "1000", "--no-wait", "--json"
+    ).json()  # fails with the daemon: never meant to finish
     twice = bcli(
         fresh_home,
         "batch",
@@ -221,22 +221,22 @@ def test_killed_daemon_fails_or_reruns_running_jobs(fresh_home):
         "--momentum",
         "0.5",
         "--epochs",
-        "5",  # still running when the daemon is killed, though a warm job starts with training
+        "10",  # still running when the daemon is killed, though a warm job starts with training
         "--attempts",
         "2",
         "--no-wait",
         "--json",
     ).json()
+    batch = target_for(fresh_home).client("batch")
+    job_ids = [s["jobs"][0]["job_id"] for s in (once, twice)]
     deadline = time.time() + 60
     while time.time() < deadline:
-        jobs = [
-            bcli(fresh_home, "batch", "status", s["sweep_id"], "--json").json()["sweep"]["jobs"][0]
-            for s in (once, twice)
-        ]
-        if all(j["status"] == "RUNNING" for j in jobs):
+        found = {j["jobId"]: j["status"] for j in batch.describe_jobs(jobs=job_ids)["jobs"]}
+        statuses = [found.get(job_id) for job_id in job_ids]
+        if statuses == ["RUNNING", "RUNNING"]:
             break
-        time.sleep(0.5)
-    assert [j["status"] for j in jobs] == ["RUNNING", "RUNNING"]
+        time.sleep(0.1)
+    assert statuses == ["RUNNING", "RUNNING"]
     pid = bcli(fresh_home, "cloud", "status", "--json").json()["pid"]
     os.kill(pid, signal.SIGKILL)
     time.sleep(0.5)

@@ -27,6 +27,7 @@ import os
 import re
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from introaws import containers
 from introaws.localcloud.runtime.batch_state import ACTIVE, Job, JobStore, now_ms
 from introaws.localcloud.runtime.cpu import UNITS_PER_CORE
-from introaws.localcloud.runtime.executor import Run, StartFailed, Workload, payload_pythonpath
+from introaws.localcloud.runtime.executor import STOP_GRACE_S, Run, StartFailed, Workload, payload_pythonpath
 from introaws.localcloud.runtime.logs import LogDestination
 
 if TYPE_CHECKING:
@@ -371,6 +372,7 @@ class BatchRuntime:
         job.status, job.status_reason, job.exit_code = status, reason, code
         job.stopped_at, job.pid, job.compute_environment = now_ms(), None, None
         self.store.save()
+        self._wake.notify_all()  # for _await_ends, and the dispatcher
         log.info("batch job %s (%s) %s: %s (exit %s)", job.job_id, job.job_name, status, reason, code)
 
     def _kill(self, job_id: str, reason: str) -> None:
@@ -392,9 +394,23 @@ class BatchRuntime:
             for region, arn in queues
             if arn in removed or not self._client("batch", region).describe_job_queues(jobQueues=[arn])["jobQueues"]
         }
-        for job_id in [j.job_id for j in list(self.store.jobs.values()) if j.queue_arn in gone]:
+        doomed = [j.job_id for j in list(self.store.jobs.values()) if j.queue_arn in gone]
+        for job_id in doomed:
             self._stop_job({"jobId": job_id, "reason": _QUEUE_GONE}, running_too=True)
+        self._await_ends(doomed, STOP_GRACE_S + 3.0)
         self.executor.retire_warm("batch-job", lambda arn: arn not in removed and self._definition_active(arn))
+
+    def _await_ends(self, job_ids: list[str], timeout: float) -> None:
+        """Until the killed jobs' threads have recorded their ends (bounded): whoever deleted
+        their queue (``batch down`` waiting for its stack) then reads them FAILED, not RUNNING."""
+        deadline = time.monotonic() + timeout
+        with self._wake:
+            while any(self.store.jobs[j].status in ACTIVE for j in job_ids if j in self.store.jobs):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    log.warning("batch jobs still ending after %.0f s: %s", timeout, ", ".join(job_ids))
+                    return
+                self._wake.wait(left)
 
     def _definition_active(self, arn: str) -> bool:
         found = self._client("batch", arn.split(":")[3]).describe_job_definitions(jobDefinitions=[arn])
