@@ -28,6 +28,7 @@ def slow(event, context):
 
 def hog(event, context):
     block = bytearray(300 * 2**20)
+    time.sleep(1)  # over its size for longer than the runtime's memory checks are apart
     return len(block)
 """
 
