@@ -114,6 +114,13 @@ def main(argv: list[str] | None = None) -> None:
     except (JournalMismatch, BadMode) as exc:
         print(exc, file=sys.stderr)
         sys.exit(REFUSED)
+    except SystemExit:  # SIGTERM: serve() has stopped every workload and saved the state
+        pass
+    # A thread still waiting on a workload that was just stopped (an API Gateway call whose
+    # Lambda worker was killed, a pool thread) must not keep the process up: 'cloud stop'
+    # waits for it to exit, and killed it after 15 s when one did.
+    logging.shutdown()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -321,6 +321,8 @@ class LambdaRuntime:
     def invoke(self, spec: FunctionSpec, payload: str, request_id: str | None = None) -> Outcome:
         """Run the function once on a warm (or new) worker and wait for its answer."""
         request_id = request_id or str(uuid.uuid4())
+        if self._stopping.is_set():  # no new worker once the executor has stopped them all
+            return _failure(request_id, "ServiceException", "the local cloud is stopping")
         pool = self._pool(spec)
         if spec.concurrency == 0:
             return _failure(request_id, "TooManyRequestsException", "Rate Exceeded. (reserved concurrency is 0)")
