@@ -288,3 +288,19 @@ def test_listener_keeps_connections_alive_and_refuses_malformed_requests(home):
     ):
         data, closed = _exchange(port, raw)
         assert data.startswith(b"HTTP/1.1 400 ") and closed, raw
+
+
+@pytest.mark.parametrize(
+    "setting, words",
+    [
+        ({"INTROAWS_TTL_MINUTE_S": "abc"}, "INTROAWS_TTL_MINUTE_S='abc' is not a number of seconds above 0"),
+        ({"INTROAWS_LOCAL_CORES": "1.5"}, "INTROAWS_LOCAL_CORES='1.5' is not a whole number above 0"),
+        ({"INTROAWS_WORKER_IDLE_S": "-1"}, "INTROAWS_WORKER_IDLE_S='-1' is not a number of seconds above 0"),
+    ],
+)
+def test_a_bad_setting_is_one_line_and_starts_nothing(fresh_home, setting, words):
+    """Read by the daemon when it starts; the CLI checks them first (the daemon would exit with a
+    traceback in its log)."""
+    line = one_error_line(run_cli(fresh_home, "cloud", "start", env=cli_env(fresh_home, **setting)))
+    assert words in line and "unset it" in line, line
+    assert status(fresh_home)["running"] is False

@@ -26,6 +26,7 @@ from typing import Any
 
 from introaws import paths, platform
 from introaws.errors import LocalCloudError, UsageError
+from introaws.localcloud import settings
 from introaws.localcloud.identity import admin
 from introaws.localcloud.identity.mode import BadMode, mode_from
 
@@ -88,8 +89,11 @@ def start() -> DaemonStatus:
         raise LocalCloudError(f"the local cloud does not run on {system.name}", system.note)
     try:
         mode_from(os.environ)
+        settings.check(os.environ)
     except BadMode as exc:
         raise UsageError(str(exc)) from None
+    except settings.BadSetting as exc:
+        raise UsageError(str(exc), exc.hint) from None
     directory = state_dir()
     directory.chmod(0o700)  # its journal, keys and issued credentials are the owner's alone
     with platform.file_lock(directory / "start.lock"):
