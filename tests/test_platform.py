@@ -91,6 +91,21 @@ def test_memory_and_process_tree(path):
     assert platform.rss_bytes(parent.pid) is None
 
 
+def test_peak_memory_outlasts_a_spike_where_the_system_keeps_it(path):
+    code = "del bytearray(200 * 2**20)[:]; print('freed', flush=True); import time; time.sleep(60)"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"freed\n"
+        peak, now = platform.peak_rss_bytes(child.pid), platform.rss_bytes(child.pid) or 0
+        if path == "portable" or not sys.platform.startswith("linux"):
+            assert peak is None  # sampling alone
+        else:
+            assert peak is not None and peak > 200 * 2**20 > now
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_end_processes_kills_what_ignores_sigterm(path):
     stubborn = subprocess.Popen(
         [

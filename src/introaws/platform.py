@@ -111,6 +111,22 @@ def rss_bytes(pid: int) -> int | None:
         return None
 
 
+def peak_rss_bytes(pid: int) -> int | None:
+    """The most resident memory ``pid`` has held since it started (Linux's ``VmHWM``), so a
+    spike between two samples of :func:`rss_bytes` still counts; None where the system does not
+    keep it for a running process (the memory checks then rely on sampling alone)."""
+    if not _linux():
+        return None
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def descendants(pid: int) -> list[int]:
     """Every process below ``pid`` (children, their children, ...)."""
     import psutil

@@ -408,7 +408,7 @@ class Executor:
                 limit = run.workload.memory_mib
                 if not limit or not run.busy or not run.running():  # an idle Lambda worker does not grow
                     continue
-                rss = platform.rss_bytes(run.pid)
+                rss = max(platform.peak_rss_bytes(run.pid) or 0, platform.rss_bytes(run.pid) or 0) or None
                 if rss is None:
                     if not self._memory_warned and run.running():
                         self._memory_warned = True

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from introaws import platform
 from introaws.localcloud.adapt import LOCAL_ACCOUNT
 from introaws.localcloud.runtime.executor import Executor, Run, StartFailed, Workload
 from introaws.localcloud.runtime.logs import LogDestination
@@ -140,6 +141,10 @@ class Worker:
             "Sandbox.Timedout",
             f"Task timed out after {self.spec.timeout_s:.2f} seconds",
         )
+        peak = platform.peak_rss_bytes(self.run.pid)
+        if peak is not None and peak > self.spec.memory_mb * 2**20:
+            self.kill()  # it passed its memory size between two of the executor's samples
+            raise _WorkerGone("Runtime.OutOfMemory", _OUT_OF_MEMORY)
         self.run.busy, self.run.last_used = False, time.monotonic()
         return reply
 
