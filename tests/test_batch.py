@@ -209,9 +209,10 @@ def test_push_needs_no_image_locally(home):
 
 def test_killed_daemon_fails_or_reruns_running_jobs(fresh_home):
     assert bcli(fresh_home, "batch", "up").code == 0
+    long_run = ["--epochs", "1000", "--patience", "1000"]  # no early stop: it fails with the daemon
     once = bcli(
-        fresh_home, "batch", "sweep", "--lr", "0.1", "--momentum", "0.5", "--epochs", "1000", "--no-wait", "--json"
-    ).json()  # fails with the daemon: never meant to finish
+        fresh_home, "batch", "sweep", "--lr", "0.1", "--momentum", "0.5", *long_run, "--no-wait", "--json"
+    ).json()
     twice = bcli(
         fresh_home,
         "batch",
