@@ -388,8 +388,16 @@ def test_down_leaves_no_sshd_and_nothing_tagged(fresh_home):
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(3)
-        assert len(_sshd_processes(fresh_home, instance_id)) >= 1
+        (listener,) = _sshd_processes(fresh_home, instance_id)
+
+        def session_runs() -> bool:
+            below = psutil.Process(listener).children(recursive=True)
+            return any(p.info["cmdline"] == ["sleep", "300"] for p in psutil.process_iter(["cmdline"]) if p in below)
+
+        deadline = time.monotonic() + 30
+        while not session_runs() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert session_runs()  # the session's command runs under the instance's sshd
         down = run_cli(fresh_home, "ec2", "down", "--yes")
         assert down.code == 0, down.err
         assert _no_sshd_left(fresh_home, instance_id)
