@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
+from introaws.localcloud import settings
 from introaws.localcloud.adapt import LOCAL_ACCOUNT
 from introaws.localcloud.requests import Recorded
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("introaws.localcloud")
 
 # Journal entries; shorter journals replay in a few seconds. The variable is for tests.
-COMPACT_AFTER = int(os.environ.get("INTROAWS_COMPACT_AFTER", "5000"))
+COMPACT_AFTER = settings.count("INTROAWS_COMPACT_AFTER")
 _HISTORY = frozenset(
     {
         f"DynamoDB_20120810.{action}"

@@ -19,6 +19,7 @@ from introaws import platform
 from introaws.localcloud.daemon import JOURNAL_FILE, REFUSED, STATE_FILE
 from introaws.localcloud.identity.mode import BadMode, mode_from
 from introaws.localcloud.journal import Journal, JournalMismatch
+from introaws.localcloud.settings import BadSetting
 
 _MODE_NOTES = {
     "enforce": "workloads' requests are held against their roles' policies",
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         print(f"local cloud failed to start: {exc}", file=sys.stderr)
         sys.exit(1)
-    except (JournalMismatch, BadMode) as exc:
+    except (JournalMismatch, BadMode, BadSetting) as exc:
         print(exc, file=sys.stderr)
         sys.exit(REFUSED)
     except SystemExit:  # SIGTERM: serve() has stopped every workload and saved the state

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import time
 import uuid
@@ -21,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
+from introaws.localcloud import settings
 from introaws.localcloud.adapt import LOCAL_ACCOUNT
 from introaws.localcloud.urls import EXECUTE_API_PREFIX
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _FUNCTION_IN_URI = re.compile(r"functions/(arn:[^/]+)/invocations")
 # API Gateway answers 504 when an integration takes longer than this (AWS's REST API limit);
 # the daemon's environment may lower it (tests do, to stay quick).
-INTEGRATION_TIMEOUT_S = float(os.environ.get("INTROAWS_APIGW_TIMEOUT_S", "29"))
+INTEGRATION_TIMEOUT_S = settings.seconds("INTROAWS_APIGW_TIMEOUT_S")
 INTEGRATION_THREADS = 256  # integrations in flight, timed-out ones included
 _TEXT_TYPES = (
     "text/",

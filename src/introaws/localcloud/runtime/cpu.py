@@ -8,19 +8,18 @@ cloud may use (default: the CPUs this process may run on).
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 
 from introaws import platform
+from introaws.localcloud import settings
 
 CORES_ENV = "INTROAWS_LOCAL_CORES"
 UNITS_PER_CORE = 1024
 
 
 def local_cores() -> int:
-    override = os.environ.get(CORES_ENV)
-    return max(1, int(override)) if override else platform.cpu_count()
+    return settings.count(CORES_ENV) or platform.cpu_count()
 
 
 class CpuBudget:

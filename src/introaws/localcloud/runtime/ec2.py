@@ -44,20 +44,13 @@ from pathlib import Path
 from typing import Any
 
 from introaws import platform
+from introaws.localcloud import settings
 from introaws.localcloud.front import Reply
 from introaws.localcloud.requests import Recorded
 from introaws.localcloud.runtime import Removed, RuntimeContext
 from introaws.stacks import TTL_TAG
 
 log = logging.getLogger("introaws.localcloud.ec2")
-
-TTL_MINUTE_ENV = "INTROAWS_TTL_MINUTE_S"
-
-
-def ttl_minute_s() -> float:
-    """Seconds in one minute of an instance's time to live (``INTROAWS_TTL_MINUTE_S``)."""
-    return max(1.0, float(os.environ.get(TTL_MINUTE_ENV) or 60))
-
 
 _WATCHED = {
     ("ec2", "RunInstances"),
@@ -273,7 +266,7 @@ class Ec2Runtime:
         launched = instance["LaunchTime"]
         if launched.tzinfo is None:
             launched = launched.replace(tzinfo=UTC)
-        due = launched.timestamp() + int(tags[TTL_TAG]) * ttl_minute_s()
+        due = launched.timestamp() + int(tags[TTL_TAG]) * settings.seconds("INTROAWS_TTL_MINUTE_S")
         delay = max(0.0, due - datetime.now(UTC).timestamp())
         timer = threading.Timer(delay, self._expire, args=(instance_id, region))
         timer.daemon = True

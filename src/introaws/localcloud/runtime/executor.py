@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from introaws import platform
+from introaws.localcloud import settings
 from introaws.localcloud.runtime.cpu import CpuBudget, local_cores
 from introaws.localcloud.runtime.credentials import CredentialsEndpoint, Handover
 from introaws.localcloud.runtime.logs import LogDestination, LogGroupMissing, LogShipper
@@ -47,7 +48,6 @@ from introaws.localcloud.runtime.warm import TaskRequest, WarmTask, WarmWorker, 
 log = logging.getLogger("introaws.localcloud.executor")
 
 IDLE_ENV = "INTROAWS_WORKER_IDLE_S"
-DEFAULT_IDLE_S = 300.0
 MEMORY_CHECK_S = 0.1
 STOP_GRACE_S = 3.0
 # The folder that holds the ``introaws`` package: payloads import it from the introaws the
@@ -57,7 +57,7 @@ INTROAWS_ROOT = str(Path(__file__).resolve().parents[3])
 
 def idle_retire_s() -> float:
     """How long a warm worker may sit unused before it stops (``INTROAWS_WORKER_IDLE_S``)."""
-    return max(0.5, float(os.environ.get(IDLE_ENV) or DEFAULT_IDLE_S))
+    return max(0.5, settings.seconds(IDLE_ENV))
 
 
 def payload_pythonpath(existing: str | None) -> str:
@@ -408,7 +408,7 @@ class Executor:
                 limit = run.workload.memory_mib
                 if not limit or not run.busy or not run.running():  # an idle Lambda worker does not grow
                     continue
-                rss = max(platform.peak_rss_bytes(run.pid) or 0, platform.rss_bytes(run.pid) or 0) or None
+                rss = platform.peak_rss_bytes(run.pid) or platform.rss_bytes(run.pid)
                 if rss is None:
                     if not self._memory_warned and run.running():
                         self._memory_warned = True

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from introaws import platform
+from introaws.localcloud import settings
 from introaws.localcloud.adapt import LOCAL_ACCOUNT
 from introaws.localcloud.runtime.executor import Executor, Run, StartFailed, Workload
 from introaws.localcloud.runtime.logs import LogDestination
@@ -231,7 +232,7 @@ class LambdaRuntime:
         self.ctx = ctx
         self.executor = ctx.executor
         self.root = ctx.runtime_dir("lambda")
-        self.limit = int(os.environ.get("INTROAWS_LAMBDA_CONCURRENCY", "32"))
+        self.limit = settings.count("INTROAWS_LAMBDA_CONCURRENCY")
         self.pools: dict[FunctionSpec, Pool] = {}
         self._lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=max(self.limit * 2, 8), thread_name_prefix="lambda-async")
