@@ -183,6 +183,21 @@ def target(home: Path):
     return target_for(home)
 
 
+def instance_ssh(home: Path, key: str, instance_id: str) -> list[str]:
+    """OpenSSH's command line into a local-cloud instance, asked where its sshd listens, with no
+    host-key bookkeeping: add the remote command."""
+    import urllib.request
+
+    endpoint = target_for(home).endpoint_url
+    with urllib.request.urlopen(f"{endpoint}/_introaws/ec2/instances/{instance_id}/ssh", timeout=30) as reply:
+        where = json.load(reply)
+    return [
+        "ssh", "-i", str(home / "ssh" / f"{key}.pem"), "-p", str(where["port"]),
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+        f"{where['user']}@127.0.0.1",
+    ]  # fmt: skip
+
+
 def aws_keys(home: Path) -> dict[str, str]:
     """``AWS_*`` variables that aim any AWS client (``introaws --cloud aws`` included) at
     ``home``'s local cloud: endpoint, region, and keys it accepts, as ``introaws cloud env

@@ -21,7 +21,7 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from conftest import cli_env, run_cli, run_exe, target_for
+from conftest import cli_env, instance_ssh, run_cli, run_exe, target_for
 
 ACCOUNT = "123456789012"
 # A function that makes the calls it is given with its own credentials and says how each went.
@@ -305,13 +305,7 @@ def test_instance_sessions_keep_their_role_keys_across_a_killed_daemon_and_lose_
     instance = ec2.run_instances(
         ImageId="ami-12345678", MinCount=1, MaxCount=1, KeyName="IdKey", IamInstanceProfile={"Name": "box-profile"}
     )["Instances"][0]["InstanceId"]
-    with urllib.request.urlopen(f"{target.endpoint_url}/_introaws/ec2/instances/{instance}/ssh", timeout=30) as reply:
-        where = json.load(reply)
-    ssh = [
-        "ssh", "-i", str(fresh_home / "ssh" / "IdKey.pem"), "-p", str(where["port"]),
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-        f"{where['user']}@127.0.0.1",
-    ]  # fmt: skip
+    ssh = instance_ssh(fresh_home, "IdKey", instance)
     whoami = "\"$INTROAWS_FRAMEWORK_BIN/python\" -c \"import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])\""
 
     def identity() -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import ROOT, Result, cli_env, run_cli, target_for
+from conftest import ROOT, Result, cli_env, instance_ssh, run_cli, target_for
 from test_qa import CONTEXT, QUESTION, build_tiny_model
 
 
@@ -165,13 +165,7 @@ def test_an_instance_profile_reaches_the_sessions_and_what_they_leave_ends_with_
         ImageId="ami-12345678", MinCount=1, MaxCount=1, KeyName="ProfileKey", IamInstanceProfile={"Name": "box-profile"}
     )["Instances"][0]["InstanceId"]
     endpoint = ok(cloud, "cloud", "status", "--json").json()["endpoint"]
-    with urllib.request.urlopen(f"{endpoint}/_introaws/ec2/instances/{instance}/ssh", timeout=30) as reply:
-        where = json.load(reply)
-    ssh = [
-        "ssh", "-i", str(cloud / "ssh" / "ProfileKey.pem"), "-p", str(where["port"]),
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-        f"{where['user']}@127.0.0.1",
-    ]  # fmt: skip
+    ssh = instance_ssh(cloud, "ProfileKey", instance)
     env = subprocess.run([*ssh, "env"], capture_output=True, text=True, timeout=60).stdout
     seen = dict(line.split("=", 1) for line in env.splitlines() if "=" in line)
     assert seen["AWS_ENDPOINT_URL"] == endpoint and seen["AWS_ACCESS_KEY_ID"]
