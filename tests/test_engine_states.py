@@ -147,6 +147,7 @@ def aws(monkeypatch, home):
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 NEW_ID = STACK_ID.replace("/1", "/2")
+CHANGE_SET_ARN = "arn:aws:cloudformation:ap-northeast-1:123456789012:changeSet/introaws-1/3"
 
 
 def _stack(status: str, stack_id: str = STACK_ID) -> dict:
@@ -289,7 +290,7 @@ def test_up_on_a_failed_delete_deletes_again_then_creates(aws):
     _delete(stub, "DELETE_COMPLETE")
     stub.add_response(
         "create_change_set",
-        {"Id": "cs", "StackId": NEW_ID},
+        {"Id": CHANGE_SET_ARN, "StackId": NEW_ID},
         {
             "StackName": STATES_STACK.stack_name,
             "ChangeSetName": ANY,
@@ -306,10 +307,10 @@ def test_up_on_a_failed_delete_deletes_again_then_creates(aws):
     stub.add_response(
         "describe_change_set",
         {"Status": "CREATE_COMPLETE", "Changes": [add]},
-        {"StackName": NEW_ID, "ChangeSetName": ANY},
+        {"StackName": NEW_ID, "ChangeSetName": CHANGE_SET_ARN},  # by ARN: a name is unique only in its stack
     )
     _events(stub, _stack_event("r1", "REVIEW_IN_PROGRESS"), stack_id=NEW_ID)
-    stub.add_response("execute_change_set", {}, {"StackName": NEW_ID, "ChangeSetName": ANY})
+    stub.add_response("execute_change_set", {}, {"StackName": NEW_ID, "ChangeSetName": CHANGE_SET_ARN})
     _events(stub, _stack_event("c2", "CREATE_COMPLETE"), _stack_event("r1", "REVIEW_IN_PROGRESS"), stack_id=NEW_ID)
     _describe(stub, "CREATE_COMPLETE", NEW_ID, NEW_ID)
     _events(stub, _stack_event("c2", "CREATE_COMPLETE"), stack_id=NEW_ID)

@@ -605,3 +605,18 @@ def test_the_caller_of_a_key_moto_did_not_issue_is_not_made_up(aws):
     """answers.administrator_identity: the local cloud's administrator signs with keys moto does
     not know, and moto names their caller ``user/moto``; the administrator is the account's root."""
     assert aws("sts").get_caller_identity()["Arn"].endswith(":root")
+
+
+@gap
+def test_a_change_set_name_is_looked_up_in_its_own_stack(aws):
+    """deploy.engine (describes, executes and deletes its change sets by ARN) and
+    adapt._change_set_and_stack: a change set's name is unique only within its stack."""
+    cfn = aws("cloudformation")
+    body = json.dumps({"Resources": {"T": TABLE}})
+    stacks = {
+        name: cfn.create_change_set(StackName=name, ChangeSetName="same", ChangeSetType="CREATE", TemplateBody=body)[
+            "StackId"
+        ]
+        for name in ("First", "Second")
+    }
+    assert cfn.describe_change_set(StackName="First", ChangeSetName="same")["StackId"] == stacks["First"]

@@ -129,7 +129,10 @@ def deploy(
         **template_arg,
     )
     stack_id = created.get("StackId") or hands_on.stack_name
-    described = _wait_change_set(target, stack_id, change_set_name)
+    # By its ARN from here on: a name is unique only within its stack, and moto looks a name up
+    # across all stacks (two hands-ons deployed in the same millisecond got each other's).
+    change_set = created.get("Id") or change_set_name
+    described = _wait_change_set(target, stack_id, change_set)
     if described is None:  # nothing to change
         return DeployResult(
             hands_on.stack_name,
@@ -141,7 +144,7 @@ def deploy(
     changes = [_change(c) for c in described.get("Changes", [])]
 
     if dry_run:
-        cfn.delete_change_set(StackName=stack_id, ChangeSetName=change_set_name)
+        cfn.delete_change_set(StackName=stack_id, ChangeSetName=change_set)
         if creating:
             _delete_quietly(target, stack_id)
         return DeployResult(hands_on.stack_name, "DRY_RUN", {}, changes, synth_cache_hit=synthesized.cache_hit)
@@ -157,7 +160,7 @@ def deploy(
     )
     cursor = EventCursor.from_now(cfn, stack_id)
     try:
-        cfn.execute_change_set(StackName=stack_id, ChangeSetName=change_set_name)
+        cfn.execute_change_set(StackName=stack_id, ChangeSetName=change_set)
     except cfn.exceptions.ClientError as exc:
         report_events(cursor.read(), report)
         failed = describe(target, stack_id)

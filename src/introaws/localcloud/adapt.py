@@ -185,9 +185,15 @@ def _change_set_and_stack(request: Recorded) -> tuple[Any, Any] | None:
     from moto.cloudformation.models import cloudformation_backends
 
     backend = cloudformation_backends[LOCAL_ACCOUNT][_region(request)]
-    name = request.params().get("ChangeSetName", "")
-    change_set = backend.change_sets.get(name) or next(
-        (cs for cs in backend.change_sets.values() if cs.change_set_name == name), None
+    params = request.params()
+    name, stack = params.get("ChangeSetName", ""), params.get("StackName", "")
+    change_set = backend.change_sets.get(name) or next(  # an ARN, or a name within the request's stack
+        (
+            cs
+            for cs in backend.change_sets.values()
+            if cs.change_set_name == name and stack in (cs.stack_id, backend.stacks[cs.stack_id].name)
+        ),
+        None,
     )
     if change_set is None:
         return None
